@@ -1,0 +1,112 @@
+/**
+ * One error hierarchy for the whole core. Every error a user can cause is a subclass with a 4xx
+ * status and a message that names what is wrong; anything that is not a `ServingError` is treated
+ * as unknown and becomes a logged, generic 500 where errors are mapped (see `toErrorResponse`).
+ */
+export class ServingError extends Error {
+  /** HTTP status this error maps to. */
+  readonly status: number;
+  /** Low-cardinality kind, used as the metric name suffix and in logs. */
+  readonly kind: string;
+  /** Extra response headers (e.g. `Retry-After`). */
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: number,
+    kind: string,
+    message: string,
+    options?: { cause?: unknown; headers?: Record<string, string> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.status = status;
+    this.kind = kind;
+    this.headers = options?.headers ?? {};
+  }
+}
+
+/** 400: the request is malformed or does not fit the model. */
+export class BadRequestError extends ServingError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(400, 'BadRequest', message, options);
+  }
+}
+
+/** 404: unknown model, version or route. */
+export class NotFoundError extends ServingError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(404, 'NotFound', message, options);
+  }
+}
+
+/** 405: known route, wrong method. */
+export class MethodNotAllowedError extends ServingError {
+  constructor(message: string, allow: readonly string[]) {
+    super(405, 'MethodNotAllowed', message, { headers: { allow: allow.join(', ') } });
+  }
+}
+
+/** 413: body over the limit. */
+export class PayloadTooLargeError extends ServingError {
+  constructor(message: string) {
+    super(413, 'PayloadTooLarge', message);
+  }
+}
+
+/** 415: body in a content type the endpoint does not read. */
+export class UnsupportedMediaTypeError extends ServingError {
+  constructor(message: string) {
+    super(415, 'UnsupportedMediaType', message);
+  }
+}
+
+/** 422: the model exists but cannot be served (failed validation, unloadable file). */
+export class ModelUnavailableError extends ServingError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(422, 'ModelUnavailable', message, options);
+  }
+}
+
+/** 503: the object store is unreachable or failing; the client should retry. */
+export class StorageUnavailableError extends ServingError {
+  constructor(message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+    super(503, 'StorageUnavailable', message, {
+      cause: options?.cause,
+      headers: { 'retry-after': String(options?.retryAfterSeconds ?? 1) },
+    });
+  }
+}
+
+export interface ErrorResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: { error: string };
+  /** Metric/log kind: the `ServingError.kind`, or `Internal` for anything unknown. */
+  kind: string;
+  /** True when the error was not a known `ServingError` and must be logged with its stack. */
+  unexpected: boolean;
+}
+
+/**
+ * Maps any thrown value to an HTTP answer. This is the only place that decides what a client sees:
+ * messages of known errors below 500 and of 503 are shown; anything else becomes a generic 500 so
+ * that no stack trace, path or payload ever leaves the service.
+ */
+export function toErrorResponse(error: unknown): ErrorResponse {
+  if (error instanceof ServingError) {
+    return {
+      status: error.status,
+      headers: { ...error.headers },
+      body: { error: error.message },
+      kind: error.kind,
+      unexpected: false,
+    };
+  }
+  return {
+    status: 500,
+    headers: {},
+    body: { error: 'internal error' },
+    kind: 'Internal',
+    unexpected: true,
+  };
+}
