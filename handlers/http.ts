@@ -1,0 +1,91 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { readServingConfig } from '../src/config/serving-config.ts';
+import type { HttpOutcome } from '../src/http/app.ts';
+import { createServing } from '../src/serving.ts';
+import { logger, metrics } from './commons/powertools.ts';
+
+const config = readServingConfig(process.env);
+const serving = createServing(config);
+
+if (config.preload.length > 0) {
+  // Init time is not billed up to 10 s and runs at full CPU: the best moment to load models.
+  for (const result of await serving.preload(config.preload)) {
+    if (result.ok) logger.info('model preloaded', { entry: result.entry, ms: result.ms });
+    else logger.warn('model preload failed', { entry: result.entry, error: result.error as Error });
+  }
+}
+
+/** API Gateway HTTP API (payload format 2.0) → Open Inference Protocol. */
+async function httpHandler(
+  event: APIGatewayProxyEventV2,
+  _context: Context,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  const started = performance.now();
+  logger.setCorrelationId(event.requestContext?.requestId);
+  const body = eventBody(event);
+  const outcome = await serving.handle({
+    method: event.requestContext.http.method,
+    path: routePath(event),
+    body,
+  });
+  record(outcome, body?.byteLength ?? 0, performance.now() - started);
+  return {
+    statusCode: outcome.response.status,
+    headers: outcome.response.headers,
+    body: outcome.response.body,
+    isBase64Encoded: false,
+  };
+}
+
+function eventBody(event: APIGatewayProxyEventV2): Uint8Array | undefined {
+  if (event.body === undefined || event.body === null) return undefined;
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+}
+
+/** `rawPath` carries the stage name first for named stages; the routes do not. */
+function routePath(event: APIGatewayProxyEventV2): string {
+  const stage = event.requestContext.stage;
+  const prefix = `/${stage}`;
+  if (stage && stage !== '$default' && (event.rawPath === prefix || event.rawPath.startsWith(`${prefix}/`))) {
+    return event.rawPath.slice(prefix.length) || '/';
+  }
+  return event.rawPath;
+}
+
+function record(outcome: HttpOutcome, requestBytes: number, requestMs: number): void {
+  const { stats, error, response } = outcome;
+  if (stats) {
+    // A second dimension set: every metric of this request is also published per model and version.
+    metrics.addDimensions({ model: stats.model, version: stats.version });
+    metrics.addMetric(stats.cacheHit ? 'ModelCacheHit' : 'ModelCacheMiss', MetricUnit.Count, 1);
+    if (stats.loadMs !== undefined) metrics.addMetric('ModelLoadTime', MetricUnit.Milliseconds, stats.loadMs);
+    if ('inferMs' in stats) metrics.addMetric('InferenceTime', MetricUnit.Milliseconds, stats.inferMs);
+  }
+  metrics.addMetric('Requests', MetricUnit.Count, 1);
+  metrics.addMetric('RequestTime', MetricUnit.Milliseconds, requestMs);
+  metrics.addMetric('RequestBytes', MetricUnit.Bytes, requestBytes);
+  metrics.addMetric('ResponseBytes', MetricUnit.Bytes, Buffer.byteLength(response.body));
+  metrics.addMetric('Errors4xx', MetricUnit.Count, response.status >= 400 && response.status < 500 ? 1 : 0);
+  metrics.addMetric('Errors5xx', MetricUnit.Count, response.status >= 500 ? 1 : 0);
+  if (error) metrics.addMetric(`Error${error.kind}`, MetricUnit.Count, 1);
+
+  const fields = {
+    operation: outcome.operation,
+    status: response.status,
+    requestMs: Math.round(requestMs * 1000) / 1000,
+    ...(stats ?? {}),
+  };
+  if (error?.unexpected !== undefined)
+    logger.error('request failed', { ...fields, error: error.unexpected as Error });
+  else if (error)
+    logger.info('request rejected', { ...fields, errorKind: error.kind, message: response.body });
+  else logger.info('request', fields);
+}
+
+export const handler = middy(httpHandler)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

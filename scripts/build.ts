@@ -1,0 +1,76 @@
+/**
+ * Bundles each handler in `handlers/` into one minified ESM file, `dist/<name>/index.mjs`.
+ *
+ * onnxruntime-node is never bundled: it is a native addon shipped in the Lambda layer. Lambda
+ * resolves layer packages through NODE_PATH (`/opt/nodejs/node_modules`), which only `require`
+ * honours, so the bundle reaches it through `createRequire` instead of an ESM import. Locally the
+ * same `require` finds it in the project's node_modules.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Plugin } from 'esbuild';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const DIST = join(ROOT, 'dist');
+
+const ortFromRequire: Plugin = {
+  name: 'onnxruntime-node-from-require',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^onnxruntime-node$/ }, () => ({
+      path: 'onnxruntime-node',
+      namespace: 'ort-require',
+    }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'ort-require' }, () => ({
+      loader: 'js',
+      contents: [
+        "import { createRequire } from 'node:module';",
+        "const ort = createRequire(import.meta.url)('onnxruntime-node');",
+        'export const { InferenceSession, Tensor, env } = ort;',
+        'export default ort;',
+      ].join('\n'),
+    }));
+  },
+};
+
+/** Handler entry points: every `handlers/*.ts` file. */
+export async function handlerEntries(): Promise<string[]> {
+  const dir = join(ROOT, 'handlers');
+  const files = await readdir(dir);
+  return files.filter((file) => file.endsWith('.ts')).map((file) => join(dir, file));
+}
+
+export async function buildHandlers(): Promise<{ name: string; file: string; bytes: number }[]> {
+  const results = [];
+  for (const entry of await handlerEntries()) {
+    const name = basename(entry, '.ts');
+    const outfile = join(DIST, name, 'index.mjs');
+    await build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      minify: true,
+      sourcemap: false,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      legalComments: 'none',
+      plugins: [ortFromRequire],
+      // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
+      banner: {
+        js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+      },
+      logLevel: 'warning',
+    });
+    results.push({ name, file: outfile, bytes: (await stat(outfile)).size });
+  }
+  return results;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  for (const { name, file, bytes } of await buildHandlers()) {
+    console.log(
+      `${name.padEnd(12)} ${(bytes / 1024).toFixed(1).padStart(8)} KiB  ${file.slice(ROOT.length)}`,
+    );
+  }
+}

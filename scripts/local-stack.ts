@@ -1,0 +1,233 @@
+/**
+ * `npm start`: the whole product on one machine, no AWS account.
+ *
+ * - an S3-compatible server on loopback (data under `.local/s3`, kept across restarts),
+ * - the demo models, built from the project's datasets and published if absent,
+ * - the HTTP API: each request becomes an API Gateway (payload 2.0) event for the built handler
+ *   bundle that serverless.yml routes it to.
+ *
+ * Environment: PORT (API, default 3000), S3_PORT (default 4569), LOCAL_STATE_DIR (default .local),
+ * DEMO_MODELS=false to skip the demo models.
+ */
+
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { DEFAULT_MAX_BODY_BYTES } from '../src/http/limits.ts';
+import { createS3Client, S3ObjectStore } from '../src/store/s3-store.ts';
+import { lambdaContext, toApiGatewayEvent } from './local/apigw-event.ts';
+import { publishDemoModels } from './local/demo-publisher.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from './local/s3-server.ts';
+import { type DeclaredRoute, matchDeclaredRoute, readHttpRoutes } from './local/serverless-routes.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const LOCAL_BUCKET = 'onnx-serve-local';
+
+type LambdaHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface LocalStackOptions {
+  port?: number;
+  s3Port?: number;
+  stateDir?: string;
+  /** Publish the demo models when absent (default true). */
+  demoModels?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  apiUrl: string;
+  s3: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string };
+  close(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const stateDir = resolve(options.stateDir ?? join(ROOT, '.local'));
+  const s3 = await startLocalS3({
+    port: options.s3Port ?? 4569,
+    directory: join(stateDir, 's3'),
+    buckets: [LOCAL_BUCKET],
+  });
+  const s3Settings = {
+    endpoint: s3.endpoint,
+    bucket: LOCAL_BUCKET,
+    region: LOCAL_REGION,
+    ...LOCAL_CREDENTIALS,
+  };
+
+  let server: Server | undefined;
+  try {
+    if (options.demoModels ?? true) {
+      const store = new S3ObjectStore({
+        client: createS3Client({
+          region: LOCAL_REGION,
+          endpoint: s3.endpoint,
+          forcePathStyle: true,
+          credentials: LOCAL_CREDENTIALS,
+        }),
+        bucket: LOCAL_BUCKET,
+      });
+      for (const line of await publishDemoModels(store, join(stateDir, 'demo-models'))) log(line);
+    }
+
+    // The handler bundles read their configuration from the environment at import, as in Lambda.
+    Object.assign(process.env, {
+      MODEL_BUCKET: LOCAL_BUCKET,
+      AWS_REGION: LOCAL_REGION,
+      S3_ENDPOINT: s3.endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      MODEL_REFRESH_SECONDS: process.env.MODEL_REFRESH_SECONDS ?? '5',
+    });
+    const routes = await readHttpRoutes(join(ROOT, 'serverless.yml'));
+    const handlers = await loadHandlers(routes);
+    server = createServer((request, response) => {
+      serve(routes, handlers, request, response).catch((error: unknown) => {
+        log(`local stack: request failed: ${error instanceof Error ? error.message : String(error)}`);
+        if (!response.headersSent) sendJson(response, 502, { error: 'the function failed to answer' });
+        else response.destroy();
+      });
+    });
+    const listening = server;
+    await new Promise<void>((done, fail) => {
+      listening.once('error', fail);
+      listening.listen(options.port ?? 3000, '127.0.0.1', () => done());
+    });
+  } catch (error) {
+    server?.close();
+    await s3.close();
+    throw error;
+  }
+
+  const { port } = server.address() as AddressInfo;
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const stack: LocalStack = {
+    apiUrl,
+    s3: s3Settings,
+    close: async () => {
+      await new Promise<void>((done) => {
+        server?.close(() => done());
+        server?.closeAllConnections();
+      });
+      await s3.close();
+    },
+  };
+  await mkdir(stateDir, { recursive: true });
+  await writeFile(join(stateDir, 'stack.json'), `${JSON.stringify({ apiUrl, s3: s3Settings }, null, 2)}\n`);
+  return stack;
+}
+
+async function loadHandlers(routes: DeclaredRoute[]): Promise<Map<string, LambdaHandler>> {
+  const handlers = new Map<string, LambdaHandler>();
+  for (const route of routes) {
+    if (handlers.has(route.handler)) continue;
+    const dot = route.handler.lastIndexOf('.');
+    const file = join(ROOT, `${route.handler.slice(0, dot)}.mjs`);
+    const exported = route.handler.slice(dot + 1);
+    const module = (await import(pathToFileURL(file).href).catch((error: unknown) => {
+      throw new Error(`cannot load ${file} for function '${route.functionName}' (run npm run build first)`, {
+        cause: error,
+      });
+    })) as Record<string, unknown>;
+    const handler = module[exported];
+    if (typeof handler !== 'function') throw new Error(`${file} exports no function '${exported}'`);
+    handlers.set(route.handler, handler as LambdaHandler);
+  }
+  return handlers;
+}
+
+async function serve(
+  routes: DeclaredRoute[],
+  handlers: Map<string, LambdaHandler>,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const body = await readBody(request, DEFAULT_MAX_BODY_BYTES);
+  if (body === undefined) {
+    sendJson(response, 413, { error: `request body over ${DEFAULT_MAX_BODY_BYTES} bytes` });
+    return;
+  }
+  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  const match = matchDeclaredRoute(routes, request.method ?? 'GET', path);
+  const handler = match && handlers.get(match.route.handler);
+  if (!match || !handler) {
+    sendJson(response, 404, { message: 'Not Found' });
+    return;
+  }
+  const event = toApiGatewayEvent(request, body, match);
+  const result = await handler(event, lambdaContext(match.route.functionName, 1769, 29_000));
+  const payload = result.body ?? '';
+  response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+  response.end(result.isBase64Encoded ? Buffer.from(payload, 'base64') : payload);
+}
+
+/** The whole body, or undefined once it passes `limit` (the rest is drained, not kept). */
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((done, fail) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) over = true;
+      else chunks.push(chunk);
+    });
+    request.on('end', () => done(over ? undefined : Buffer.concat(chunks)));
+    request.on('error', fail);
+  });
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}
+
+function banner(stack: LocalStack): string {
+  const api = stack.apiUrl;
+  return [
+    '',
+    'onnx-serve local stack is up',
+    `  API          ${api}`,
+    `  S3 endpoint  ${stack.s3.endpoint}  bucket ${stack.s3.bucket}  (credentials ${stack.s3.accessKeyId}/${stack.s3.secretAccessKey})`,
+    '  settings     .local/stack.json',
+    '',
+    'Try:',
+    `  curl ${api}/v2/health/ready`,
+    `  curl ${api}/v2/models/iris`,
+    `  curl -X POST ${api}/v2/models/iris/infer -H 'content-type: application/json' \\`,
+    `    -d '{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}'`,
+    '  npm run model -- list',
+    '  npm run model -- publish path/to/model.onnx --name my-model',
+    '',
+    'Ctrl-C stops it; models and data stay in .local/ for the next start.',
+  ].join('\n');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  const stack = await startLocalStack({
+    port: Number(process.env.PORT ?? 3000),
+    s3Port: Number(process.env.S3_PORT ?? 4569),
+    stateDir: process.env.LOCAL_STATE_DIR,
+    demoModels: process.env.DEMO_MODELS !== 'false',
+  });
+  console.log(banner(stack));
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping`);
+    stack.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}

@@ -1,0 +1,45 @@
+import { DEFAULT_MAX_BODY_BYTES } from '../http/limits.ts';
+import { type Env, readBoolean, readList, readNumber, readOptionalString, readString } from './env.ts';
+
+/** Everything the serving functions read from their environment. */
+export interface ServingConfig {
+  /** Bucket holding the model repository under `models/`. */
+  bucket: string;
+  region: string;
+  /** S3 endpoint override (a local S3-compatible server); unset on AWS. */
+  s3Endpoint?: string;
+  s3ForcePathStyle: boolean;
+  /** How long a model listing or config.json is trusted before S3 is asked again. */
+  refreshIntervalMs: number;
+  /** Byte budget of loaded sessions; undefined means derived from the function's memory. */
+  cacheBytes?: number;
+  functionMemoryMb?: number;
+  /** `name` or `name:version` entries loaded during init. */
+  preload: string[];
+  maxBodyBytes: number;
+}
+
+/**
+ * Reads the serving configuration. Variables:
+ * `MODEL_BUCKET` (required), `AWS_REGION`, `S3_ENDPOINT`, `S3_FORCE_PATH_STYLE`,
+ * `MODEL_REFRESH_SECONDS` (default 30), `MODEL_CACHE_MB`, `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`,
+ * `PRELOAD_MODELS`, `MAX_BODY_BYTES`.
+ */
+export function readServingConfig(env: Env): ServingConfig {
+  const cacheMb = readNumber(env, 'MODEL_CACHE_MB', 0, { min: 0 });
+  const memory = readNumber(env, 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 0, { min: 0 });
+  return {
+    bucket: readString(env, 'MODEL_BUCKET'),
+    region: readString(env, 'AWS_REGION', 'us-east-1'),
+    s3Endpoint: readOptionalString(env, 'S3_ENDPOINT'),
+    s3ForcePathStyle: readBoolean(env, 'S3_FORCE_PATH_STYLE', false),
+    refreshIntervalMs: readNumber(env, 'MODEL_REFRESH_SECONDS', 30, { min: 0, max: 86_400 }) * 1000,
+    cacheBytes: cacheMb > 0 ? cacheMb * 1024 * 1024 : undefined,
+    functionMemoryMb: memory > 0 ? memory : undefined,
+    preload: readList(env, 'PRELOAD_MODELS'),
+    maxBodyBytes: readNumber(env, 'MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, {
+      min: 1,
+      max: DEFAULT_MAX_BODY_BYTES,
+    }),
+  };
+}

@@ -1,0 +1,59 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { ServingConfig } from './config/serving-config.ts';
+import { createHttpApp } from './http/app.ts';
+import { InferenceService, type ServerInfo } from './protocol/service.ts';
+import { ModelRepository } from './repository/model-repository.ts';
+import { assertModelName, parseVersionSelector } from './repository/names.ts';
+import { defaultCacheBytes, ModelLoader } from './runtime/model-loader.ts';
+import { createS3Client, S3ObjectStore } from './store/s3-store.ts';
+
+/** Name and version reported by server metadata. */
+export const SERVER_INFO: ServerInfo = { name: 'onnx-serve', version: '0.1.0' };
+
+/**
+ * Wires the serving core from configuration: S3 store → model repository → loader → protocol
+ * service → HTTP app. Called once per process (module scope of a handler, or the local stack).
+ *
+ * @example
+ * ```ts
+ * const serving = createServing(readServingConfig(process.env));
+ * const outcome = await serving.handle({ method: 'GET', path: '/v2/health/ready' });
+ * ```
+ */
+export function createServing(config: ServingConfig, clients: { s3?: S3Client } = {}) {
+  const s3 =
+    clients.s3 ??
+    createS3Client({
+      region: config.region,
+      endpoint: config.s3Endpoint,
+      forcePathStyle: config.s3ForcePathStyle,
+    });
+  const store = new S3ObjectStore({ client: s3, bucket: config.bucket });
+  const repository = new ModelRepository({ store, refreshIntervalMs: config.refreshIntervalMs });
+  const loader = new ModelLoader({
+    store,
+    maxCacheBytes: config.cacheBytes ?? defaultCacheBytes(config.functionMemoryMb),
+  });
+  const service = new InferenceService({ repository, loader, server: SERVER_INFO });
+  const handle = createHttpApp({ service, maxBodyBytes: config.maxBodyBytes });
+
+  /** Loads the listed models (`name` or `name:version`); returns one result per entry, never throws. */
+  async function preload(entries: readonly string[]) {
+    return Promise.all(
+      entries.map(async (entry) => {
+        const [name = '', version] = entry.split(':');
+        const started = performance.now();
+        try {
+          assertModelName(name);
+          const ref = await repository.resolve(name, parseVersionSelector(version));
+          await loader.get(ref);
+          return { entry, ok: true as const, ms: performance.now() - started };
+        } catch (error) {
+          return { entry, ok: false as const, error };
+        }
+      }),
+    );
+  }
+
+  return { store, repository, loader, service, handle, preload };
+}

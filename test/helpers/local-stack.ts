@@ -1,0 +1,88 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './paths.ts';
+
+export interface StackSettings {
+  apiUrl: string;
+  s3: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string };
+}
+
+export interface RunningStack extends StackSettings {
+  stateDir: string;
+  /** Every line the stack printed on stdout so far (logs and EMF metrics are JSON lines). */
+  lines: string[];
+  process: ChildProcess;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts the local stack exactly as `npm start` does (built bundles, serverless.yml routes), on
+ * ephemeral ports with a fresh state folder, and waits for `stack.json`.
+ */
+export async function startStack(env: Record<string, string> = {}): Promise<RunningStack> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'onnx-serve-stack-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'local-stack.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', S3_PORT: '0', LOCAL_STATE_DIR: stateDir, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let stderr = '';
+  let pending = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    pending += chunk;
+    const parts = pending.split('\n');
+    pending = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+
+  const settings = await new Promise<StackSettings>((done, fail) => {
+    let finished = false;
+    child.once('exit', (code) => {
+      if (!finished) fail(new Error(`local stack exited with ${code} before it was ready:\n${stderr}`));
+    });
+    child.stdout?.on('data', async () => {
+      if (finished || !lines.some((line) => line.includes('local stack is up'))) return;
+      finished = true;
+      try {
+        done(JSON.parse(await readFile(join(stateDir, 'stack.json'), 'utf8')) as StackSettings);
+      } catch (error) {
+        fail(error);
+      }
+    });
+  });
+
+  return {
+    ...settings,
+    stateDir,
+    lines,
+    process: child,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const code = await exited;
+      await rm(stateDir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+/** Parsed JSON lines of the stack's output (logs and EMF documents). */
+export function jsonLines(lines: string[]): Record<string, unknown>[] {
+  const parsed: Record<string, unknown>[] = [];
+  for (const line of lines) {
+    if (!line.startsWith('{')) continue;
+    try {
+      parsed.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // A line that merely starts with a brace is not ours to check.
+    }
+  }
+  return parsed;
+}

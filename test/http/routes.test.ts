@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MethodNotAllowedError, NotFoundError, ServingError } from '../../src/errors.ts';
+import { matchRoute, ROUTE_KEYS } from '../../src/http/routes.ts';
+
+describe('matchRoute', () => {
+  const cases: [string, string, string, { name?: string; version?: string }][] = [
+    ['GET', '/v2/health/live', 'live', {}],
+    ['GET', '/v2/health/ready', 'ready', {}],
+    ['GET', '/v2', 'serverMetadata', {}],
+    ['GET', '/v2/', 'serverMetadata', {}],
+    ['GET', '/v2/models/iris', 'modelMetadata', { name: 'iris' }],
+    ['GET', '/v2/models/iris/versions/3', 'modelMetadata', { name: 'iris', version: '3' }],
+    ['GET', '/v2/models/iris/ready', 'modelReady', { name: 'iris' }],
+    ['GET', '/v2/models/iris/versions/stable/ready', 'modelReady', { name: 'iris', version: 'stable' }],
+    ['POST', '/v2/models/iris/infer', 'infer', { name: 'iris' }],
+    ['post', '/v2/models/a.b-c_d/versions/12/infer', 'infer', { name: 'a.b-c_d', version: '12' }],
+    ['POST', '/v2/repository/index', 'repositoryIndex', {}],
+  ];
+  for (const [method, path, operation, params] of cases) {
+    it(`${method} ${path} → ${operation}`, () => {
+      const match = matchRoute(method, path);
+
+      assert.equal(match.operation, operation);
+      assert.deepEqual(match.params, params);
+    });
+  }
+
+  it('decodes percent-encoded path parameters once', () => {
+    assert.deepEqual(matchRoute('GET', '/v2/models/my%20model').params, { name: 'my model' });
+    assert.deepEqual(matchRoute('GET', '/v2/models/..%2F..%2Fetc').params, { name: '../../etc' });
+  });
+
+  it('rejects a broken percent escape with 400', () => {
+    assert.throws(
+      () => matchRoute('GET', '/v2/models/%E0%A4%A'),
+      (error: unknown) =>
+        error instanceof ServingError && error.status === 400 && /percent-encoding/.test(error.message),
+    );
+  });
+
+  it('answers 405 with an allow header for a known path and a wrong method', () => {
+    assert.throws(
+      () => matchRoute('GET', '/v2/models/iris/infer'),
+      (error: unknown) => error instanceof MethodNotAllowedError && error.headers.allow === 'POST',
+    );
+  });
+
+  it('answers 404 for unknown paths, including extra segments', () => {
+    for (const path of ['/', '/v1/models/x', '/v2/models/x/infer/more', '/v2/models/x/versions']) {
+      assert.throws(() => matchRoute('GET', path), NotFoundError, path);
+    }
+  });
+
+  it('exposes the route keys that serverless.yml must declare', () => {
+    assert.ok(ROUTE_KEYS.includes('POST /v2/models/{name}/versions/{version}/infer'));
+    assert.equal(new Set(ROUTE_KEYS).size, ROUTE_KEYS.length);
+  });
+});
