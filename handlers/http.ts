@@ -59,7 +59,9 @@ function routePath(event: APIGatewayProxyEventV2): string {
 function record(outcome: HttpOutcome, requestBytes: number, requestMs: number): void {
   const { stats, error, response } = outcome;
   if (stats) {
-    // A second dimension set: every metric of this request is also published per model and version.
+    // Two dimension sets: the service-wide one (the empty set adds only the default `service`
+    // dimension, which alarms aggregate on) and one per model and version.
+    metrics.addDimensions({});
     metrics.addDimensions({ model: stats.model, version: stats.version });
     metrics.addMetric(stats.cacheHit ? 'ModelCacheHit' : 'ModelCacheMiss', MetricUnit.Count, 1);
     if (stats.loadMs !== undefined) metrics.addMetric('ModelLoadTime', MetricUnit.Milliseconds, stats.loadMs);
@@ -82,7 +84,7 @@ function record(outcome: HttpOutcome, requestBytes: number, requestMs: number): 
   if (error?.unexpected !== undefined)
     logger.error('request failed', { ...fields, error: error.unexpected as Error });
   else if (error)
-    logger.info('request rejected', { ...fields, errorKind: error.kind, message: response.body });
+    logger.info('request rejected', { ...fields, errorKind: error.kind, errorMessage: error.message });
   else logger.info('request', fields);
 }
 

@@ -25,6 +25,8 @@ import { type DeclaredRoute, matchDeclaredRoute, readHttpRoutes } from './local/
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LOCAL_BUCKET = 'onnx-serve-local';
+/** The functions' memory size in serverless.yml, which sizes the model cache. */
+const FUNCTION_MEMORY_MB = 1769;
 
 type LambdaHandler = (
   event: APIGatewayProxyEventV2,
@@ -85,6 +87,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       MODEL_REFRESH_SECONDS: process.env.MODEL_REFRESH_SECONDS ?? '5',
+      // What the Lambda runtime sets; Powertools reads them (cold start, function name).
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_LAMBDA_FUNCTION_NAME: 'http',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(FUNCTION_MEMORY_MB),
     });
     const routes = await readHttpRoutes(join(ROOT, 'serverless.yml'));
     const handlers = await loadHandlers(routes);
@@ -162,7 +168,7 @@ async function serve(
     return;
   }
   const event = toApiGatewayEvent(request, body, match);
-  const result = await handler(event, lambdaContext(match.route.functionName, 1769, 29_000));
+  const result = await handler(event, lambdaContext(match.route.functionName, FUNCTION_MEMORY_MB, 29_000));
   const payload = result.body ?? '';
   response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
   response.end(result.isBase64Encoded ? Buffer.from(payload, 'base64') : payload);

@@ -24,7 +24,7 @@ export interface HttpOutcome {
   operation?: Operation;
   stats?: ModelCallStats | InferStats;
   /** Set when the request failed: the error kind, and the thrown value when it was unexpected. */
-  error?: { kind: string; status: number; unexpected?: unknown };
+  error?: { kind: string; status: number; message: string; unexpected?: unknown };
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
@@ -98,6 +98,7 @@ export function createHttpApp(options: { service: InferenceService; maxBodyBytes
         error: {
           kind: mapped.kind,
           status: mapped.status,
+          message: mapped.body.error,
           unexpected: mapped.unexpected ? error : undefined,
         },
       };

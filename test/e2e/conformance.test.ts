@@ -90,8 +90,11 @@ async function inferAndCompare(name: string, inputs: Tensor[], expected: Tensor[
     assert.equal(got.data.length, want.data.length, `${outputName} element count`);
     for (let i = 0; i < want.data.length; i++) {
       const wanted = want.data[i];
-      const actual = got.data[i];
-      if (typeof wanted === 'number' && want.datatype.startsWith('FP')) {
+      const actual: TensorElement | undefined = got.data[i];
+      if (typeof wanted === 'number' && !Number.isFinite(wanted)) {
+        // JSON has no NaN or Infinity: the API writes them as the strings "NaN", "Infinity", "-Infinity".
+        assert.equal(actual, String(wanted), `${outputName}[${i}]`);
+      } else if (typeof wanted === 'number' && want.datatype.startsWith('FP')) {
         assert.equal(typeof actual, 'number', `${outputName}[${i}] is a number`);
         const difference = Math.abs((actual as number) - wanted);
         assert.ok(

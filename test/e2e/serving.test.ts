@@ -157,7 +157,7 @@ describe('local stack: errors', () => {
     {
       title: 'unknown model',
       path: '/v2/models/no-such-model/infer',
-      body: { inputs: [] },
+      body: { inputs: [{ name: 'input', shape: [1], datatype: 'FP32', data: [1] }] },
       status: 404,
       match: /no-such-model/,
     },
@@ -279,7 +279,7 @@ describe('local stack: telemetry', () => {
       (doc) =>
         doc.model === 'wine' &&
         JSON.stringify(doc._aws).includes('InferenceTime') &&
-        JSON.stringify(doc._aws).includes('"model","version"'),
+        JSON.stringify(doc._aws).includes('["service"],["service","model","version"]'),
     );
     assert.ok(perModel, 'an EMF document with InferenceTime per model and version');
     for (const metric of ['Requests', 'RequestTime', 'RequestBytes', 'ResponseBytes', 'InferenceTime']) {
