@@ -1,0 +1,351 @@
+import { ModelUnavailableError, NotFoundError, type ServingError } from '../errors.ts';
+import type { ObjectInfo, ObjectStore } from '../store/object-store.ts';
+import { type ModelConfig, parseModelConfig } from './model-config.ts';
+import { assertModelName, MODEL_NAME_PATTERN, type VersionSelector, versionOfFolder } from './names.ts';
+
+export const MODELS_PREFIX = 'models/';
+export const DEFAULT_REFRESH_INTERVAL_MS = 30_000;
+/** Shortest gap between two out-of-turn refreshes of one model (see `resolve`). */
+export const DEFAULT_MIN_REFRESH_INTERVAL_MS = 1_000;
+/** A config.json larger than this is refused rather than downloaded. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** Models whose listing is remembered at once, found or not; the oldest are forgotten first. */
+export const DEFAULT_MAX_CACHED_MODELS = 1_000;
+
+/** A model version chosen for a request: what the loader needs, plus the model's config. */
+export interface ResolvedModel {
+  name: string;
+  version: number;
+  /** Object key of the model file, `models/{name}/{version}/model.onnx`. */
+  key: string;
+  /** ETag of the model file in the listing, so that a replaced file is reloaded. */
+  etag?: string;
+  config: ModelConfig;
+  /** Unknown fields of config.json, for a log line. */
+  configWarnings: string[];
+}
+
+export interface ModelRepositoryOptions {
+  store: ObjectStore;
+  /** How long a listing or config is trusted before the store is asked again (default 30 s). */
+  refreshIntervalMs?: number;
+  /** Floor between refreshes caused by a request for a version the listing lacks (default 1 s). */
+  minRefreshIntervalMs?: number;
+  maxCachedModels?: number;
+  /** Milliseconds clock; injected by tests. */
+  now?: () => number;
+}
+
+/** One version folder holding a model.onnx. */
+interface VersionEntry {
+  version: number;
+  key: string;
+  etag?: string;
+  size: number;
+  // Per-version status (metadata.json written by validation) belongs here; `#servable` checks it.
+}
+
+/** What the store said about one model at `fetchedAt`. */
+interface ModelSnapshot {
+  fetchedAt: number;
+  /** When this snapshot was taken out of turn, for a version the previous one lacked. */
+  forcedAt?: number;
+  /** Anything at all under `models/{name}/`. */
+  exists: boolean;
+  versions: ReadonlyMap<number, VersionEntry>;
+  config: ModelConfig;
+  configWarnings: string[];
+  configEtag?: string;
+  /** A broken config.json: the model cannot be served until it is fixed. */
+  configError?: ModelUnavailableError;
+}
+
+type Choice = { ok: true; entry: VersionEntry } | { ok: false; error: ServingError; refreshable: boolean };
+
+/**
+ * The model repository on an object store, in Triton's layout
+ * (`models/{name}/{version}/model.onnx`, optional `models/{name}/config.json`).
+ *
+ * Listings and configs are cached for `refreshIntervalMs`, so a newly uploaded version becomes the
+ * default within that delay without a restart; unknown names are cached the same way, so a
+ * client asking again and again for a missing model does not reach the store each time. A request
+ * naming a version the cached listing lacks refreshes that model at once (at most once per
+ * `minRefreshIntervalMs`), so a version requested right after its upload is served immediately.
+ * Store failures are never cached, and concurrent refreshes of one model share one request.
+ *
+ * @example
+ * ```ts
+ * const repository = new ModelRepository({ store, refreshIntervalMs: 30_000 });
+ * const ref = await repository.resolve('iris', parseVersionSelector(undefined));
+ * // { name: 'iris', version: 3, key: 'models/iris/3/model.onnx', config: { … }, … }
+ * ```
+ */
+export class ModelRepository {
+  readonly #store: ObjectStore;
+  readonly #ttl: number;
+  readonly #minRefresh: number;
+  readonly #maxCached: number;
+  readonly #now: () => number;
+  readonly #snapshots = new Map<string, ModelSnapshot>();
+  readonly #refreshing = new Map<string, Promise<ModelSnapshot>>();
+  #index: { names: string[]; fetchedAt: number } | undefined;
+  #indexing: Promise<string[]> | undefined;
+
+  constructor(options: ModelRepositoryOptions) {
+    this.#store = options.store;
+    this.#ttl = options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS;
+    this.#minRefresh = Math.min(options.minRefreshIntervalMs ?? DEFAULT_MIN_REFRESH_INTERVAL_MS, this.#ttl);
+    this.#maxCached = options.maxCachedModels ?? DEFAULT_MAX_CACHED_MODELS;
+    this.#now = options.now ?? Date.now;
+    for (const [name, value] of Object.entries({
+      refreshIntervalMs: this.#ttl,
+      minRefreshIntervalMs: this.#minRefresh,
+    })) {
+      if (!(Number.isFinite(value) && value >= 0)) {
+        throw new RangeError(`${name} must be a non-negative number`);
+      }
+    }
+    if (!(Number.isInteger(this.#maxCached) && this.#maxCached > 0)) {
+      throw new RangeError('maxCachedModels must be a positive integer');
+    }
+  }
+
+  /** Names of the models in the repository, sorted; folders with invalid names are ignored. */
+  async listModels(): Promise<string[]> {
+    if (this.#index !== undefined && this.#isFresh(this.#index.fetchedAt)) return [...this.#index.names];
+    this.#indexing ??= this.#fetchIndex().finally(() => {
+      this.#indexing = undefined;
+    });
+    return [...(await this.#indexing)];
+  }
+
+  /** Versions of `name` holding a model.onnx, ascending; empty for an unknown model. */
+  async listVersions(name: string): Promise<number[]> {
+    assertModelName(name);
+    const { snapshot } = await this.#current(name);
+    return [...snapshot.versions.keys()];
+  }
+
+  /** The model's config.json, validated; `{}` when there is none. */
+  async getConfig(name: string): Promise<ModelConfig> {
+    assertModelName(name);
+    const { snapshot } = await this.#current(name);
+    if (snapshot.configError !== undefined) throw snapshot.configError;
+    return snapshot.config;
+  }
+
+  /**
+   * Chooses the version a request means. An explicit number must exist (404 otherwise, listing
+   * the versions there are); an alias comes from config.json (404 for an unknown alias); the
+   * default is config.json's `default_version` when set, else the highest version present.
+   * A version named by the model's own config but absent is the owner's mistake: 422.
+   */
+  async resolve(name: string, selector: VersionSelector = { kind: 'default' }): Promise<ResolvedModel> {
+    assertModelName(name);
+    let { snapshot, fresh } = await this.#current(name);
+    let choice = this.#choose(name, snapshot, selector);
+    if (!choice.ok && choice.refreshable && !fresh && this.#mayForceRefresh(snapshot)) {
+      snapshot = await this.#refresh(name, snapshot, true);
+      choice = this.#choose(name, snapshot, selector);
+    }
+    if (!choice.ok) throw choice.error;
+    const { entry } = choice;
+    this.#servable(name, entry);
+    return {
+      name,
+      version: entry.version,
+      key: entry.key,
+      etag: entry.etag,
+      config: snapshot.config,
+      configWarnings: snapshot.configWarnings,
+    };
+  }
+
+  /** Seam for per-version checks (validation status); every listed version is servable today. */
+  #servable(_name: string, _entry: VersionEntry): void {}
+
+  #choose(name: string, snapshot: ModelSnapshot, selector: VersionSelector): Choice {
+    const missing = (error: ServingError, refreshable: boolean): Choice => ({
+      ok: false,
+      error,
+      refreshable,
+    });
+    const explicit = selector.kind === 'number';
+    if (!snapshot.exists) return missing(new NotFoundError(`model '${name}' not found`), explicit);
+    if (snapshot.configError !== undefined) return missing(snapshot.configError, false);
+
+    const available = [...snapshot.versions.keys()];
+    const listing = available.length > 0 ? available.join(', ') : 'none';
+    const pick = (version: number, absent: () => ServingError): Choice => {
+      const entry = snapshot.versions.get(version);
+      return entry !== undefined ? { ok: true, entry } : missing(absent(), true);
+    };
+
+    if (selector.kind === 'number') {
+      return pick(
+        selector.version,
+        () => new NotFoundError(`model '${name}' has no version ${selector.version}; available: ${listing}`),
+      );
+    }
+    const aliases = snapshot.config.aliases ?? {};
+    if (selector.kind === 'alias') {
+      const version = aliases[selector.alias];
+      if (version === undefined) {
+        const known = Object.keys(aliases);
+        return missing(
+          new NotFoundError(
+            `model '${name}' has no alias '${selector.alias}'; ${
+              known.length > 0 ? `known aliases: ${known.join(', ')}` : 'it defines no aliases'
+            }`,
+          ),
+          false,
+        );
+      }
+      return pick(
+        version,
+        () =>
+          new ModelUnavailableError(
+            `model '${name}' alias '${selector.alias}' points to version ${version}, which does not exist; available: ${listing}`,
+          ),
+      );
+    }
+
+    const pinned = snapshot.config.default_version;
+    if (pinned !== undefined) {
+      // parseModelConfig guarantees that a string default names a defined alias.
+      const version = typeof pinned === 'number' ? pinned : (aliases[pinned] ?? 0);
+      const via = typeof pinned === 'number' ? '' : ` (alias '${pinned}')`;
+      return pick(
+        version,
+        () =>
+          new ModelUnavailableError(
+            `model '${name}' config.json pins default_version ${version}${via}, which does not exist; available: ${listing}`,
+          ),
+      );
+    }
+    const latest = available.at(-1);
+    if (latest === undefined) return missing(new NotFoundError(`model '${name}' has no versions`), false);
+    return pick(latest, () => new NotFoundError(`model '${name}' has no versions`));
+  }
+
+  #mayForceRefresh(snapshot: ModelSnapshot): boolean {
+    return snapshot.forcedAt === undefined || this.#now() - snapshot.forcedAt >= this.#minRefresh;
+  }
+
+  #isFresh(fetchedAt: number): boolean {
+    return this.#now() - fetchedAt < this.#ttl;
+  }
+
+  /** The cached snapshot while fresh, else a new one; `fresh` says this call fetched it. */
+  async #current(name: string): Promise<{ snapshot: ModelSnapshot; fresh: boolean }> {
+    const cached = this.#snapshots.get(name);
+    if (cached !== undefined && this.#isFresh(cached.fetchedAt)) return { snapshot: cached, fresh: false };
+    return { snapshot: await this.#refresh(name, cached, false), fresh: true };
+  }
+
+  #refresh(name: string, previous: ModelSnapshot | undefined, forced: boolean): Promise<ModelSnapshot> {
+    const running = this.#refreshing.get(name);
+    if (running !== undefined) return running;
+    const refresh = this.#fetchModel(name, previous)
+      .then((snapshot) => {
+        if (forced) snapshot.forcedAt = snapshot.fetchedAt;
+        this.#remember(name, snapshot);
+        return snapshot;
+      })
+      .finally(() => this.#refreshing.delete(name));
+    this.#refreshing.set(name, refresh);
+    return refresh;
+  }
+
+  #remember(name: string, snapshot: ModelSnapshot): void {
+    this.#snapshots.delete(name);
+    this.#snapshots.set(name, snapshot);
+    for (const oldest of this.#snapshots.keys()) {
+      if (this.#snapshots.size <= this.#maxCached) break;
+      this.#snapshots.delete(oldest);
+    }
+  }
+
+  async #fetchModel(name: string, previous: ModelSnapshot | undefined): Promise<ModelSnapshot> {
+    const prefix = `${MODELS_PREFIX}${name}/`;
+    const fetchedAt = this.#now();
+    const { objects } = await this.#store.list(prefix);
+    const versions = new Map<number, VersionEntry>();
+    let configObject: ObjectInfo | undefined;
+    for (const object of objects) {
+      const rest = object.key.slice(prefix.length);
+      if (rest === 'config.json') {
+        configObject = object;
+        continue;
+      }
+      const [folder = '', file, ...deeper] = rest.split('/');
+      const version = versionOfFolder(folder);
+      if (version !== undefined && file === 'model.onnx' && deeper.length === 0) {
+        versions.set(version, { version, key: object.key, etag: object.etag, size: object.size });
+      }
+    }
+    const sorted = new Map([...versions.entries()].sort(([a], [b]) => a - b));
+    const config = await this.#fetchConfig(name, configObject, previous);
+    return { fetchedAt, exists: objects.length > 0, versions: sorted, ...config };
+  }
+
+  async #fetchConfig(
+    name: string,
+    object: ObjectInfo | undefined,
+    previous: ModelSnapshot | undefined,
+  ): Promise<Pick<ModelSnapshot, 'config' | 'configWarnings' | 'configEtag' | 'configError'>> {
+    if (object === undefined) return { config: {}, configWarnings: [] };
+    if (previous?.configEtag !== undefined && previous.configEtag === object.etag) {
+      const { config, configWarnings, configEtag, configError } = previous;
+      return { config, configWarnings, configEtag, configError };
+    }
+    const invalid = (message: string, cause?: unknown) => ({
+      config: {},
+      configWarnings: [],
+      configEtag: object.etag,
+      configError: new ModelUnavailableError(`model '${name}' config.json ${message}`, { cause }),
+    });
+    if (object.size > MAX_CONFIG_BYTES) {
+      return invalid(`is ${object.size} bytes; at most ${MAX_CONFIG_BYTES} are allowed`);
+    }
+    const stored = await this.#store.get(object.key);
+    if (stored === undefined) return { config: {}, configWarnings: [] };
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(stored.body));
+    } catch (error) {
+      // V8's message quotes the file's text; the position is enough for the owner to find it.
+      const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
+      return invalid(
+        `is not valid UTF-8 JSON${position === undefined ? '' : ` (at byte ${position})`}`,
+        error,
+      );
+    }
+    try {
+      const { config, warnings } = parseModelConfig(json, name);
+      return { config, configWarnings: warnings, configEtag: stored.etag ?? object.etag };
+    } catch (error) {
+      if (error instanceof ModelUnavailableError) {
+        return { config: {}, configWarnings: [], configEtag: stored.etag ?? object.etag, configError: error };
+      }
+      throw error;
+    }
+  }
+
+  async #fetchIndex(): Promise<string[]> {
+    const fetchedAt = this.#now();
+    // No delimiter: s3rver's delimited listing misses folders holding only sub-folders, and the
+    // full listing works the same on every S3-compatible store.
+    const { objects } = await this.#store.list(MODELS_PREFIX);
+    const names = new Set<string>();
+    for (const { key } of objects) {
+      const name = key.slice(MODELS_PREFIX.length).split('/')[0] ?? '';
+      if (key.includes('/', MODELS_PREFIX.length) && MODEL_NAME_PATTERN.test(name) && !name.includes('..')) {
+        names.add(name);
+      }
+    }
+    const sorted = [...names].sort();
+    this.#index = { names: sorted, fetchedAt };
+    return sorted;
+  }
+}

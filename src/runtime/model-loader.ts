@@ -1,0 +1,280 @@
+import { InferenceSession } from 'onnxruntime-node';
+import { ModelUnavailableError, NotFoundError, ServingError } from '../errors.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+import type { ModelSignature } from '../types.ts';
+import { LruCache } from './lru-cache.ts';
+import { type GuardedSession, guardSession } from './session-guard.ts';
+import { deriveSignature } from './signature.ts';
+
+/**
+ * Estimated memory of a session per byte of model file. A CPU session holds the weights once more
+ * (initializers, pre-packed kernels) next to allocator arenas; for models whose weights are
+ * stored in the file, twice the file size is a fair budget. Models that build weights at load
+ * time (constant folding of generators) can take far more, which no file-size rule can see.
+ */
+export const SESSION_MEMORY_FACTOR = 2;
+/** Fixed cost of any session (kernel registry, allocators): about 120 KiB measured, rounded up. */
+export const SESSION_OVERHEAD_BYTES = 256 * 1024;
+/** Share of the function's memory given to loaded sessions; the rest is for Node and requests. */
+export const CACHE_MEMORY_FRACTION = 0.5;
+/** Budget when the function's memory is unknown (outside Lambda). */
+export const FALLBACK_CACHE_BYTES = 1024 ** 3;
+
+/** Session options used unless overridden: quiet logs, all graph optimizations. */
+export const DEFAULT_SESSION_OPTIONS: InferenceSession.SessionOptions = {
+  logSeverityLevel: 3,
+  graphOptimizationLevel: 'all',
+};
+
+/**
+ * The session cache budget for a function with `memoryMb` of memory (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`):
+ * half of it, or 1 GiB when unknown.
+ *
+ * @example
+ * ```ts
+ * defaultCacheBytes(2048);      // 1 GiB
+ * defaultCacheBytes(undefined); // 1 GiB
+ * ```
+ */
+export function defaultCacheBytes(memoryMb?: number): number {
+  if (memoryMb === undefined || !(Number.isFinite(memoryMb) && memoryMb > 0)) return FALLBACK_CACHE_BYTES;
+  return Math.floor(memoryMb * 1024 * 1024 * CACHE_MEMORY_FRACTION);
+}
+
+/**
+ * Cache cost of a session created from a model file of `modelBytes` bytes.
+ *
+ * @example
+ * ```ts
+ * estimateSessionBytes(10 * 2 ** 20); // 20 MiB + 256 KiB
+ * ```
+ */
+export function estimateSessionBytes(modelBytes: number): number {
+  return modelBytes * SESSION_MEMORY_FACTOR + SESSION_OVERHEAD_BYTES;
+}
+
+/** Which model file to load: what `ModelRepository.resolve` returns. */
+export interface ModelRef {
+  name: string;
+  version: number;
+  /** Object key of the model file. */
+  key: string;
+  /** ETag seen in the listing; a different one on a later call means the file was replaced. */
+  etag?: string;
+}
+
+export interface LoadedModel {
+  name: string;
+  version: number;
+  /** Owned by the loader's cache: do not release it. */
+  session: InferenceSession;
+  signature: ModelSignature;
+  /** Why the model cannot be served (non-tensor values, types without an OIP datatype). */
+  unsupported: string[];
+  /** Size of the model file. */
+  sizeBytes: number;
+  etag?: string;
+}
+
+export interface LoadResult {
+  model: LoadedModel;
+  cacheHit: boolean;
+  /** Download plus session creation, when this call waited for a load. */
+  loadMs?: number;
+  downloadMs?: number;
+  /** Bytes downloaded, when this call waited for a load. */
+  bytes?: number;
+}
+
+export type PreloadResult =
+  | { ref: ModelRef; ok: true; cacheHit: boolean; loadMs?: number }
+  | { ref: ModelRef; ok: false; error: unknown };
+
+export interface LoaderStats {
+  entries: number;
+  /** Estimated memory of the cached sessions. */
+  bytes: number;
+  hits: number;
+  misses: number;
+  /** Loads started (concurrent callers of one model share one). */
+  loads: number;
+  failures: number;
+  evictions: number;
+}
+
+export type SessionFactory = (
+  bytes: Uint8Array,
+  options: InferenceSession.SessionOptions,
+) => Promise<InferenceSession>;
+
+export interface ModelLoaderOptions {
+  store: ObjectStore;
+  /** Budget for estimated session memory (default `defaultCacheBytes()`). */
+  maxCacheBytes?: number;
+  /** Merged over `DEFAULT_SESSION_OPTIONS`. */
+  sessionOptions?: InferenceSession.SessionOptions;
+  createSession?: SessionFactory;
+  estimateBytes?: (modelBytes: number) => number;
+  /** Milliseconds clock for the reported timings. */
+  now?: () => number;
+}
+
+interface CacheEntry {
+  model: LoadedModel;
+  guard: GuardedSession;
+  /** The ETag of the ref this entry was loaded for. */
+  refEtag?: string;
+}
+
+/**
+ * Loads models lazily from the object store into onnxruntime sessions and keeps them in an LRU
+ * bounded by estimated memory. Concurrent first calls for one model share a single download and
+ * session; a failed load is not remembered, so the next call tries again.
+ *
+ * @example
+ * ```ts
+ * const loader = new ModelLoader({ store, maxCacheBytes: defaultCacheBytes(memoryMb) });
+ * const { model, cacheHit } = await loader.get(await repository.resolve('iris', { kind: 'default' }));
+ * const outputs = await model.session.run(feeds);
+ * ```
+ */
+export class ModelLoader {
+  readonly #store: ObjectStore;
+  readonly #sessionOptions: InferenceSession.SessionOptions;
+  readonly #createSession: SessionFactory;
+  readonly #estimateBytes: (modelBytes: number) => number;
+  readonly #now: () => number;
+  readonly #cache: LruCache<CacheEntry>;
+  readonly #loading = new Map<string, Promise<LoadResult>>();
+  #hits = 0;
+  #misses = 0;
+  #loads = 0;
+  #failures = 0;
+
+  constructor(options: ModelLoaderOptions) {
+    this.#store = options.store;
+    this.#sessionOptions = { ...DEFAULT_SESSION_OPTIONS, ...options.sessionOptions };
+    this.#createSession =
+      options.createSession ?? ((bytes, sessionOptions) => InferenceSession.create(bytes, sessionOptions));
+    this.#estimateBytes = options.estimateBytes ?? estimateSessionBytes;
+    this.#now = options.now ?? (() => performance.now());
+    this.#cache = new LruCache<CacheEntry>({
+      maxBytes: options.maxCacheBytes ?? defaultCacheBytes(),
+      onEvict: (_key, entry) => entry.guard.retire(),
+    });
+  }
+
+  /**
+   * The loaded model for `ref`, from the cache or loaded now. Throws `NotFoundError` when the file
+   * is gone, `ModelUnavailableError` when onnxruntime cannot load it and `StorageUnavailableError`
+   * when the store fails; none of these is cached.
+   */
+  async get(ref: ModelRef): Promise<LoadResult> {
+    const cached = this.#cache.get(ref.key);
+    if (cached !== undefined && (ref.etag === undefined || ref.etag === cached.refEtag)) {
+      this.#hits += 1;
+      return { model: cached.model, cacheHit: true };
+    }
+    this.#misses += 1;
+    const slot = `${ref.key}\n${ref.etag ?? ''}`;
+    let loading = this.#loading.get(slot);
+    if (loading === undefined) {
+      loading = this.#load(ref).finally(() => this.#loading.delete(slot));
+      this.#loading.set(slot, loading);
+    }
+    return loading;
+  }
+
+  /** Loads `refs` one after another (bounding peak memory to one load); reports, never throws. */
+  async preload(refs: readonly ModelRef[]): Promise<PreloadResult[]> {
+    const results: PreloadResult[] = [];
+    for (const ref of refs) {
+      try {
+        const { cacheHit, loadMs } = await this.get(ref);
+        results.push({ ref, ok: true, cacheHit, loadMs });
+      } catch (error) {
+        results.push({ ref, ok: false, error });
+      }
+    }
+    return results;
+  }
+
+  stats(): LoaderStats {
+    return {
+      entries: this.#cache.size,
+      bytes: this.#cache.bytes,
+      hits: this.#hits,
+      misses: this.#misses,
+      loads: this.#loads,
+      failures: this.#failures,
+      evictions: this.#cache.evictions,
+    };
+  }
+
+  /** Drops every cached model, releasing each session once its runs in flight are done. */
+  clear(): void {
+    this.#cache.clear();
+  }
+
+  async #load(ref: ModelRef): Promise<LoadResult> {
+    this.#loads += 1;
+    try {
+      const started = this.#now();
+      const object = await this.#store.get(ref.key);
+      if (object === undefined) {
+        throw new NotFoundError(
+          `model '${ref.name}' version ${ref.version} not found: its model file is gone`,
+        );
+      }
+      const downloaded = this.#now();
+      const session = await this.#open(ref, object.body);
+      const loadMs = this.#now() - started;
+
+      const { signature, unsupported } = deriveSignature(session.inputMetadata, session.outputMetadata);
+      const guard = guardSession(session, `'${ref.name}' version ${ref.version}`);
+      const model: LoadedModel = {
+        name: ref.name,
+        version: ref.version,
+        session: guard.session,
+        signature,
+        unsupported,
+        sizeBytes: object.body.byteLength,
+        etag: object.etag,
+      };
+      this.#cache.set(
+        ref.key,
+        { model, guard, refEtag: ref.etag },
+        this.#estimateBytes(object.body.byteLength),
+      );
+      return {
+        model,
+        cacheHit: false,
+        loadMs,
+        downloadMs: downloaded - started,
+        bytes: object.body.byteLength,
+      };
+    } catch (error) {
+      this.#failures += 1;
+      throw error;
+    }
+  }
+
+  async #open(ref: ModelRef, bytes: Uint8Array): Promise<InferenceSession> {
+    try {
+      return await this.#createSession(bytes, this.#sessionOptions);
+    } catch (error) {
+      if (error instanceof ServingError) throw error;
+      throw new ModelUnavailableError(
+        `model '${ref.name}' version ${ref.version} could not be loaded: ${runtimeReason(error)}`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+/** onnxruntime's message, first line only, without a native source-location prefix. */
+function runtimeReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const line = (message.split('\n')[0] ?? '').replace(/^\[[^\]]*\]\s*/, '').trim();
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line || 'unknown error';
+}

@@ -1,0 +1,54 @@
+import type { InferenceSession } from 'onnxruntime-node';
+import { datatypeOfOrtType } from '../codec/datatypes.ts';
+import type { ModelSignature, TensorSpec } from '../types.ts';
+
+export interface DerivedSignature {
+  signature: ModelSignature;
+  /** Why the model cannot be served, one entry per offending input or output; empty when it can. */
+  unsupported: string[];
+}
+
+/**
+ * Derives the protocol signature of a session from onnxruntime's metadata. Free dimensions
+ * (symbolic names, or the empty string for unnamed ones) become `-1`. Values the protocol cannot
+ * carry (sequences, maps, element types without an OIP datatype) are left out of the signature
+ * and listed in `unsupported`, so the model can be refused with a clear message instead of
+ * failing inside the codec.
+ *
+ * onnxruntime reports both a scalar and an undeclared shape as `[]`; it is kept as `[]`.
+ *
+ * @example
+ * ```ts
+ * const { signature, unsupported } = deriveSignature(session.inputMetadata, session.outputMetadata);
+ * signature.inputs[0]; // { name: 'x', datatype: 'FP32', shape: [-1, 4] }
+ * ```
+ */
+export function deriveSignature(
+  inputs: readonly InferenceSession.ValueMetadata[],
+  outputs: readonly InferenceSession.ValueMetadata[],
+): DerivedSignature {
+  const unsupported: string[] = [];
+  const specs = (role: 'input' | 'output', metadata: readonly InferenceSession.ValueMetadata[]) => {
+    const result: TensorSpec[] = [];
+    for (const value of metadata) {
+      if (!value.isTensor) {
+        unsupported.push(`${role} '${value.name}' is not a tensor (sequences and maps are not supported)`);
+        continue;
+      }
+      const datatype = datatypeOfOrtType(value.type);
+      if (datatype === undefined) {
+        unsupported.push(
+          `${role} '${value.name}' has element type '${value.type}', which the protocol cannot carry`,
+        );
+        continue;
+      }
+      result.push({
+        name: value.name,
+        datatype,
+        shape: value.shape.map((dim) => (typeof dim === 'number' && dim >= 0 ? dim : -1)),
+      });
+    }
+    return result;
+  };
+  return { signature: { inputs: specs('input', inputs), outputs: specs('output', outputs) }, unsupported };
+}
