@@ -223,7 +223,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1
     stateDir: process.env.LOCAL_STATE_DIR,
     demoModels: process.env.DEMO_MODELS !== 'false',
   });
-  console.log(banner(stack));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -234,6 +233,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1
       () => process.exit(1),
     );
   };
+  // Listen before announcing readiness: whoever reads the banner may signal at once.
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  console.log(banner(stack));
 }

@@ -22,7 +22,9 @@ const reluRequest = (values: number[]) =>
 
 before(async () => {
   s3 = await startS3Server({ client: { maxAttempts: 1, connectionTimeoutMs: 500, requestTimeoutMs: 2000 } });
-  const relu = await readFile(join(conformanceDir(), 'onnx-backend', 'simple', 'test_single_relu_model', 'model.onnx'));
+  const relu = await readFile(
+    join(conformanceDir(), 'onnx-backend', 'simple', 'test_single_relu_model', 'model.onnx'),
+  );
   await publishModel(s3.store, { name: 'relu', version: 1, model: relu });
   await publishModel(s3.store, { name: 'relu-later', version: 1, model: relu });
   serving = createServing(readServingConfig({ MODEL_BUCKET: s3.bucket }), { s3: s3.client });
@@ -55,8 +57,16 @@ describe('serving core over S3', () => {
     await s3.stop();
     try {
       const ready = await serving.handle({ method: 'GET', path: '/v2/health/ready' });
-      const cold = await serving.handle({ method: 'POST', path: '/v2/models/relu-later/infer', body: reluRequest([1, 2]) });
-      const warm = await serving.handle({ method: 'POST', path: '/v2/models/relu/infer', body: reluRequest([-1, 3]) });
+      const cold = await serving.handle({
+        method: 'POST',
+        path: '/v2/models/relu-later/infer',
+        body: reluRequest([1, 2]),
+      });
+      const warm = await serving.handle({
+        method: 'POST',
+        path: '/v2/models/relu/infer',
+        body: reluRequest([-1, 3]),
+      });
 
       assert.equal(ready.response.status, 503);
       assert.ok(Number(ready.response.headers['retry-after']) >= 1);
@@ -68,7 +78,11 @@ describe('serving core over S3', () => {
     }
 
     const ready = await serving.handle({ method: 'GET', path: '/v2/health/ready' });
-    const cold = await serving.handle({ method: 'POST', path: '/v2/models/relu-later/infer', body: reluRequest([1, 2]) });
+    const cold = await serving.handle({
+      method: 'POST',
+      path: '/v2/models/relu-later/infer',
+      body: reluRequest([1, 2]),
+    });
 
     assert.equal(ready.response.status, 200);
     assert.equal(cold.response.status, 200, cold.response.body);
