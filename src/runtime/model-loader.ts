@@ -4,7 +4,7 @@ import type { ObjectStore } from '../store/object-store.ts';
 import type { ModelSignature } from '../types.ts';
 import { LruCache } from './lru-cache.ts';
 import { type GuardedSession, guardSession } from './session-guard.ts';
-import { deriveSignature } from './signature.ts';
+import { deriveSignature, markUndeclaredRanks } from './signature.ts';
 
 /**
  * Estimated memory of a session per byte of model file. A CPU session holds the weights once more
@@ -231,6 +231,7 @@ export class ModelLoader {
       const loadMs = this.#now() - started;
 
       const { signature, unsupported } = deriveSignature(session.inputMetadata, session.outputMetadata);
+      markUndeclaredRanks(signature, object.body);
       const guard = guardSession(session, `'${ref.name}' version ${ref.version}`);
       const model: LoadedModel = {
         name: ref.name,

@@ -1,5 +1,6 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { datatypeOfOrtType } from '../codec/datatypes.ts';
+import { readModelInfo } from '../onnx/model-info.ts';
 import type { ModelSignature, TensorSpec } from '../types.ts';
 
 export interface DerivedSignature {
@@ -15,7 +16,8 @@ export interface DerivedSignature {
  * and listed in `unsupported`, so the model can be refused with a clear message instead of
  * failing inside the codec.
  *
- * onnxruntime reports both a scalar and an undeclared shape as `[]`; it is kept as `[]`.
+ * onnxruntime reports both a scalar and an undeclared shape as `[]`; `markUndeclaredRanks` tells
+ * them apart from the model file.
  *
  * @example
  * ```ts
@@ -51,4 +53,24 @@ export function deriveSignature(
     return result;
   };
   return { signature: { inputs: specs('input', inputs), outputs: specs('output', outputs) }, unsupported };
+}
+
+/**
+ * onnxruntime reports a value whose graph declares no shape at all as `[]`, exactly like a scalar.
+ * The ModelProto says which is which: values without a declared shape get `shape: null` (any rank
+ * accepted) instead of being held to rank 0. A file the decoder cannot read changes nothing.
+ */
+export function markUndeclaredRanks(signature: ModelSignature, modelBytes: Uint8Array): void {
+  let info: ReturnType<typeof readModelInfo>;
+  try {
+    info = readModelInfo(modelBytes);
+  } catch {
+    return;
+  }
+  const undeclared = new Set(
+    [...info.inputs, ...info.outputs].filter((value) => value.shape === null).map((value) => value.name),
+  );
+  for (const spec of [...signature.inputs, ...signature.outputs]) {
+    if (spec.shape !== null && spec.shape.length === 0 && undeclared.has(spec.name)) spec.shape = null;
+  }
 }

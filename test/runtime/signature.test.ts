@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { InferenceSession } from 'onnxruntime-node';
-import { deriveSignature } from '../../src/runtime/signature.ts';
+import { buildOnnxModel } from '../../src/onnx/graph-builder.ts';
+import { deriveSignature, markUndeclaredRanks } from '../../src/runtime/signature.ts';
 import { conformanceDir } from '../helpers/paths.ts';
 
 describe('deriveSignature', () => {
@@ -64,5 +65,42 @@ describe('deriveSignature', () => {
     } finally {
       await session.release();
     }
+  });
+});
+
+describe('markUndeclaredRanks', () => {
+  it('tells a scalar from a value whose shape the graph does not declare', async () => {
+    const model = buildOnnxModel({
+      inputs: [
+        { name: 'scalar', elemType: 'float32', shape: [] },
+        { name: 'anything', elemType: 'float32' },
+      ],
+      outputs: [
+        { name: 'scalar_out', elemType: 'float32', shape: [] },
+        { name: 'anything_out', elemType: 'float32' },
+      ],
+      nodes: [
+        { opType: 'Identity', inputs: ['scalar'], outputs: ['scalar_out'] },
+        { opType: 'Identity', inputs: ['anything'], outputs: ['anything_out'] },
+      ],
+    });
+    const session = await InferenceSession.create(model, { logSeverityLevel: 3 });
+    const { signature } = deriveSignature(session.inputMetadata, session.outputMetadata);
+    assert.deepEqual(
+      signature.inputs.map((spec) => spec.shape),
+      [[], []],
+    );
+
+    markUndeclaredRanks(signature, model);
+
+    assert.deepEqual(
+      signature.inputs.map((spec) => spec.shape),
+      [[], null],
+    );
+    assert.deepEqual(
+      signature.outputs.map((spec) => spec.shape),
+      [[], null],
+    );
+    await session.release();
   });
 });
