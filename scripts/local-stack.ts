@@ -17,11 +17,16 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { DEFAULT_MAX_BODY_BYTES } from '../src/http/limits.ts';
-import { createS3Client, S3ObjectStore } from '../src/store/s3-store.ts';
 import { lambdaContext, toApiGatewayEvent } from './local/apigw-event.ts';
 import { publishDemoModels } from './local/demo-publisher.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from './local/s3-server.ts';
 import { type DeclaredRoute, matchDeclaredRoute, readHttpRoutes } from './local/serverless-routes.ts';
+import {
+  type LocalS3Settings,
+  openLocalStore,
+  STACK_FILE,
+  type StackSettings,
+} from './local/stack-settings.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LOCAL_BUCKET = 'onnx-serve-local';
@@ -42,9 +47,7 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
 }
 
-export interface LocalStack {
-  apiUrl: string;
-  s3: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string };
+export interface LocalStack extends StackSettings {
   close(): Promise<void>;
 }
 
@@ -56,7 +59,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     directory: join(stateDir, 's3'),
     buckets: [LOCAL_BUCKET],
   });
-  const s3Settings = {
+  const s3Settings: LocalS3Settings = {
     endpoint: s3.endpoint,
     bucket: LOCAL_BUCKET,
     region: LOCAL_REGION,
@@ -66,15 +69,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let server: Server | undefined;
   try {
     if (options.demoModels ?? true) {
-      const store = new S3ObjectStore({
-        client: createS3Client({
-          region: LOCAL_REGION,
-          endpoint: s3.endpoint,
-          forcePathStyle: true,
-          credentials: LOCAL_CREDENTIALS,
-        }),
-        bucket: LOCAL_BUCKET,
-      });
+      const store = openLocalStore(s3Settings);
       for (const line of await publishDemoModels(store, join(stateDir, 'demo-models'))) log(line);
     }
 
@@ -126,7 +121,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     },
   };
   await mkdir(stateDir, { recursive: true });
-  await writeFile(join(stateDir, 'stack.json'), `${JSON.stringify({ apiUrl, s3: s3Settings }, null, 2)}\n`);
+  const settings: StackSettings = { apiUrl, s3: s3Settings };
+  await writeFile(join(stateDir, STACK_FILE), `${JSON.stringify(settings, null, 2)}\n`);
   return stack;
 }
 

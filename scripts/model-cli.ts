@@ -16,6 +16,7 @@ import { ModelRepository } from '../src/repository/model-repository.ts';
 import { publishModel } from '../src/repository/publish.ts';
 import type { ObjectStore } from '../src/store/object-store.ts';
 import { createS3Client, S3ObjectStore } from '../src/store/s3-store.ts';
+import { openLocalStore, readStackSettings } from './local/stack-settings.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -27,10 +28,6 @@ target options (default: the local stack in .local/stack.json):
 
 /** A mistake in how the CLI was called: printed with the usage, exit code 2. */
 class UsageError extends Error {}
-
-interface StackFile {
-  s3: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string };
-}
 
 export async function main(argv: string[], print: (line: string) => void = console.log): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -97,21 +94,11 @@ async function openStore(values: {
     });
     return new S3ObjectStore({ client, bucket: values.bucket });
   }
-  const stackFile = join(values['state-dir'] ?? join(ROOT, '.local'), 'stack.json');
-  let stack: StackFile;
-  try {
-    stack = JSON.parse(await readFile(stackFile, 'utf8')) as StackFile;
-  } catch {
-    throw new UsageError(`no local stack found (${stackFile}); run npm start first, or pass --bucket`);
-  }
-  const { endpoint, bucket, region, accessKeyId, secretAccessKey } = stack.s3;
-  const client = createS3Client({
-    region,
-    endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId, secretAccessKey },
-  });
-  return new S3ObjectStore({ client, bucket });
+  const stateDir = values['state-dir'] ?? join(ROOT, '.local');
+  const stack = await readStackSettings(stateDir);
+  if (!stack)
+    throw new UsageError(`no local stack found in ${stateDir}; run npm start first, or pass --bucket`);
+  return openLocalStore(stack.s3);
 }
 
 async function readJsonFile(path: string): Promise<unknown> {

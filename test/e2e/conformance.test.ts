@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeTensorProto } from '../../src/onnx/tensor-proto.ts';
 import { publishModel } from '../../src/repository/publish.ts';
-import { createS3Client, S3ObjectStore } from '../../src/store/s3-store.ts';
+import type { ObjectStore } from '../../src/store/object-store.ts';
 import type { TensorElement } from '../../src/types.ts';
 import { requestJson } from '../helpers/http.ts';
 import { type RunningStack, startStack } from '../helpers/local-stack.ts';
@@ -20,20 +20,11 @@ const RTOL = 1e-3;
 const ATOL = 1e-5;
 
 let stack: RunningStack;
-let store: S3ObjectStore;
+let store: ObjectStore;
 
 before(async () => {
   stack = await startStack({ DEMO_MODELS: 'false' });
-  const { endpoint, bucket, region, accessKeyId, secretAccessKey } = stack.s3;
-  store = new S3ObjectStore({
-    client: createS3Client({
-      region,
-      endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId, secretAccessKey },
-    }),
-    bucket,
-  });
+  store = stack.store;
 });
 
 after(async () => {

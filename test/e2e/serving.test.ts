@@ -3,27 +3,18 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { publishModel } from '../../src/repository/publish.ts';
-import { createS3Client, S3ObjectStore } from '../../src/store/s3-store.ts';
+import type { ObjectStore } from '../../src/store/object-store.ts';
 import { requestJson } from '../helpers/http.ts';
 import { jsonLines, type RunningStack, startStack } from '../helpers/local-stack.ts';
 import { assertOip } from '../helpers/oip-schema.ts';
 import { conformanceDir } from '../helpers/paths.ts';
 
 let stack: RunningStack;
-let store: S3ObjectStore;
+let store: ObjectStore;
 
 before(async () => {
   stack = await startStack();
-  const { endpoint, bucket, region, accessKeyId, secretAccessKey } = stack.s3;
-  store = new S3ObjectStore({
-    client: createS3Client({
-      region,
-      endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId, secretAccessKey },
-    }),
-    bucket,
-  });
+  store = stack.store;
 });
 
 after(async () => {

@@ -2,15 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openLocalStore, type StackSettings } from '../../scripts/local/stack-settings.ts';
+import type { ObjectStore } from '../../src/store/object-store.ts';
 import { ROOT } from './paths.ts';
-
-export interface StackSettings {
-  apiUrl: string;
-  s3: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string };
-}
 
 export interface RunningStack extends StackSettings {
   stateDir: string;
+  /** The stack's bucket, through a client configured for the local S3 server. */
+  store: ObjectStore;
   /** Every line the stack printed on stdout so far (logs and EMF metrics are JSON lines). */
   lines: string[];
   process: ChildProcess;
@@ -62,6 +61,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Runn
   return {
     ...settings,
     stateDir,
+    store: openLocalStore(settings.s3),
     lines,
     process: child,
     async stop() {
