@@ -103,8 +103,7 @@ export class InferenceService {
     version: string | undefined,
     body: unknown,
   ): Promise<{ response: InferenceResponse; stats: InferStats }> {
-    assertModelName(name);
-    parseVersionSelector(version);
+    // Parsed before the model is resolved: a malformed request costs no S3 call.
     const request = parseInferenceRequest(body);
     const { model, stats } = await this.#load(name, version);
     const feeds = decodeInputs(request.inputs, model.signature.inputs);

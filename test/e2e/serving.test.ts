@@ -159,7 +159,13 @@ describe('local stack: errors', () => {
       status: 404,
       match: /99/,
     },
-    { title: 'bad model name', path: '/v2/models/..%2Fsecrets/infer', body: {}, status: 400, match: /name/ },
+    {
+      title: 'bad model name',
+      path: '/v2/models/..%2Fsecrets/infer',
+      body: { inputs: [{ name: 'input', shape: [1], datatype: 'FP32', data: [1] }] },
+      status: 400,
+      match: /model name/,
+    },
     {
       title: 'malformed JSON',
       path: '/v2/models/iris/infer',
