@@ -4,7 +4,9 @@
  * - an S3-compatible server on loopback (data under `.local/s3`, kept across restarts),
  * - the demo models, built from the project's datasets and published if absent,
  * - the HTTP API: each request becomes an API Gateway (payload 2.0) event for the built handler
- *   bundle that serverless.yml routes it to.
+ *   bundle that serverless.yml routes it to,
+ * - S3 events: an object written to the bucket by any client invokes, asynchronously, every
+ *   function whose `s3` event in serverless.yml matches it, with a real-shaped S3 event.
  *
  * Environment: PORT (API, default 3000), S3_PORT (default 4569), LOCAL_STATE_DIR (default .local),
  * DEMO_MODELS=false to skip the demo models.
@@ -19,6 +21,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { DEFAULT_MAX_BODY_BYTES } from '../src/http/limits.ts';
 import { lambdaContext, toApiGatewayEvent } from './local/apigw-event.ts';
 import { publishDemoModels } from './local/demo-publisher.ts';
+import { type LocalS3Functions, startS3Functions } from './local/s3-functions.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from './local/s3-server.ts';
 import { type DeclaredRoute, matchDeclaredRoute, readHttpRoutes } from './local/serverless-routes.ts';
 import {
@@ -48,6 +51,10 @@ export interface LocalStackOptions {
 }
 
 export interface LocalStack extends StackSettings {
+  /** The S3 event bindings wired to the local bucket, one line each. */
+  s3Events: string[];
+  /** Resolves once no function invocation caused by an S3 event is scheduled or running. */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -67,12 +74,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
 
   let server: Server | undefined;
+  let s3Functions: LocalS3Functions | undefined;
   try {
-    if (options.demoModels ?? true) {
-      const store = openLocalStore(s3Settings);
-      for (const line of await publishDemoModels(store, join(stateDir, 'demo-models'))) log(line);
-    }
-
     // The handler bundles read their configuration from the environment at import, as in Lambda.
     Object.assign(process.env, {
       MODEL_BUCKET: LOCAL_BUCKET,
@@ -87,6 +90,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_LAMBDA_FUNCTION_NAME: 'http',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(FUNCTION_MEMORY_MB),
     });
+    const store = openLocalStore(s3Settings);
+    // Wired before the demo models are published, so that their upload is validated too.
+    s3Functions = await startS3Functions({
+      root: ROOT,
+      serverlessYml: join(ROOT, 'serverless.yml'),
+      server: s3.server,
+      bucket: LOCAL_BUCKET,
+      region: LOCAL_REGION,
+      store,
+      log,
+    });
+    if (options.demoModels ?? true) {
+      for (const line of await publishDemoModels(store, join(stateDir, 'demo-models'))) log(line);
+    }
     const routes = await readHttpRoutes(join(ROOT, 'serverless.yml'));
     const handlers = await loadHandlers(routes);
     server = createServer((request, response) => {
@@ -103,6 +120,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
   } catch (error) {
     server?.close();
+    await s3Functions?.close();
     await s3.close();
     throw error;
   }
@@ -112,11 +130,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const stack: LocalStack = {
     apiUrl,
     s3: s3Settings,
+    s3Events: s3Functions.descriptions,
+    idle: () => s3Functions?.idle() ?? Promise.resolve(),
     close: async () => {
       await new Promise<void>((done) => {
         server?.close(() => done());
         server?.closeAllConnections();
       });
+      // Running invocations still need the S3 server.
+      await s3Functions?.close();
       await s3.close();
     },
   };
@@ -199,6 +221,7 @@ function banner(stack: LocalStack): string {
     `  API          ${api}`,
     `  S3 endpoint  ${stack.s3.endpoint}  bucket ${stack.s3.bucket}  (credentials ${stack.s3.accessKeyId}/${stack.s3.secretAccessKey})`,
     '  settings     .local/stack.json',
+    ...stack.s3Events.map((line, index) => `  ${index === 0 ? 'S3 events ' : '          '}   ${line}`),
     '',
     'Try:',
     `  curl ${api}/v2/health/ready`,
@@ -206,7 +229,7 @@ function banner(stack: LocalStack): string {
     `  curl -X POST ${api}/v2/models/iris/infer -H 'content-type: application/json' \\`,
     `    -d '{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}'`,
     '  npm run model -- list',
-    '  npm run model -- publish path/to/model.onnx --name my-model',
+    '  npm run model -- publish path/to/model.onnx --name my-model   (then see models/my-model/1/metadata.json)',
     '',
     'Ctrl-C stops it; models and data stay in .local/ for the next start.',
   ].join('\n');

@@ -1,5 +1,7 @@
 import { ModelUnavailableError, NotFoundError, type ServingError } from '../errors.ts';
 import type { ObjectInfo, ObjectStore } from '../store/object-store.ts';
+import { readValidationRecord, type ValidationRecord } from '../validation/metadata.ts';
+import { METADATA_FILE } from '../validation/model-key.ts';
 import { type ModelConfig, parseModelConfig } from './model-config.ts';
 import { assertModelName, MODEL_NAME_PATTERN, type VersionSelector, versionOfFolder } from './names.ts';
 
@@ -9,6 +11,8 @@ export const DEFAULT_REFRESH_INTERVAL_MS = 30_000;
 export const DEFAULT_MIN_REFRESH_INTERVAL_MS = 1_000;
 /** A config.json larger than this is refused rather than downloaded. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** A metadata.json larger than this is not read (and the version counts as not validated). */
+export const MAX_METADATA_BYTES = 1024 * 1024;
 /** Models whose listing is remembered at once, found or not; the oldest are forgotten first. */
 export const DEFAULT_MAX_CACHED_MODELS = 1_000;
 
@@ -42,7 +46,14 @@ interface VersionEntry {
   key: string;
   etag?: string;
   size: number;
-  // Per-version status (metadata.json written by validation) belongs here; `#servable` checks it.
+  /** The version's metadata.json (written by model validation), as listed. */
+  metadata?: ObjectInfo;
+}
+
+/** A version's metadata.json as read, remembered by its ETag; `record` undefined: not a record. */
+interface CachedValidation {
+  etag?: string;
+  record: ValidationRecord | undefined;
 }
 
 /** What the store said about one model at `fetchedAt`. */
@@ -58,6 +69,8 @@ interface ModelSnapshot {
   configEtag?: string;
   /** A broken config.json: the model cannot be served until it is fixed. */
   configError?: ModelUnavailableError;
+  /** metadata.json of the versions read so far (read on first need, not with the listing). */
+  validations: Map<number, CachedValidation>;
 }
 
 type Choice = { ok: true; entry: VersionEntry } | { ok: false; error: ServingError; refreshable: boolean };
@@ -72,6 +85,13 @@ type Choice = { ok: true; entry: VersionEntry } | { ok: false; error: ServingErr
  * naming a version the cached listing lacks refreshes that model at once (at most once per
  * `minRefreshIntervalMs`), so a version requested right after its upload is served immediately.
  * Store failures are never cached, and concurrent refreshes of one model share one request.
+ *
+ * Versions that model validation marked invalid (`models/{name}/{version}/metadata.json` with
+ * `status: 'invalid'` for the listed model file's ETag) are never served: the default policy
+ * falls back to the highest other valid version, and any other request for one gets a 422
+ * naming the reason. A version without metadata.json (not validated yet) is served. A version's
+ * metadata.json is read the first time that version is chosen and then kept by its ETag, so it
+ * costs no request per inference.
  *
  * @example
  * ```ts
@@ -88,6 +108,7 @@ export class ModelRepository {
   readonly #now: () => number;
   readonly #snapshots = new Map<string, ModelSnapshot>();
   readonly #refreshing = new Map<string, Promise<ModelSnapshot>>();
+  readonly #validating = new Map<string, Promise<ValidationRecord | undefined>>();
   #index: { names: string[]; fetchedAt: number } | undefined;
   #indexing: Promise<string[]> | undefined;
 
@@ -139,6 +160,8 @@ export class ModelRepository {
    * the versions there are); an alias comes from config.json (404 for an unknown alias); the
    * default is config.json's `default_version` when set, else the highest version present.
    * A version named by the model's own config but absent is the owner's mistake: 422.
+   * A version that failed validation is 422, except that the plain default (highest version)
+   * skips it for the highest valid one.
    */
   async resolve(name: string, selector: VersionSelector = { kind: 'default' }): Promise<ResolvedModel> {
     assertModelName(name);
@@ -149,8 +172,7 @@ export class ModelRepository {
       choice = this.#choose(name, snapshot, selector);
     }
     if (!choice.ok) throw choice.error;
-    const { entry } = choice;
-    this.#servable(name, entry);
+    const entry = await this.#servable(name, snapshot, choice.entry, selector);
     return {
       name,
       version: entry.version,
@@ -161,8 +183,67 @@ export class ModelRepository {
     };
   }
 
-  /** Seam for per-version checks (validation status); every listed version is servable today. */
-  #servable(_name: string, _entry: VersionEntry): void {}
+  /**
+   * The chosen version unless validation refused it. Only the plain default policy (no version
+   * asked for, none pinned in config.json) falls back to a lower version: an explicit version, an
+   * alias or a pinned default is someone's deliberate choice, so it is refused with the reason.
+   */
+  async #servable(
+    name: string,
+    snapshot: ModelSnapshot,
+    chosen: VersionEntry,
+    selector: VersionSelector,
+  ): Promise<VersionEntry> {
+    const reason = await this.#invalidReason(snapshot, chosen);
+    if (reason === undefined) return chosen;
+    if (selector.kind !== 'default' || snapshot.config.default_version !== undefined) {
+      throw new ModelUnavailableError(
+        `model '${name}' version ${chosen.version} failed validation: ${reason}`,
+      );
+    }
+    const lower = [...snapshot.versions.values()].filter((entry) => entry.version < chosen.version).reverse();
+    for (const entry of lower) {
+      if ((await this.#invalidReason(snapshot, entry)) === undefined) return entry;
+    }
+    const others = lower.length > 0 ? ' (and no earlier version passed it)' : '';
+    throw new ModelUnavailableError(
+      `model '${name}' version ${chosen.version} failed validation${others}: ${reason}`,
+    );
+  }
+
+  /** Why validation refused this version, or undefined when it did not (or has not run yet). */
+  async #invalidReason(snapshot: ModelSnapshot, entry: VersionEntry): Promise<string | undefined> {
+    const object = entry.metadata;
+    if (object === undefined) return undefined;
+    let cached = snapshot.validations.get(entry.version);
+    if (cached === undefined || cached.etag !== object.etag) {
+      const slot = `${object.key}\n${object.etag ?? ''}`;
+      let reading = this.#validating.get(slot);
+      if (reading === undefined) {
+        reading = this.#fetchValidation(object).finally(() => this.#validating.delete(slot));
+        this.#validating.set(slot, reading);
+      }
+      cached = { etag: object.etag, record: await reading };
+      snapshot.validations.set(entry.version, cached);
+    }
+    const { record } = cached;
+    if (record?.status !== 'invalid') return undefined;
+    // A verdict about other bytes: the model file was replaced and is not validated yet.
+    if (record.etag !== undefined && entry.etag !== undefined && record.etag !== entry.etag) return undefined;
+    return record.reason;
+  }
+
+  /** A metadata.json that cannot be read as a validation record counts as "not validated". */
+  async #fetchValidation(object: ObjectInfo): Promise<ValidationRecord | undefined> {
+    if (object.size > MAX_METADATA_BYTES) return undefined;
+    const stored = await this.#store.get(object.key);
+    if (stored === undefined) return undefined;
+    try {
+      return readValidationRecord(JSON.parse(new TextDecoder().decode(stored.body)));
+    } catch {
+      return undefined;
+    }
+  }
 
   #choose(name: string, snapshot: ModelSnapshot, selector: VersionSelector): Choice {
     const missing = (error: ServingError, refreshable: boolean): Choice => ({
@@ -271,6 +352,7 @@ export class ModelRepository {
     const fetchedAt = this.#now();
     const { objects } = await this.#store.list(prefix);
     const versions = new Map<number, VersionEntry>();
+    const metadataObjects = new Map<number, ObjectInfo>();
     let configObject: ObjectInfo | undefined;
     for (const object of objects) {
       const rest = object.key.slice(prefix.length);
@@ -280,13 +362,24 @@ export class ModelRepository {
       }
       const [folder = '', file, ...deeper] = rest.split('/');
       const version = versionOfFolder(folder);
-      if (version !== undefined && file === 'model.onnx' && deeper.length === 0) {
+      if (version === undefined || deeper.length > 0) continue;
+      if (file === 'model.onnx') {
         versions.set(version, { version, key: object.key, etag: object.etag, size: object.size });
+      } else if (file === METADATA_FILE) {
+        metadataObjects.set(version, object);
+      }
+    }
+    const validations = new Map<number, CachedValidation>();
+    for (const [version, entry] of versions) {
+      entry.metadata = metadataObjects.get(version);
+      const known = previous?.validations.get(version);
+      if (entry.metadata !== undefined && known !== undefined && known.etag === entry.metadata.etag) {
+        validations.set(version, known);
       }
     }
     const sorted = new Map([...versions.entries()].sort(([a], [b]) => a - b));
     const config = await this.#fetchConfig(name, configObject, previous);
-    return { fetchedAt, exists: objects.length > 0, versions: sorted, ...config };
+    return { fetchedAt, exists: objects.length > 0, versions: sorted, validations, ...config };
   }
 
   async #fetchConfig(

@@ -394,3 +394,125 @@ describe('ModelRepository: listing models', () => {
     }
   });
 });
+
+describe('ModelRepository: validation status (metadata.json)', () => {
+  /** Writes a validation record for the version's current model file, as model validation does. */
+  async function recordValidation(
+    name: string,
+    version: number,
+    status: 'valid' | 'invalid',
+    reason?: string,
+    etag?: string,
+  ): Promise<void> {
+    const modelEtag = etag ?? (await s3.store.head(`models/${name}/${version}/model.onnx`))?.etag;
+    await s3.store.put(
+      `models/${name}/${version}/metadata.json`,
+      JSON.stringify({ status, reason: reason ?? null, name, version, etag: modelEtag }),
+    );
+  }
+
+  it('skips an invalid highest version by default, serving the highest valid one', async () => {
+    const name = unique('skip-invalid');
+    await publish(name, [1, 2, 3]);
+    await recordValidation(name, 2, 'valid');
+    await recordValidation(name, 3, 'invalid', 'not an ONNX model: the file is empty');
+    const { repository } = repositoryWithClock();
+
+    const resolved = await repository.resolve(name);
+
+    assert.equal(resolved.version, 2);
+    assert.deepEqual(await repository.listVersions(name), [1, 2, 3]);
+  });
+
+  it('answers 422 naming the reason for an invalid version asked for explicitly, by alias or pinned', async () => {
+    const name = unique('refuse-invalid');
+    const pinned = unique('pinned-invalid');
+    await publish(name, [1, 2], { aliases: { stable: 2 } });
+    await publish(pinned, [1, 2], { default_version: 2 });
+    const reason = 'session creation failed: No Op registered for NoSuchOp with domain_version of 17';
+    await recordValidation(name, 2, 'invalid', reason);
+    await recordValidation(pinned, 2, 'invalid', reason);
+    const { repository } = repositoryWithClock();
+    const expected = (model: string) => `model '${model}' version 2 failed validation: ${reason}`;
+
+    await rejectsWith(
+      repository.resolve(name, parseVersionSelector('2')),
+      ModelUnavailableError,
+      expected(name),
+    );
+    await rejectsWith(
+      repository.resolve(name, parseVersionSelector('stable')),
+      ModelUnavailableError,
+      expected(name),
+    );
+    await rejectsWith(repository.resolve(pinned), ModelUnavailableError, expected(pinned));
+    assert.equal((await repository.resolve(name, parseVersionSelector('1'))).version, 1);
+  });
+
+  it('answers 422 when every version failed validation', async () => {
+    const name = unique('all-invalid');
+    await publish(name, [1, 2]);
+    await recordValidation(name, 1, 'invalid', 'smoke run failed: boom');
+    await recordValidation(name, 2, 'invalid', 'unsupported input type: x');
+    const { repository } = repositoryWithClock();
+
+    await rejectsWith(
+      repository.resolve(name),
+      ModelUnavailableError,
+      `model '${name}' version 2 failed validation (and no earlier version passed it): unsupported input type: x`,
+    );
+  });
+
+  it('serves versions not validated yet, and ignores a verdict about a replaced model file', async () => {
+    const unvalidated = unique('unvalidated');
+    const replaced = unique('replaced');
+    const damaged = unique('damaged-metadata');
+    await publish(unvalidated, [1]);
+    await publish(replaced, [1]);
+    await publish(damaged, [1]);
+    await recordValidation(replaced, 1, 'invalid', 'not an ONNX model', 'etag-of-the-old-file');
+    await s3.store.put(`models/${damaged}/1/metadata.json`, '{"status": ');
+    const { repository } = repositoryWithClock();
+
+    assert.equal((await repository.resolve(unvalidated)).version, 1);
+    assert.equal((await repository.resolve(replaced, parseVersionSelector('1'))).version, 1);
+    assert.equal((await repository.resolve(damaged)).version, 1);
+  });
+
+  it('reads a metadata.json once per ETag, not per request, and sees a new verdict after a refresh', async () => {
+    const name = unique('metadata-cache');
+    await publish(name, [1, 2]);
+    await recordValidation(name, 2, 'valid');
+    const { clock, repository } = repositoryWithClock();
+    const metadataKey = `models/${name}/2/metadata.json`;
+    s3.resetRequests();
+
+    for (let request = 0; request < 5; request += 1) await repository.resolve(name);
+    clock.now += 30_000;
+    const afterRefresh = await repository.resolve(name);
+    const readsBefore = s3.count('GetObject', metadataKey);
+    await recordValidation(name, 2, 'invalid', 'smoke run failed: boom');
+    clock.now += 30_000;
+    const afterVerdict = await repository.resolve(name);
+
+    assert.equal(afterRefresh.version, 2);
+    assert.equal(readsBefore, 1);
+    assert.equal(afterVerdict.version, 1);
+    assert.equal(s3.count('GetObject', metadataKey), 2);
+  });
+
+  it('does not cache a failed metadata.json read: 503 now, the verdict on the next request', async () => {
+    const name = unique('metadata-flaky');
+    await publish(name, [1, 2]);
+    await recordValidation(name, 2, 'invalid', 'smoke run failed: boom');
+    const { repository } = repositoryWithClock();
+    await repository.listVersions(name);
+    await s3.setFault('status503', (request) => request.key.endsWith('/metadata.json'));
+
+    await assert.rejects(repository.resolve(name), StorageUnavailableError);
+    await s3.setFault(null);
+    const resolved = await repository.resolve(name);
+
+    assert.equal(resolved.version, 1);
+  });
+});
