@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import type { S3Event } from 'aws-lambda';
-import { parse } from 'yaml';
 import { createSequencer, type ObjectNotification, toS3Event } from './s3-event.ts';
+import { readServerlessDocument } from './serverless-document.ts';
 
 /** Lambda's defaults when serverless.yml sets neither the function's nor the provider's value. */
 const LAMBDA_DEFAULT_MEMORY_MB = 1024;
@@ -52,7 +51,7 @@ interface ServerlessDocument {
  * wires exactly the notifications that would be deployed.
  */
 export async function readS3Bindings(serverlessYmlPath: string): Promise<S3Binding[]> {
-  const document = parse(await readFile(serverlessYmlPath, 'utf8')) as ServerlessDocument;
+  const document = (await readServerlessDocument(serverlessYmlPath)) as ServerlessDocument;
   const bindings: S3Binding[] = [];
   const number = (value: unknown, fallback: number) =>
     typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;

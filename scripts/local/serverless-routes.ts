@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
+import { readServerlessDocument } from './serverless-document.ts';
 
 /** One HTTP API route bound to a function, as declared in serverless.yml. */
 export interface DeclaredRoute {
@@ -22,7 +21,7 @@ interface ServerlessFunction {
  * exactly the routes that would be deployed.
  */
 export async function readHttpRoutes(serverlessYmlPath: string): Promise<DeclaredRoute[]> {
-  const document = parse(await readFile(serverlessYmlPath, 'utf8')) as {
+  const document = (await readServerlessDocument(serverlessYmlPath)) as {
     functions?: Record<string, ServerlessFunction>;
   };
   const routes: DeclaredRoute[] = [];
