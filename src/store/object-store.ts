@@ -17,6 +17,27 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
 }
 
+/**
+ * An `ObjectStore` that also reads and writes objects as streams, with bounded memory whatever
+ * their size (batch scoring, captures). Kept apart from `ObjectStore` so that code needing only
+ * whole objects (and its test doubles) does not have to provide streams.
+ */
+export interface StreamingObjectStore extends ObjectStore {
+  /**
+   * Opens an object for reading chunk by chunk; `undefined` when it does not exist. Read `body` to
+   * its end or call `close()`, else the connection stays open. A failure while the body streams
+   * (connection cut, body shorter than announced) surfaces from the iteration as
+   * `StorageUnavailableError`.
+   */
+  getStream(key: string): Promise<ObjectStream | undefined>;
+  /**
+   * Starts a streamed write of `key` with bounded memory. Nothing is visible at `key` until
+   * `complete()` resolves, and then the whole object at once; `abort()`, or any failure, leaves
+   * nothing behind.
+   */
+  createWriter(key: string, options?: WriterOptions): ObjectWriter;
+}
+
 export interface ObjectInfo {
   key: string;
   size: number;
@@ -38,4 +59,44 @@ export interface Listing {
   objects: ObjectInfo[];
   /** Common prefixes (only with a delimiter), each ending with the delimiter. */
   prefixes: string[];
+}
+
+export interface ObjectStream extends ObjectInfo {
+  /** The body, chunk by chunk; it can be iterated once. */
+  body: AsyncIterable<Uint8Array>;
+  /** Releases the connection when the body is not read to its end; harmless afterwards. */
+  close(): void;
+}
+
+/** Options of a streamed write: the same as a whole-object `put`. */
+export type WriterOptions = PutOptions;
+
+/**
+ * A streamed object write (`ObjectStore.createWriter`).
+ *
+ * @example
+ * ```ts
+ * const writer = store.createWriter('batch/output/iris/a.csv.out.jsonl');
+ * try {
+ *   for (const line of lines) await writer.write(`${line}\n`); // waits while the upload is behind
+ *   await writer.complete(); // the object appears now, whole
+ * } catch (error) {
+ *   await writer.abort(); // nothing appears
+ *   throw error;
+ * }
+ * ```
+ */
+export interface ObjectWriter {
+  readonly key: string;
+  /** Bytes accepted by `write` so far. */
+  readonly bytesWritten: number;
+  /**
+   * Appends a chunk. Resolves once the chunk is accepted, which waits while the upload is behind
+   * (backpressure); rejects with `StorageUnavailableError` once the upload has failed.
+   */
+  write(chunk: Uint8Array | string): Promise<void>;
+  /** Ends the object and makes it visible; on failure nothing is visible and the error is thrown. */
+  complete(): Promise<{ etag?: string; bytes: number }>;
+  /** Gives up: nothing appears at `key` and uploaded parts are discarded. Never throws. */
+  abort(): Promise<void>;
 }

@@ -6,8 +6,18 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import type { Listing, ObjectInfo, ObjectStore, PutOptions, StoredObject } from './object-store.ts';
+import type {
+  Listing,
+  ObjectInfo,
+  ObjectStream,
+  ObjectWriter,
+  PutOptions,
+  StoredObject,
+  StreamingObjectStore,
+  WriterOptions,
+} from './object-store.ts';
 import { classifyS3Error, storageError } from './s3-errors.ts';
+import { S3Writer } from './s3-writer.ts';
 
 export interface S3ClientOptions {
   region: string;
@@ -78,6 +88,8 @@ export interface S3ObjectStoreOptions {
   bucket: string;
   /** Prepended verbatim to every key (include the trailing `/`); stripped from listed keys. */
   prefix?: string;
+  /** Part size of streamed writes (`createWriter`), at least 5 MiB (default 8 MiB). */
+  partBytes?: number;
 }
 
 /**
@@ -92,16 +104,18 @@ export interface S3ObjectStoreOptions {
  * const object = await store.get('models/iris/1/model.onnx'); // undefined when absent
  * ```
  */
-export class S3ObjectStore implements ObjectStore {
+export class S3ObjectStore implements StreamingObjectStore {
   readonly #client: S3Client;
   readonly #bucket: string;
   readonly #prefix: string;
+  readonly #partBytes: number | undefined;
 
   constructor(options: S3ObjectStoreOptions) {
     if (options.bucket.length === 0) throw new TypeError('S3ObjectStore: bucket must not be empty');
     this.#client = options.client;
     this.#bucket = options.bucket;
     this.#prefix = options.prefix ?? '';
+    this.#partBytes = options.partBytes;
   }
 
   async get(key: string): Promise<StoredObject | undefined> {
@@ -183,6 +197,39 @@ export class S3ObjectStore implements ObjectStore {
     });
   }
 
+  async getStream(key: string): Promise<ObjectStream | undefined> {
+    return this.#callOrMissing('GetObject', key, async () => {
+      const output = await this.#client.send(
+        new GetObjectCommand({ Bucket: this.#bucket, Key: this.#key(key) }),
+      );
+      const body: unknown = output.Body;
+      const close = () => {
+        if (hasDestroy(body)) body.destroy();
+      };
+      return {
+        key,
+        size: output.ContentLength ?? 0,
+        etag: unquote(output.ETag),
+        lastModified: output.LastModified,
+        metadata: output.Metadata,
+        body: streamBody(body, key, output.ContentLength),
+        close,
+      };
+    });
+  }
+
+  createWriter(key: string, options: WriterOptions = {}): ObjectWriter {
+    return new S3Writer({
+      client: this.#client,
+      bucket: this.#bucket,
+      objectKey: this.#key(key),
+      key,
+      partBytes: this.#partBytes,
+      contentType: options.contentType,
+      metadata: options.metadata,
+    });
+  }
+
   async delete(key: string): Promise<void> {
     await this.#callOrMissing('DeleteObject', key, async () => {
       await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#key(key) }));
@@ -255,6 +302,55 @@ export async function readBody(body: unknown, contentLength: number | undefined)
   for await (const chunk of body) chunks.push(toBytes(chunk));
   const joined = Buffer.concat(chunks);
   return new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength);
+}
+
+/**
+ * The chunks of a streamed response body. A failure while it streams, or a body that ends before
+ * its Content-Length, is a `StorageUnavailableError` naming the key; stopping early (`break`)
+ * releases the connection.
+ */
+async function* streamBody(
+  body: unknown,
+  key: string,
+  contentLength: number | undefined,
+): AsyncGenerator<Uint8Array> {
+  if (body === undefined || body === null) return;
+  if (!isAsyncIterable(body))
+    throw storageError('GetObject', key, new TypeError('unsupported response body type'));
+  let received = 0;
+  const iterator = body[Symbol.asyncIterator]();
+  try {
+    while (true) {
+      let next: IteratorResult<unknown>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        throw storageError('GetObject', key, error);
+      }
+      if (next.done) break;
+      const bytes = toBytes(next.value);
+      received += bytes.byteLength;
+      yield bytes;
+    }
+  } finally {
+    // Runs on `break` and on errors too: ends the body's own iteration, which destroys it.
+    await iterator.return?.();
+  }
+  if (contentLength !== undefined && received !== contentLength) {
+    throw storageError(
+      'GetObject',
+      key,
+      new BodyLengthError(`body ended after ${received} of ${contentLength} bytes`),
+    );
+  }
+}
+
+function hasDestroy(value: unknown): value is { destroy(): void } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { destroy?: unknown }).destroy === 'function'
+  );
 }
 
 /** A body whose length does not match its Content-Length (connection cut, proxy misbehaving). */

@@ -1,0 +1,95 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context, S3Event } from 'aws-lambda';
+import type { BatchFileOutcome } from '../src/batch/batch-job.ts';
+import { createBatchScoring } from '../src/batch/batch-scoring.ts';
+import { readBatchConfig } from '../src/config/batch-config.ts';
+import { objectsOfS3Event } from '../src/events/s3-event.ts';
+import { logger, metrics } from './commons/powertools.ts';
+
+const config = readBatchConfig(process.env);
+const batch = createBatchScoring(config);
+
+/** What the invocation did, per object (the failed ones also make it throw). */
+export interface BatchInvocationResult {
+  files: { key: string; status: BatchFileOutcome['status'] }[];
+}
+
+/**
+ * S3 `ObjectCreated` under `batch/input/` → batch scoring of each object named by the event.
+ * A file that cannot be processed gets its failed summary written by the core, and then fails the
+ * invocation, so that Lambda's retries and failure destination see it.
+ */
+async function batchHandler(event: S3Event, context: Context): Promise<BatchInvocationResult> {
+  const files: BatchInvocationResult['files'] = [];
+  const failed: { key: string; error: unknown }[] = [];
+  for (const [index, ref] of objectsOfS3Event(event).entries()) {
+    // Each file's metrics carry its own model and version dimensions.
+    if (index > 0) metrics.publishStoredMetrics();
+    const outcome = await batch.scoreObject(ref, { deadline: deadlineOf(context), log: logger });
+    record(outcome);
+    files.push({ key: outcome.key, status: outcome.status });
+    if (outcome.status === 'failed') failed.push({ key: outcome.key, error: outcome.error });
+  }
+  if (failed.length > 0) {
+    const message = failed.map(({ key, error }) => `${key}: ${errorMessage(error)}`).join('; ');
+    throw new Error(`batch scoring failed for ${failed.length} of ${files.length} file(s): ${message}`, {
+      cause: failed[0]?.error,
+    });
+  }
+  return { files };
+}
+
+/** When the run must stop to leave time for writing its failed summary. */
+function deadlineOf(context: Context): number | undefined {
+  if (typeof context?.getRemainingTimeInMillis !== 'function') return undefined;
+  return Date.now() + context.getRemainingTimeInMillis() - config.deadlineMarginMs;
+}
+
+function record(outcome: BatchFileOutcome): void {
+  if (outcome.status === 'ignored') {
+    logger.info('batch object ignored', { key: outcome.key, reason: outcome.reason });
+    return;
+  }
+  const { summary } = outcome;
+  metrics.addDimensions({});
+  if (summary.version !== null) metrics.addDimensions({ model: summary.model, version: summary.version });
+  const fields = {
+    key: outcome.key,
+    status: outcome.status,
+    model: summary.model,
+    version: summary.version,
+    inputEtag: summary.input.etag,
+    ...summary.counts,
+    durationMs: summary.duration_ms,
+    rowsPerSecond: summary.rows_per_second,
+    output: summary.output?.key,
+    errors: summary.errors?.key,
+  };
+  if (outcome.status === 'skipped') {
+    metrics.addMetric('BatchFilesSkipped', MetricUnit.Count, 1);
+    logger.info('batch file already scored; skipped', fields);
+    return;
+  }
+  metrics.addMetric('BatchFiles', MetricUnit.Count, 1);
+  metrics.addMetric('BatchFileFailures', MetricUnit.Count, outcome.status === 'failed' ? 1 : 0);
+  metrics.addMetric('BatchRows', MetricUnit.Count, summary.counts.total);
+  metrics.addMetric('BatchRowErrors', MetricUnit.Count, summary.counts.failed);
+  metrics.addMetric('BatchDuration', MetricUnit.Milliseconds, summary.duration_ms);
+  metrics.addMetric('BatchRowsPerSecond', MetricUnit.CountPerSecond, summary.rows_per_second);
+  if (outcome.status === 'failed') {
+    logger.error('batch file failed', { ...fields, error: summary.error });
+  } else {
+    logger.info('batch file scored', fields);
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export const handler = middy(batchHandler)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

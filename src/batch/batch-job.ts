@@ -1,0 +1,513 @@
+import {
+  type CapturedInputs,
+  captureTensor,
+  createCaptureRecord,
+  type FeatureValue,
+  isSampled,
+  MAX_CAPTURED_ELEMENTS,
+  serializeCaptureRecord,
+  toJsonLine,
+} from '../capture/record.ts';
+import { parseInferenceRequest } from '../codec/parse-request.ts';
+import { BadRequestError, ModelUnavailableError, ServingError, StorageUnavailableError } from '../errors.ts';
+import type { InferenceService } from '../protocol/service.ts';
+import type { ModelRepository } from '../repository/model-repository.ts';
+import { assertModelName, parseVersionSelector, type VersionSelector } from '../repository/names.ts';
+import type { LoadedModel, ModelLoader } from '../runtime/model-loader.ts';
+import type { ObjectStream, ObjectWriter, StreamingObjectStore } from '../store/object-store.ts';
+import {
+  type BatchInputKey,
+  type BatchOutputKeys,
+  batchCaptureKey,
+  batchOutputKeys,
+  parseBatchInputKey,
+  VERSION_METADATA_KEY,
+} from './keys.ts';
+import { type BatchRow, type RowReaderReport, readRows } from './rows.ts';
+import { BatchScorer, type RowResult } from './scorer.ts';
+import {
+  type BatchErrorLine,
+  type BatchSummary,
+  isFinishedFor,
+  parseSummary,
+  SUMMARY_SCHEMA_VERSION,
+  type VersionSource,
+} from './summary.ts';
+import { type TabularSchema, tabularSchema } from './tabular.ts';
+import { decodeText, newTextInputInfo, type TextInputInfo } from './text-input.ts';
+
+/** Rows per micro-batch unless configured. */
+export const DEFAULT_BATCH_SIZE = 256;
+/** How often a running summary is rewritten with the counts so far, unless configured. */
+export const DEFAULT_PROGRESS_INTERVAL_MS = 10_000;
+
+const JSONL = 'application/x-ndjson';
+
+export interface BatchSettings {
+  /** Rows per micro-batch (one `session.run` for a tabular model). */
+  batchSize: number;
+  /** How often the summary is rewritten with progress while a file is scored. */
+  progressIntervalMs: number;
+  /** Longest CSV record, in characters. */
+  maxRecordChars?: number;
+  /** Longest JSON line, in characters. */
+  maxLineChars?: number;
+  /** Tensors larger than this are summarised in captures. */
+  maxCapturedElements?: number;
+}
+
+/** Structured log sink; Powertools' Logger fits. */
+export interface BatchLog {
+  info(message: string, fields: Record<string, unknown>): void;
+  warn(message: string, fields: Record<string, unknown>): void;
+  error(message: string, fields: Record<string, unknown>): void;
+}
+
+export interface BatchJobDeps {
+  /** The bucket holding the input; outputs, summaries and captures are written beside it. */
+  store: StreamingObjectStore;
+  repository: ModelRepository;
+  loader: ModelLoader;
+  service: InferenceService;
+  settings: BatchSettings;
+  /** Wall clock in epoch milliseconds (default `Date.now`). */
+  clock?: () => number;
+  log?: BatchLog;
+}
+
+/** An object to score, as an S3 notification names it. */
+export interface BatchFileRequest {
+  key: string;
+  /** The ETag the notification carries: a finished run for it means there is nothing to do. */
+  etag?: string;
+  /** Epoch milliseconds after which the run gives up cleanly (the function's own timeout follows). */
+  deadline?: number;
+}
+
+export type BatchFileOutcome =
+  | { status: 'ignored'; key: string; reason: string }
+  | { status: 'skipped'; key: string; summary: BatchSummary }
+  | { status: 'succeeded' | 'partial'; key: string; summary: BatchSummary }
+  | { status: 'failed'; key: string; summary: BatchSummary; error: unknown };
+
+/** The run stopped because the invocation is about to time out. */
+export class DeadlineExceededError extends ServingError {
+  constructor(message: string) {
+    super(504, 'DeadlineExceeded', message);
+  }
+}
+
+/**
+ * Scores one batch input object end to end: rows are streamed from the store, scored in
+ * micro-batches with one pinned model version, and streamed out to
+ * `batch/output/{model}/{relative}.out.jsonl` (plus `.errors.jsonl` when rows failed, and a
+ * capture object), each appearing only when complete; the summary is written last.
+ *
+ * Idempotent: the keys derive from the input key, so a redelivered event for an input ETag that
+ * already has a finished summary is `skipped`, and a run that died half way left nothing but a
+ * `running` summary, which the next delivery replaces.
+ *
+ * Never throws for a file problem: a file that cannot be processed comes back as `failed` with a
+ * failed summary written (the caller decides to fail the invocation).
+ *
+ * @example
+ * ```ts
+ * const outcome = await scoreBatchFile({ key: 'batch/input/iris/june.csv', etag }, deps);
+ * if (outcome.status === 'failed') throw outcome.error;
+ * ```
+ */
+export async function scoreBatchFile(
+  request: BatchFileRequest,
+  deps: BatchJobDeps,
+): Promise<BatchFileOutcome> {
+  const input = parseBatchInputKey(request.key);
+  if (input === undefined) {
+    return {
+      status: 'ignored',
+      key: request.key,
+      reason: 'not a batch input file (batch/input/{model}/{file})',
+    };
+  }
+  return new BatchFileRun(input, request, deps).run();
+}
+
+interface Writers {
+  output?: ObjectWriter;
+  errors?: ObjectWriter;
+  captures?: ObjectWriter;
+}
+
+class BatchFileRun {
+  readonly #input: BatchInputKey;
+  readonly #request: BatchFileRequest;
+  readonly #deps: BatchJobDeps;
+  readonly #keys: BatchOutputKeys;
+  readonly #clock: () => number;
+  readonly #startedAt: number;
+  readonly #writers: Writers = {};
+  readonly #text: TextInputInfo = newTextInputInfo();
+  readonly #report: RowReaderReport = { ignoredColumns: [] };
+  readonly #counts = { total: 0, ok: 0, failed: 0, captured: 0 };
+  #summary: BatchSummary;
+  #object: ObjectStream | undefined;
+  #captureKey: string | undefined;
+  #lastProgressAt: number;
+  /** The run has written its `running` summary: from here on, a failure is recorded. */
+  #claimed = false;
+
+  constructor(input: BatchInputKey, request: BatchFileRequest, deps: BatchJobDeps) {
+    this.#input = input;
+    this.#request = request;
+    this.#deps = deps;
+    this.#keys = batchOutputKeys(input);
+    this.#clock = deps.clock ?? Date.now;
+    this.#startedAt = this.#clock();
+    this.#lastProgressAt = this.#startedAt;
+    const started = new Date(this.#startedAt).toISOString();
+    this.#summary = {
+      schema: SUMMARY_SCHEMA_VERSION,
+      status: 'running',
+      model: input.model,
+      version: null,
+      version_from: null,
+      input: { key: input.key, etag: request.etag ?? null, size: null, format: null, compression: null },
+      output: null,
+      errors: null,
+      captures: null,
+      counts: { total: 0, ok: 0, failed: 0 },
+      started_at: started,
+      updated_at: started,
+      finished_at: null,
+      duration_ms: 0,
+      rows_per_second: 0,
+      batch_size: deps.settings.batchSize,
+      warnings: [],
+    };
+  }
+
+  async run(): Promise<BatchFileOutcome> {
+    const key = this.#input.key;
+    try {
+      const previous = await this.#previousSummary();
+      if (isFinishedFor(previous, this.#request.etag) && previous !== undefined) {
+        return { status: 'skipped', key, summary: previous };
+      }
+      this.#object = await this.#deps.store.getStream(key);
+      const object = this.#object;
+      if (object === undefined)
+        return { status: 'ignored', key, reason: 'the input object no longer exists' };
+      if (
+        object.etag !== this.#request.etag &&
+        isFinishedFor(previous, object.etag) &&
+        previous !== undefined
+      ) {
+        // Replaced since the notification, and the new content was already scored.
+        return { status: 'skipped', key, summary: previous };
+      }
+      this.#summary.input = { ...this.#summary.input, etag: object.etag ?? null, size: object.size };
+      await this.#writeSummary();
+      this.#claimed = true;
+
+      const { model, schema, notTabular, sampleRate } = await this.#loadModel(object);
+      const status = await this.#score(object, model, schema, notTabular, sampleRate);
+      return { status, key, summary: this.#summary };
+    } catch (error) {
+      return { status: 'failed', key, summary: await this.#fail(error), error };
+    } finally {
+      this.#object?.close();
+    }
+  }
+
+  async #previousSummary(): Promise<BatchSummary | undefined> {
+    const stored = await this.#deps.store.get(this.#keys.summary);
+    return stored === undefined ? undefined : parseSummary(stored.body);
+  }
+
+  async #loadModel(object: ObjectStream) {
+    const { model: name } = this.#input;
+    assertModelName(name);
+    const { selector, from } = this.#versionSelector(object.metadata);
+    const ref = await this.#deps.repository.resolve(name, selector);
+    const { model } = await this.#deps.loader.get(ref);
+    if (model.unsupported.length > 0) {
+      throw new ModelUnavailableError(
+        `model '${model.name}' version ${model.version} cannot be served: ${model.unsupported.join('; ')}`,
+      );
+    }
+    this.#summary.version = String(model.version);
+    this.#summary.version_from = from;
+    const { schema, reason } = tabularSchema(model.name, model.signature, ref.config.feature_names);
+    return { model, schema, notTabular: reason, sampleRate: ref.config.capture?.sample_rate ?? 1 };
+  }
+
+  #versionSelector(metadata: Record<string, string> | undefined): {
+    selector: VersionSelector;
+    from: VersionSource;
+  } {
+    const given = metadata?.[VERSION_METADATA_KEY]?.trim() || undefined;
+    const { pathVersion } = this.#input;
+    if (pathVersion !== undefined) {
+      if (given !== undefined && given !== String(pathVersion)) {
+        throw new BadRequestError(
+          `the key's folder 'v${pathVersion}' asks for version ${pathVersion} but the object's metadata ${VERSION_METADATA_KEY} asks for '${given.slice(0, 64)}'`,
+        );
+      }
+      return { selector: { kind: 'number', version: pathVersion }, from: 'path' };
+    }
+    if (given !== undefined) {
+      try {
+        return { selector: parseVersionSelector(given), from: 'metadata' };
+      } catch (error) {
+        if (error instanceof BadRequestError) {
+          throw new BadRequestError(`object metadata ${VERSION_METADATA_KEY}: ${error.message}`);
+        }
+        throw error;
+      }
+    }
+    return { selector: { kind: 'default' }, from: 'default' };
+  }
+
+  async #score(
+    object: ObjectStream,
+    model: LoadedModel,
+    schema: TabularSchema | undefined,
+    notTabular: string | undefined,
+    sampleRate: number,
+  ): Promise<'succeeded' | 'partial'> {
+    const { settings, service, store } = this.#deps;
+    const etag = object.etag ?? this.#request.etag ?? '';
+    const scorer = new BatchScorer({ model, service, schema });
+    const capture = {
+      rate: sampleRate,
+      seed: `${this.#input.key}\n${etag}`,
+      written: object.lastModified ?? new Date(this.#startedAt),
+    };
+    this.#writers.output = store.createWriter(this.#keys.output, { contentType: JSONL });
+    const rows = readRows(
+      decodeText(object.body, this.#text),
+      {
+        key: this.#input.key,
+        schema,
+        notTabular,
+        maxRecordChars: settings.maxRecordChars,
+        maxLineChars: settings.maxLineChars,
+      },
+      this.#report,
+    );
+    let pending: BatchRow[] = [];
+    for await (const row of rows) {
+      pending.push(row);
+      if (pending.length >= settings.batchSize) {
+        await this.#flush(scorer, pending, model, schema, capture, etag);
+        pending = [];
+      }
+    }
+    await this.#flush(scorer, pending, model, schema, capture, etag);
+    return this.#finish();
+  }
+
+  async #flush(
+    scorer: BatchScorer,
+    rows: BatchRow[],
+    model: LoadedModel,
+    schema: TabularSchema | undefined,
+    capture: { rate: number; seed: string; written: Date },
+    etag: string,
+  ): Promise<void> {
+    this.#checkDeadline();
+    if (rows.length === 0) return;
+    const results = await scorer.score(rows);
+    const now = new Date(this.#clock());
+    let output = '';
+    let errors = '';
+    let captures = '';
+    for (const result of results) {
+      this.#counts.total += 1;
+      if (result.error !== undefined) {
+        this.#counts.failed += 1;
+        const { id, line } = result.row;
+        output += `${toJsonLine({
+          id,
+          model_name: model.name,
+          model_version: String(model.version),
+          error: result.error,
+        })}\n`;
+        errors += `${JSON.stringify({ line, id, error: result.error } satisfies BatchErrorLine)}\n`;
+        continue;
+      }
+      this.#counts.ok += 1;
+      output += `${toJsonLine(result.response)}\n`;
+      if (isSampled(capture.rate, capture.seed, result.row.line)) {
+        this.#counts.captured += 1;
+        captures += this.#captureLine(result, model, schema, now);
+      }
+    }
+    await this.#writers.output?.write(output);
+    if (errors !== '') {
+      this.#writers.errors ??= this.#deps.store.createWriter(this.#keys.errors, { contentType: JSONL });
+      await this.#writers.errors.write(errors);
+    }
+    if (captures !== '') {
+      this.#captureKey ??= batchCaptureKey(model.name, this.#input.key, etag, capture.written);
+      this.#writers.captures ??= this.#deps.store.createWriter(this.#captureKey, { contentType: JSONL });
+      await this.#writers.captures.write(captures);
+    }
+    if (this.#clock() - this.#lastProgressAt >= this.#deps.settings.progressIntervalMs) {
+      this.#lastProgressAt = this.#clock();
+      await this.#writeSummary();
+      this.#deps.log?.info('batch progress', { key: this.#input.key, ...this.#summary.counts });
+    }
+  }
+
+  #captureLine(
+    result: RowResult & { response: object },
+    model: LoadedModel,
+    schema: TabularSchema | undefined,
+    now: Date,
+  ): string {
+    const max = this.#deps.settings.maxCapturedElements ?? MAX_CAPTURED_ELEMENTS;
+    const { row, response, latencyMs } = result;
+    return serializeCaptureRecord(
+      createCaptureRecord({
+        id: row.id,
+        ts: now,
+        model: model.name,
+        version: String(model.version),
+        source: 'batch',
+        inputs: capturedInputs(row, schema, max),
+        outputs: response.outputs.map((output) => captureTensor(output, max)),
+        latencyMs,
+        origin: { key: this.#input.key, line: row.line },
+      }),
+    );
+  }
+
+  #checkDeadline(): void {
+    const { deadline } = this.#request;
+    if (deadline !== undefined && this.#clock() > deadline) {
+      throw new DeadlineExceededError(
+        `the run ran out of time after ${this.#counts.total} rows; split the input into smaller files`,
+      );
+    }
+  }
+
+  async #finish(): Promise<'succeeded' | 'partial'> {
+    const { output, errors, captures } = this.#writers;
+    const written = output === undefined ? undefined : await output.complete();
+    const errorsWritten = errors === undefined ? undefined : await errors.complete();
+    // No failed row this time: an errors object left by an earlier run of this key is stale.
+    if (errors === undefined) await this.#deps.store.delete(this.#keys.errors);
+    if (captures !== undefined) await captures.complete();
+
+    const { total, ok, failed, captured } = this.#counts;
+    this.#summary.output = {
+      key: this.#keys.output,
+      etag: written?.etag ?? null,
+      bytes: written?.bytes ?? 0,
+    };
+    this.#summary.errors =
+      errorsWritten === undefined
+        ? null
+        : { key: this.#keys.errors, etag: errorsWritten.etag ?? null, count: failed };
+    this.#summary.captures =
+      this.#captureKey === undefined ? null : { key: this.#captureKey, count: captured };
+    const status = failed === 0 ? 'succeeded' : 'partial';
+    this.#summary.status = status;
+    this.#summary.counts = { total, ok, failed };
+    await this.#writeSummary(true);
+    return status;
+  }
+
+  async #fail(error: unknown): Promise<BatchSummary> {
+    await Promise.all(Object.values(this.#writers).map((writer: ObjectWriter) => writer.abort()));
+    const known = error instanceof ServingError;
+    if (!known) {
+      this.#deps.log?.error('batch file failed unexpectedly', { key: this.#input.key, error });
+    }
+    this.#summary.status = 'failed';
+    this.#summary.output = null;
+    this.#summary.errors = null;
+    this.#summary.captures = null;
+    this.#summary.error = {
+      kind: known ? error.kind : 'Internal',
+      message: known ? error.message : 'internal error; see the batch function logs',
+      retryable: error instanceof StorageUnavailableError,
+    };
+    // Before the run claimed the file, the store itself failed (reading the summary or opening the
+    // input): what an earlier run wrote stays untouched, and the retry decides.
+    if (!this.#claimed) return this.#summary;
+    try {
+      // Outputs of an earlier run of this key do not belong to the content that just failed.
+      await this.#deps.store.delete(this.#keys.output);
+      await this.#deps.store.delete(this.#keys.errors);
+      await this.#writeSummary(true);
+    } catch (cleanupError) {
+      this.#deps.log?.warn('could not record the failed batch run', {
+        key: this.#input.key,
+        error: cleanupError,
+      });
+    }
+    return this.#summary;
+  }
+
+  async #writeSummary(final = false): Promise<void> {
+    const now = this.#clock();
+    const duration = now - this.#startedAt;
+    const { total, ok, failed } = this.#counts;
+    Object.assign(this.#summary, {
+      counts: { total, ok, failed },
+      updated_at: new Date(now).toISOString(),
+      finished_at: final ? new Date(now).toISOString() : null,
+      duration_ms: duration,
+      rows_per_second: duration > 0 ? Math.round((total / duration) * 1000) : 0,
+      warnings: this.#warnings(),
+    });
+    this.#summary.input = {
+      ...this.#summary.input,
+      format: this.#report.format ?? null,
+      compression: this.#text.bytesIn > 0 ? this.#text.compression : null,
+    };
+    await this.#deps.store.put(this.#keys.summary, `${JSON.stringify(this.#summary, null, 2)}\n`, {
+      contentType: 'application/json',
+    });
+  }
+
+  #warnings(): string[] {
+    const { ignoredColumns } = this.#report;
+    return ignoredColumns.length === 0
+      ? []
+      : [`CSV columns that are not features of the model were ignored: ${ignoredColumns.join(', ')}`];
+  }
+}
+
+/** A row's inputs for its capture record: features by name, or the request's tensors. */
+function capturedInputs(row: BatchRow, schema: TabularSchema | undefined, max: number): CapturedInputs {
+  if (row.kind === 'features' && schema !== undefined) return featureMap(schema.featureNames, row.values);
+  if (row.kind !== 'request') return {};
+  const request = parseInferenceRequest(row.body);
+  const [only] = request.inputs;
+  if (schema !== undefined && request.inputs.length === 1 && only?.name === schema.inputName) {
+    const values = flatten(only.data);
+    if (values.length === schema.featureNames.length) {
+      return featureMap(schema.featureNames, values as FeatureValue[]);
+    }
+  }
+  return request.inputs.map((input) =>
+    captureTensor(
+      { name: input.name, datatype: input.datatype, shape: input.shape, data: flatten(input.data) },
+      max,
+    ),
+  );
+}
+
+function featureMap(names: readonly string[], values: readonly FeatureValue[]): Record<string, FeatureValue> {
+  // No prototype, so a feature named '__proto__' is a plain key like any other.
+  const map: Record<string, FeatureValue> = Object.create(null);
+  for (let index = 0; index < names.length; index++)
+    map[names[index] as string] = values[index] as FeatureValue;
+  return map;
+}
+
+function flatten(data: unknown): unknown[] {
+  return Array.isArray(data) ? data.flat(Number.POSITIVE_INFINITY) : [data];
+}

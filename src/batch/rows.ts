@@ -1,0 +1,281 @@
+import type { FeatureValue } from '../capture/record.ts';
+import { describeValue, listNames, quote } from '../codec/describe.ts';
+import { parseJsonBody } from '../codec/parse-request.ts';
+import { BadRequestError, ServingError } from '../errors.ts';
+import { CsvParser } from './csv.ts';
+import { LineSplitter } from './lines.ts';
+import { featureFromJson, featureFromText, RowError, type TabularSchema } from './tabular.ts';
+
+export const INPUT_FORMATS = ['csv', 'jsonl'] as const;
+export type InputFormat = (typeof INPUT_FORMATS)[number];
+
+/** The column (CSV) or field (JSON row object) holding a row's id. */
+export const ID_FIELD = 'id';
+
+/**
+ * One input row, ready to score. `id` is the row's own id, or its line number when it has none.
+ * - `features`: values of the model's features, in `feature_names` order (tabular fast path);
+ * - `request`: an Open Inference Protocol request object, scored as the HTTP API would;
+ * - `invalid`: a row that cannot be scored, with the reason.
+ */
+export type BatchRow =
+  | { line: number; id: string; kind: 'features'; values: FeatureValue[] }
+  | { line: number; id: string; kind: 'request'; body: Record<string, unknown> }
+  | { line: number; id: string; kind: 'invalid'; error: string };
+
+export interface RowReaderOptions {
+  /** The input's key: its extension names the format (`.csv`, `.jsonl`, `.ndjson`, `.json`, `+ .gz`). */
+  key: string;
+  /** How named features map to the model input; absent when the model is not tabular. */
+  schema?: TabularSchema;
+  /** Why the model is not tabular, for rows that need it to be. */
+  notTabular?: string;
+  maxRecordChars?: number;
+  maxLineChars?: number;
+}
+
+/** What the reader found out about the input, filled in as it reads. */
+export interface RowReaderReport {
+  format?: InputFormat;
+  /** CSV columns that are neither a feature nor `id`. */
+  ignoredColumns: string[];
+}
+
+/**
+ * The format an input key names by its extension (ignoring a final `.gz`), if any.
+ *
+ * @example
+ * ```ts
+ * formatOfKey('batch/input/iris/a.csv.gz'); // 'csv'
+ * formatOfKey('batch/input/iris/a.txt');    // undefined
+ * ```
+ */
+export function formatOfKey(key: string): InputFormat | undefined {
+  const name = key.toLowerCase().replace(/\.gz$/, '');
+  if (name.endsWith('.csv')) return 'csv';
+  if (name.endsWith('.jsonl') || name.endsWith('.ndjson') || name.endsWith('.json')) return 'jsonl';
+  return undefined;
+}
+
+/**
+ * Reads the rows of a text input, CSV or JSON lines (by extension, else by its first character:
+ * `{` means JSON lines). Rows come out in input order; a row that cannot be used comes out as
+ * `invalid` with a message naming the field and what is wrong, so one bad row never stops the
+ * file.
+ *
+ * @throws BadRequestError when the whole input is unusable: a CSV header that lacks features of
+ *   the model or repeats a column, CSV for a model that is not tabular, a runaway record.
+ * @example
+ * ```ts
+ * const report: RowReaderReport = { ignoredColumns: [] };
+ * for await (const row of readRows(decodeText(object.body), { key, schema }, report)) batch.push(row);
+ * ```
+ */
+export async function* readRows(
+  text: AsyncIterable<string>,
+  options: RowReaderOptions,
+  report: RowReaderReport = { ignoredColumns: [] },
+): AsyncGenerator<BatchRow> {
+  const iterator = text[Symbol.asyncIterator]();
+  let first = await iterator.next();
+  // Skip leading chunks of pure whitespace when sniffing; they are kept for the parser.
+  const pending: string[] = [];
+  while (!first.done && formatOfKey(options.key) === undefined && first.value.trim() === '') {
+    pending.push(first.value);
+    first = await iterator.next();
+  }
+  if (!first.done) pending.push(first.value);
+  const format = formatOfKey(options.key) ?? (pending.join('').trimStart().startsWith('{') ? 'jsonl' : 'csv');
+  report.format = format;
+
+  async function* chunks(): AsyncGenerator<string> {
+    yield* pending;
+    if (first.done) return;
+    while (true) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  try {
+    yield* format === 'csv' ? csvRows(chunks(), options, report) : jsonRows(chunks(), options);
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+async function* csvRows(
+  text: AsyncIterable<string>,
+  options: RowReaderOptions,
+  report: RowReaderReport,
+): AsyncGenerator<BatchRow> {
+  const parser = new CsvParser({ maxRecordChars: options.maxRecordChars });
+  let columns: CsvColumns | undefined;
+  const rowsOf = function* (records: ReturnType<CsvParser['push']>): Generator<BatchRow> {
+    for (const record of records) {
+      if (columns === undefined) {
+        columns = csvColumns(record.fields, record.error, options, report);
+        continue;
+      }
+      yield csvRow(record, columns);
+    }
+  };
+  for await (const chunk of text) yield* rowsOf(parser.push(chunk));
+  yield* rowsOf(parser.end());
+}
+
+interface CsvColumns {
+  /** Number of fields per record, as in the header. */
+  width: number;
+  /** Column index of each feature, in feature order. */
+  featureColumns: number[];
+  idColumn: number;
+  schema: TabularSchema;
+}
+
+function csvColumns(
+  header: string[],
+  error: string | undefined,
+  options: RowReaderOptions,
+  report: RowReaderReport,
+): CsvColumns {
+  const { schema } = options;
+  if (schema === undefined) {
+    throw new BadRequestError(
+      `CSV input needs a tabular model: ${options.notTabular ?? 'the model is not tabular'}`,
+    );
+  }
+  if (error !== undefined) throw new BadRequestError(`CSV header (line 1): ${error}`);
+  const names = header.map((name) => name.trim());
+  const index = new Map<string, number>();
+  names.forEach((name, column) => {
+    if (index.has(name))
+      throw new BadRequestError(`CSV header: column ${quote(name)} appears more than once`);
+    index.set(name, column);
+  });
+  const missing = schema.featureNames.filter((feature) => !index.has(feature));
+  if (missing.length > 0) {
+    throw new BadRequestError(
+      `CSV header lacks ${missing.length === 1 ? 'feature' : 'features'} ${listNames(missing)} of the model; it needs ${listNames(
+        schema.featureNames,
+      )} (any order) and optionally '${ID_FIELD}'`,
+    );
+  }
+  const known = new Set([...schema.featureNames, ID_FIELD]);
+  report.ignoredColumns = names.filter((name) => !known.has(name));
+  return {
+    width: names.length,
+    featureColumns: schema.featureNames.map((feature) => index.get(feature) ?? -1),
+    idColumn: index.get(ID_FIELD) ?? -1,
+    schema,
+  };
+}
+
+function csvRow(record: { line: number; fields: string[]; error?: string }, columns: CsvColumns): BatchRow {
+  const { line, fields } = record;
+  const ownId = columns.idColumn >= 0 ? fields[columns.idColumn]?.trim() : undefined;
+  const id = ownId ? ownId : String(line);
+  if (record.error !== undefined) return { line, id, kind: 'invalid', error: record.error };
+  if (fields.length !== columns.width) {
+    return {
+      line,
+      id,
+      kind: 'invalid',
+      error: `expected ${columns.width} fields as in the header, got ${fields.length}`,
+    };
+  }
+  const { featureNames, datatype } = columns.schema;
+  const values = new Array<FeatureValue>(featureNames.length);
+  try {
+    for (let feature = 0; feature < featureNames.length; feature++) {
+      const text = fields[columns.featureColumns[feature] ?? -1] ?? '';
+      values[feature] = featureFromText(text, datatype, featureNames[feature] ?? '');
+    }
+  } catch (error) {
+    if (error instanceof RowError) return { line, id, kind: 'invalid', error: error.message };
+    throw error;
+  }
+  return { line, id, kind: 'features', values };
+}
+
+async function* jsonRows(text: AsyncIterable<string>, options: RowReaderOptions): AsyncGenerator<BatchRow> {
+  const splitter = new LineSplitter({ maxLineChars: options.maxLineChars });
+  const limit = options.maxLineChars;
+  const rowsOf = function* (lines: ReturnType<LineSplitter['push']>): Generator<BatchRow> {
+    for (const { line, text: lineText, tooLong } of lines) {
+      if (tooLong) {
+        yield {
+          line,
+          id: String(line),
+          kind: 'invalid',
+          error: `line is longer than ${limit ?? 'the limit of'} characters`,
+        };
+        continue;
+      }
+      if (lineText.trim() === '') continue;
+      yield jsonRow(line, lineText, options);
+    }
+  };
+  for await (const chunk of text) yield* rowsOf(splitter.push(chunk));
+  yield* rowsOf(splitter.end());
+}
+
+function jsonRow(line: number, text: string, options: RowReaderOptions): BatchRow {
+  const fallbackId = String(line);
+  let value: unknown;
+  try {
+    value = parseJsonBody(text);
+  } catch (error) {
+    if (error instanceof ServingError) return { line, id: fallbackId, kind: 'invalid', error: error.message };
+    throw error;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return {
+      line,
+      id: fallbackId,
+      kind: 'invalid',
+      error: `expected a JSON object, got ${describeValue(value)}`,
+    };
+  }
+  const object = value as Record<string, unknown>;
+  const ownId = Object.hasOwn(object, ID_FIELD) ? object[ID_FIELD] : undefined;
+  if (Object.hasOwn(object, 'inputs')) {
+    // An inference request: its id is echoed, and a request without one gets its line number.
+    if (ownId === undefined || ownId === null) {
+      return { line, id: fallbackId, kind: 'request', body: { ...object, [ID_FIELD]: fallbackId } };
+    }
+    return { line, id: typeof ownId === 'string' ? ownId : fallbackId, kind: 'request', body: object };
+  }
+
+  let id = fallbackId;
+  if (typeof ownId === 'string' && ownId !== '') id = ownId;
+  else if (typeof ownId === 'number' && Number.isFinite(ownId)) id = String(ownId);
+  else if (ownId !== undefined && ownId !== null && ownId !== '') {
+    return {
+      line,
+      id,
+      kind: 'invalid',
+      error: `id: expected a string or a number, got ${describeValue(ownId)}`,
+    };
+  }
+  const { schema } = options;
+  if (schema === undefined) {
+    return {
+      line,
+      id,
+      kind: 'invalid',
+      error: `a row of named features needs a tabular model: ${options.notTabular ?? 'the model is not tabular'}; or send an inference request object with "inputs"`,
+    };
+  }
+  const values = new Array<FeatureValue>(schema.featureNames.length);
+  try {
+    schema.featureNames.forEach((feature, index) => {
+      const given = Object.hasOwn(object, feature) ? object[feature] : undefined;
+      values[index] = featureFromJson(given, schema.datatype, feature);
+    });
+  } catch (error) {
+    if (error instanceof RowError) return { line, id, kind: 'invalid', error: error.message };
+    throw error;
+  }
+  return { line, id, kind: 'features', values };
+}

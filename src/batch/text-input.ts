@@ -1,0 +1,107 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { BadRequestError, ServingError } from '../errors.ts';
+
+export type Compression = 'gzip' | 'none';
+
+/** What `decodeText` found out while reading; complete once the text has been read. */
+export interface TextInputInfo {
+  compression: Compression;
+  /** Bytes read from the store (compressed size for gzip). */
+  bytesIn: number;
+  /** Bytes of text after decompression. */
+  bytesOut: number;
+}
+
+/**
+ * Turns a stream of object bytes into a stream of text: gzip is recognised by its magic bytes
+ * (whatever the file is called) and inflated on the fly, then the bytes are decoded as UTF-8,
+ * strictly. A leading byte-order mark is dropped. Memory stays at a chunk or two whatever the
+ * object's size.
+ *
+ * @throws BadRequestError when the bytes are not UTF-8 or not a valid gzip stream; store failures
+ *   pass through as they are.
+ * @example
+ * ```ts
+ * const info = newTextInputInfo();
+ * for await (const text of decodeText(object.body, info)) parser.push(text);
+ * ```
+ */
+export async function* decodeText(
+  body: AsyncIterable<Uint8Array>,
+  info: TextInputInfo = newTextInputInfo(),
+): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const iterator = body[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) return;
+  info.compression = isGzip(first.value) ? 'gzip' : 'none';
+
+  const counted = async function* (): AsyncGenerator<Uint8Array> {
+    try {
+      info.bytesIn += first.value.byteLength;
+      yield first.value;
+      while (true) {
+        const next = await iterator.next();
+        if (next.done) return;
+        info.bytesIn += next.value.byteLength;
+        yield next.value;
+      }
+    } finally {
+      // Stopping early (a failed file) must release the body's connection.
+      await iterator.return?.();
+    }
+  };
+  const decode = (bytes: Uint8Array, stream: boolean): string => {
+    try {
+      return decoder.decode(bytes, { stream });
+    } catch (error) {
+      throw new BadRequestError(
+        `input is not UTF-8 text: invalid bytes within the first ${info.bytesOut + bytes.byteLength} bytes${
+          info.compression === 'gzip' ? ' after decompression' : ''
+        }`,
+        { cause: error },
+      );
+    }
+  };
+
+  const source = counted();
+  const chunks = info.compression === 'gzip' ? gunzip(source) : source;
+  for await (const bytes of chunks) {
+    const text = decode(bytes, true);
+    info.bytesOut += bytes.byteLength;
+    if (text !== '') yield text;
+  }
+  const rest = decode(new Uint8Array(0), false);
+  if (rest !== '') yield rest;
+}
+
+export function newTextInputInfo(): TextInputInfo {
+  return { compression: 'none', bytesIn: 0, bytesOut: 0 };
+}
+
+function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+async function* gunzip(source: AsyncGenerator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const inflate = createGunzip();
+  // Errors reach the reader through `inflate` (pipeline destroys it with the source's error).
+  const piping = pipeline(Readable.from(source), inflate).catch(() => {});
+  try {
+    for await (const chunk of inflate) yield chunk as Uint8Array;
+  } catch (error) {
+    if (error instanceof ServingError) throw error;
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('Z_')) {
+      throw new BadRequestError(`input is not a valid gzip stream (${(error as Error).message})`, {
+        cause: error,
+      });
+    }
+    throw error;
+  } finally {
+    inflate.destroy();
+    await piping;
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The prediction capture record: one JSON line per prediction, written under
+ * `captures/{model}/{yyyy}/{MM}/{dd}/{HH}/…` (DESIGN.md) by batch scoring directly and, for the
+ * API, by the log pipeline. The schema is documented in docs/captures.md; drift checks read it.
+ */
+import { stringifyJson } from '../codec/json.ts';
+import type { Datatype, TensorElement } from '../types.ts';
+
+export const CAPTURES_PREFIX = 'captures/';
+/** Version of the record layout, written in every record as `schema`. */
+export const CAPTURE_SCHEMA_VERSION = 1;
+/** Tensors with more elements than this are summarised instead of copied. */
+export const MAX_CAPTURED_ELEMENTS = 64;
+
+export const CAPTURE_SOURCES = ['api', 'batch'] as const;
+export type CaptureSource = (typeof CAPTURE_SOURCES)[number];
+
+/** A value of a tabular feature. */
+export type FeatureValue = number | string | boolean;
+
+/** A tensor as captured: its data when small, otherwise a summary and `truncated: true`. */
+export interface CapturedTensor {
+  name: string;
+  datatype: Datatype;
+  shape: number[];
+  /** Flat, row-major; absent when `truncated`. */
+  data?: TensorElement[];
+  truncated?: true;
+  /** Present when `truncated`: element count, and min/max/mean of the numeric elements. */
+  summary?: TensorSummary;
+}
+
+export interface TensorSummary {
+  count: number;
+  min?: number;
+  max?: number;
+  mean?: number;
+}
+
+/** Inputs of a tabular model keyed by feature name, or tensors for any other model. */
+export type CapturedInputs = Record<string, FeatureValue> | CapturedTensor[];
+
+export interface CaptureRecord {
+  schema: typeof CAPTURE_SCHEMA_VERSION;
+  /** Prediction id: the request or row id, as returned to the caller; outcomes join on it. */
+  id: string;
+  /** When the prediction was made, ISO 8601 UTC. */
+  ts: string;
+  model: string;
+  version: string;
+  source: CaptureSource;
+  inputs: CapturedInputs;
+  outputs: CapturedTensor[];
+  /** Inference time of this prediction; for batch rows, their share of the micro-batch's run. */
+  latency_ms: number;
+  /** True when any input or output tensor was summarised rather than copied. */
+  truncated?: true;
+  /** Where a batch row came from: the input object and its 1-based line. */
+  origin?: { key: string; line: number };
+}
+
+/** A tensor with its flat data, as the codec produces it. */
+export interface TensorLike {
+  name: string;
+  datatype: Datatype;
+  shape: number[];
+  data: readonly unknown[];
+}
+
+/**
+ * Captures a tensor: a copy of its data up to `maxElements` elements, else a summary marked
+ * `truncated`.
+ *
+ * @example
+ * ```ts
+ * captureTensor({ name: 'p', datatype: 'FP32', shape: [1, 2], data: [0.2, 0.8] });
+ * // { name: 'p', datatype: 'FP32', shape: [1, 2], data: [0.2, 0.8] }
+ * ```
+ */
+export function captureTensor(tensor: TensorLike, maxElements = MAX_CAPTURED_ELEMENTS): CapturedTensor {
+  const { name, datatype, shape, data } = tensor;
+  if (data.length <= maxElements) return { name, datatype, shape: [...shape], data: data as TensorElement[] };
+  return { name, datatype, shape: [...shape], truncated: true, summary: summarise(data) };
+}
+
+/**
+ * Builds a capture record; `truncated` is set when any tensor was summarised.
+ *
+ * @example
+ * ```ts
+ * const record = createCaptureRecord({
+ *   id: '42', ts: new Date(), model: 'iris', version: '1', source: 'batch',
+ *   inputs: { sepal_length_cm: 5.1, sepal_width_cm: 3.5, petal_length_cm: 1.4, petal_width_cm: 0.2 },
+ *   outputs: [captureTensor({ name: 'label', datatype: 'INT64', shape: [1], data: [0] })],
+ *   latencyMs: 0.02,
+ * });
+ * ```
+ */
+export function createCaptureRecord(fields: {
+  id: string;
+  ts: Date;
+  model: string;
+  version: string;
+  source: CaptureSource;
+  inputs: CapturedInputs;
+  outputs: CapturedTensor[];
+  latencyMs: number;
+  origin?: { key: string; line: number };
+}): CaptureRecord {
+  const tensors = Array.isArray(fields.inputs) ? [...fields.inputs, ...fields.outputs] : fields.outputs;
+  const truncated = tensors.some((tensor) => tensor.truncated === true);
+  return {
+    schema: CAPTURE_SCHEMA_VERSION,
+    id: fields.id,
+    ts: fields.ts.toISOString(),
+    model: fields.model,
+    version: fields.version,
+    source: fields.source,
+    inputs: fields.inputs,
+    outputs: fields.outputs,
+    latency_ms: Math.round(fields.latencyMs * 1000) / 1000,
+    ...(truncated ? { truncated: true as const } : {}),
+    ...(fields.origin === undefined ? {} : { origin: fields.origin }),
+  };
+}
+
+/** One JSON line (with its newline); int64 values beyond 2^53 stay exact. */
+export function serializeCaptureRecord(record: CaptureRecord): string {
+  return `${toJsonLine(record)}\n`;
+}
+
+/**
+ * `JSON.stringify`, falling back to `stringifyJson` only for values holding a `bigint` (int64
+ * beyond 2^53), which the native one refuses: the same text, at native speed for everything else.
+ */
+export function toJsonLine(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    if (error instanceof TypeError) return stringifyJson(value);
+    throw error;
+  }
+}
+
+/** True when the inputs are tabular features keyed by name (not tensors). */
+export function isFeatureInputs(inputs: CapturedInputs): inputs is Record<string, FeatureValue> {
+  return !Array.isArray(inputs);
+}
+
+/**
+ * The folder of captures for `model` in the hour of `time` (UTC):
+ * `captures/{model}/{yyyy}/{MM}/{dd}/{HH}/`.
+ *
+ * @example
+ * ```ts
+ * captureFolder('iris', new Date('2026-03-04T05:06:07Z')); // 'captures/iris/2026/03/04/05/'
+ * ```
+ */
+export function captureFolder(model: string, time: Date): string {
+  const two = (value: number) => String(value).padStart(2, '0');
+  return `${CAPTURES_PREFIX}${model}/${time.getUTCFullYear()}/${two(time.getUTCMonth() + 1)}/${two(
+    time.getUTCDate(),
+  )}/${two(time.getUTCHours())}/`;
+}
+
+/**
+ * Deterministic sampling: whether item `index` of the stream identified by `seed` is kept at
+ * `rate` (0 to 1). The same seed and index always give the same answer, so a re-run captures the
+ * same rows.
+ *
+ * @example
+ * ```ts
+ * isSampled(1, 'seed', 7);   // true
+ * isSampled(0, 'seed', 7);   // false
+ * isSampled(0.1, 'seed', 7); // the same answer every time
+ * ```
+ */
+export function isSampled(rate: number, seed: string, index: number): boolean {
+  if (rate >= 1) return true;
+  if (rate <= 0) return false;
+  return mix(hashString(seed) ^ index) / 0x1_0000_0000 < rate;
+}
+
+function summarise(data: readonly unknown[]): TensorSummary {
+  let count = 0;
+  let numeric = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  let sum = 0;
+  for (const element of data) {
+    count += 1;
+    const value = typeof element === 'bigint' ? Number(element) : element;
+    if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+    numeric += 1;
+    if (value < min) min = value;
+    if (value > max) max = value;
+    sum += value;
+  }
+  return numeric === 0 ? { count } : { count, min, max, mean: sum / numeric };
+}
+
+/** FNV-1a over UTF-16 code units: a cheap, stable 32-bit seed. */
+function hashString(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** A 32-bit finaliser (murmur3's fmix32): spreads consecutive indices over the whole range. */
+function mix(value: number): number {
+  let h = value >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

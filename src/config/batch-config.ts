@@ -1,0 +1,56 @@
+import { DEFAULT_BATCH_SIZE, DEFAULT_PROGRESS_INTERVAL_MS } from '../batch/batch-job.ts';
+import { DEFAULT_MAX_RECORD_CHARS } from '../batch/csv.ts';
+import { DEFAULT_MAX_LINE_CHARS } from '../batch/lines.ts';
+import { DEFAULT_PART_BYTES, MIN_PART_BYTES } from '../store/s3-writer.ts';
+import { type Env, readNumber } from './env.ts';
+import { readServingConfig, type ServingConfig } from './serving-config.ts';
+
+const MIB = 1024 * 1024;
+
+/** Everything the batch scoring function reads from its environment. */
+export interface BatchConfig extends ServingConfig {
+  /** Rows per micro-batch. */
+  batchSize: number;
+  /** Part size of the streamed uploads (output, errors, captures). */
+  partBytes: number;
+  /** How often a running summary is rewritten with progress. */
+  progressIntervalMs: number;
+  /** A run stops cleanly this long before the invocation's timeout. */
+  deadlineMarginMs: number;
+  maxLineChars: number;
+  maxRecordChars: number;
+}
+
+/**
+ * Reads the batch configuration: the serving variables (`MODEL_BUCKET`, … see
+ * `readServingConfig`) plus `BATCH_SIZE` (rows per micro-batch, default 256), `BATCH_PART_MB`
+ * (upload part size, default 8, at least 5), `BATCH_PROGRESS_SECONDS` (default 10),
+ * `BATCH_DEADLINE_MARGIN_SECONDS` (default 30), `BATCH_MAX_LINE_MB` (longest JSON line, default
+ * 16) and `BATCH_MAX_RECORD_MB` (longest CSV record, default 1).
+ *
+ * @example
+ * ```ts
+ * const config = readBatchConfig(process.env);
+ * config.batchSize; // 256
+ * ```
+ */
+export function readBatchConfig(env: Env): BatchConfig {
+  return {
+    ...readServingConfig(env),
+    batchSize: readNumber(env, 'BATCH_SIZE', DEFAULT_BATCH_SIZE, { min: 1, max: 65_536 }),
+    partBytes: Math.round(
+      readNumber(env, 'BATCH_PART_MB', DEFAULT_PART_BYTES / MIB, { min: MIN_PART_BYTES / MIB, max: 512 }) *
+        MIB,
+    ),
+    progressIntervalMs:
+      readNumber(env, 'BATCH_PROGRESS_SECONDS', DEFAULT_PROGRESS_INTERVAL_MS / 1000, { min: 0, max: 3600 }) *
+      1000,
+    deadlineMarginMs: readNumber(env, 'BATCH_DEADLINE_MARGIN_SECONDS', 30, { min: 0, max: 600 }) * 1000,
+    maxLineChars: Math.round(
+      readNumber(env, 'BATCH_MAX_LINE_MB', DEFAULT_MAX_LINE_CHARS / MIB, { min: 0.001, max: 256 }) * MIB,
+    ),
+    maxRecordChars: Math.round(
+      readNumber(env, 'BATCH_MAX_RECORD_MB', DEFAULT_MAX_RECORD_CHARS / MIB, { min: 0.001, max: 64 }) * MIB,
+    ),
+  };
+}
