@@ -3,10 +3,11 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { formatCaptureLines } from '../src/capture/log-line.ts';
 import { readServingConfig } from '../src/config/serving-config.ts';
 import type { HttpOutcome } from '../src/http/app.ts';
 import { createServing } from '../src/serving.ts';
-import { logger, metrics } from './commons/powertools.ts';
+import { logger, metrics, SERVICE_NAME } from './commons/powertools.ts';
 
 const config = readServingConfig(process.env);
 const serving = createServing(config);
@@ -32,7 +33,8 @@ async function httpHandler(
     path: routePath(event),
     body,
   });
-  record(outcome, body?.byteLength ?? 0, performance.now() - started);
+  const captured = writeCaptures(outcome);
+  record(outcome, body?.byteLength ?? 0, performance.now() - started, captured);
   return {
     statusCode: outcome.response.status,
     headers: outcome.response.headers,
@@ -56,8 +58,40 @@ function routePath(event: APIGatewayProxyEventV2): string {
   return event.rawPath;
 }
 
-function record(outcome: HttpOutcome, requestBytes: number, requestMs: number): void {
-  const { stats, error, response } = outcome;
+/**
+ * Writes the capture records of an inference as log lines, straight to stdout rather than through
+ * the logger: captures are data, so `POWERTOOLS_LOG_LEVEL` must not turn them off, and int64 values
+ * stay exact. The subscription filter of serverless.yml ships them to Firehose. Never throws: a
+ * capture problem is logged, the answer stands. Returns how many were written.
+ */
+function writeCaptures(outcome: HttpOutcome): number | undefined {
+  if (outcome.captureError !== undefined) {
+    logger.warn('capture failed', { error: outcome.captureError as Error });
+  }
+  if (outcome.captures === undefined) return undefined;
+  try {
+    const { text, count, oversized } = formatCaptureLines(outcome.captures, SERVICE_NAME);
+    if (oversized.length > 0) {
+      logger.warn('capture records too large for a log line; left out', {
+        count: oversized.length,
+        ids: oversized.slice(0, 10),
+      });
+    }
+    if (text !== '') process.stdout.write(text);
+    return count;
+  } catch (error) {
+    logger.warn('capture failed', { error: error as Error });
+    return 0;
+  }
+}
+
+function record(
+  outcome: HttpOutcome,
+  requestBytes: number,
+  requestMs: number,
+  captured: number | undefined,
+): void {
+  const { stats, error, response, outcomes } = outcome;
   if (stats) {
     // Two dimension sets: the service-wide one (the empty set adds only the default `service`
     // dimension, which alarms aggregate on) and one per model and version.
@@ -66,6 +100,13 @@ function record(outcome: HttpOutcome, requestBytes: number, requestMs: number): 
     metrics.addMetric(stats.cacheHit ? 'ModelCacheHit' : 'ModelCacheMiss', MetricUnit.Count, 1);
     if (stats.loadMs !== undefined) metrics.addMetric('ModelLoadTime', MetricUnit.Milliseconds, stats.loadMs);
     if ('inferMs' in stats) metrics.addMetric('InferenceTime', MetricUnit.Milliseconds, stats.inferMs);
+    if (captured !== undefined) metrics.addMetric('CapturedPredictions', MetricUnit.Count, captured);
+  }
+  if (outcomes) {
+    // Outcomes are about a model, not a version: per model, and service-wide.
+    metrics.addDimensions({});
+    metrics.addDimensions({ model: outcomes.model });
+    metrics.addMetric('OutcomesReceived', MetricUnit.Count, outcomes.accepted);
   }
   metrics.addMetric('Requests', MetricUnit.Count, 1);
   metrics.addMetric('RequestTime', MetricUnit.Milliseconds, requestMs);
@@ -80,6 +121,10 @@ function record(outcome: HttpOutcome, requestBytes: number, requestMs: number): 
     status: response.status,
     requestMs: Math.round(requestMs * 1000) / 1000,
     ...(stats ?? {}),
+    ...(captured === undefined ? {} : { captured }),
+    ...(outcomes === undefined
+      ? {}
+      : { model: outcomes.model, accepted: outcomes.accepted, key: outcomes.key }),
   };
   if (error?.unexpected !== undefined)
     logger.error('request failed', { ...fields, error: error.unexpected as Error });

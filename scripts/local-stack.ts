@@ -7,9 +7,12 @@
  *   bundle that serverless.yml routes it to,
  * - S3 events: an object written to the bucket by any client invokes, asynchronously, every
  *   function whose `s3` event in serverless.yml matches it, with a real-shaped S3 event.
+ * - the capture pipeline: the functions' capture log lines (stdout of this process) are written
+ *   to `captures/` in the bucket, as the subscription filter and Firehose do in AWS.
  *
  * Environment: PORT (API, default 3000), S3_PORT (default 4569), LOCAL_STATE_DIR (default .local),
- * DEMO_MODELS=false to skip the demo models.
+ * DEMO_MODELS=false to skip the demo models, CAPTURE_FLUSH_SECONDS (default 5) between writes of
+ * captures.
  */
 
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -20,6 +23,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { DEFAULT_MAX_BODY_BYTES } from '../src/http/limits.ts';
 import { lambdaContext, toApiGatewayEvent } from './local/apigw-event.ts';
+import { DEFAULT_FLUSH_INTERVAL_MS, LocalCapturePipeline, teeStdoutLines } from './local/capture-pipeline.ts';
 import { publishDemoModels } from './local/demo-publisher.ts';
 import { type LocalS3Functions, startS3Functions } from './local/s3-functions.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from './local/s3-server.ts';
@@ -47,6 +51,8 @@ export interface LocalStackOptions {
   stateDir?: string;
   /** Publish the demo models when absent (default true). */
   demoModels?: boolean;
+  /** How often buffered captures are written to the bucket (default 5 s); always on close too. */
+  captureFlushMs?: number;
   log?: (line: string) => void;
 }
 
@@ -75,6 +81,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   let server: Server | undefined;
   let s3Functions: LocalS3Functions | undefined;
+  let captures: LocalCapturePipeline | undefined;
+  let untee: (() => void) | undefined;
+  /** Requests being answered: their capture lines must reach the pipeline before it closes. */
+  const inflight = new Set<Promise<void>>();
   try {
     // The handler bundles read their configuration from the environment at import, as in Lambda.
     Object.assign(process.env, {
@@ -91,6 +101,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(FUNCTION_MEMORY_MB),
     });
     const store = openLocalStore(s3Settings);
+    const pipeline = new LocalCapturePipeline({
+      store,
+      flushIntervalMs: options.captureFlushMs ?? DEFAULT_FLUSH_INTERVAL_MS,
+      log,
+    });
+    captures = pipeline;
+    untee = teeStdoutLines((line) => pipeline.push(line));
     // Wired before the demo models are published, so that their upload is validated too.
     s3Functions = await startS3Functions({
       root: ROOT,
@@ -107,11 +124,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const routes = await readHttpRoutes(join(ROOT, 'serverless.yml'));
     const handlers = await loadHandlers(routes);
     server = createServer((request, response) => {
-      serve(routes, handlers, request, response).catch((error: unknown) => {
+      const served = serve(routes, handlers, request, response).catch((error: unknown) => {
         log(`local stack: request failed: ${error instanceof Error ? error.message : String(error)}`);
         if (!response.headersSent) sendJson(response, 502, { error: 'the function failed to answer' });
         else response.destroy();
       });
+      inflight.add(served);
+      void served.finally(() => inflight.delete(served));
     });
     const listening = server;
     await new Promise<void>((done, fail) => {
@@ -121,6 +140,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   } catch (error) {
     server?.close();
     await s3Functions?.close();
+    untee?.();
+    await captures?.close();
     await s3.close();
     throw error;
   }
@@ -137,8 +158,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         server?.close(() => done());
         server?.closeAllConnections();
       });
+      await Promise.all(inflight);
       // Running invocations still need the S3 server.
       await s3Functions?.close();
+      // Nothing captured is lost: what is buffered is written before the S3 server stops.
+      untee?.();
+      await captures?.close();
       await s3.close();
     },
   };
@@ -213,6 +238,15 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
   response.end(JSON.stringify(body));
 }
 
+function captureFlushMs(seconds: string | undefined): number | undefined {
+  if (seconds === undefined || seconds.trim() === '') return undefined;
+  const value = Number(seconds);
+  if (!(Number.isFinite(value) && value > 0)) {
+    throw new Error(`CAPTURE_FLUSH_SECONDS: expected a positive number of seconds, got '${seconds}'`);
+  }
+  return value * 1000;
+}
+
 function banner(stack: LocalStack): string {
   const api = stack.apiUrl;
   return [
@@ -227,7 +261,10 @@ function banner(stack: LocalStack): string {
     `  curl ${api}/v2/health/ready`,
     `  curl ${api}/v2/models/iris`,
     `  curl -X POST ${api}/v2/models/iris/infer -H 'content-type: application/json' \\`,
-    `    -d '{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}'`,
+    `    -d '{"id":"try-1","inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}'`,
+    `  curl -X POST ${api}/v2/models/iris/outcomes -H 'content-type: application/json' \\`,
+    `    -d '{"outcomes":[{"id":"try-1","value":0}]}'`,
+    '  (captures appear under captures/iris/ in the bucket within CAPTURE_FLUSH_SECONDS, outcomes under outcomes/iris/ at once)',
     '  npm run model -- list',
     '  npm run model -- publish path/to/model.onnx --name my-model   (then see models/my-model/1/metadata.json)',
     '',
@@ -241,6 +278,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1
     s3Port: Number(process.env.S3_PORT ?? 4569),
     stateDir: process.env.LOCAL_STATE_DIR,
     demoModels: process.env.DEMO_MODELS !== 'false',
+    captureFlushMs: captureFlushMs(process.env.CAPTURE_FLUSH_SECONDS),
   });
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ServingConfig } from './config/serving-config.ts';
 import { createHttpApp } from './http/app.ts';
+import { OutcomeService } from './outcomes/outcome-service.ts';
 import { InferenceService, type ServerInfo } from './protocol/service.ts';
 import { ModelRepository } from './repository/model-repository.ts';
 import { assertModelName, parseVersionSelector } from './repository/names.ts';
@@ -12,7 +13,7 @@ export const SERVER_INFO: ServerInfo = { name: 'onnx-serve', version: '0.1.0' };
 
 /**
  * Wires the serving core from configuration: S3 store → model repository → loader → protocol
- * service → HTTP app. Called once per process (module scope of a handler, or the local stack).
+ * service (and the outcomes endpoint, on the same bucket) → HTTP app. Called once per process (module scope of a handler, or the local stack).
  *
  * @example
  * ```ts
@@ -35,7 +36,13 @@ export function createServing(config: ServingConfig, clients: { s3?: S3Client } 
     maxCacheBytes: config.cacheBytes ?? defaultCacheBytes(config.functionMemoryMb),
   });
   const service = new InferenceService({ repository, loader, server: SERVER_INFO });
-  const handle = createHttpApp({ service, maxBodyBytes: config.maxBodyBytes });
+  const outcomes = new OutcomeService({ store, repository });
+  const handle = createHttpApp({
+    service,
+    maxBodyBytes: config.maxBodyBytes,
+    outcomes,
+    capture: { enabled: config.captureEnabled },
+  });
 
   /** Loads the listed models (`name` or `name:version`); returns one result per entry, never throws. */
   async function preload(entries: readonly string[]) {
@@ -55,5 +62,5 @@ export function createServing(config: ServingConfig, clients: { s3?: S3Client } 
     );
   }
 
-  return { store, repository, loader, service, handle, preload };
+  return { store, repository, loader, service, outcomes, handle, preload };
 }

@@ -1,3 +1,4 @@
+import { captureSettings } from '../capture/api-capture.ts';
 import {
   type CapturedInputs,
   captureTensor,
@@ -9,11 +10,11 @@ import {
   toJsonLine,
 } from '../capture/record.ts';
 import { parseInferenceRequest } from '../codec/parse-request.ts';
-import { BadRequestError, ModelUnavailableError, ServingError, StorageUnavailableError } from '../errors.ts';
+import { BadRequestError, ServingError, StorageUnavailableError } from '../errors.ts';
 import type { InferenceService } from '../protocol/service.ts';
 import type { ModelRepository } from '../repository/model-repository.ts';
 import { assertModelName, parseVersionSelector, type VersionSelector } from '../repository/names.ts';
-import type { LoadedModel, ModelLoader } from '../runtime/model-loader.ts';
+import { assertServable, type LoadedModel, type ModelLoader } from '../runtime/model-loader.ts';
 import type { ObjectStream, ObjectWriter, StreamingObjectStore } from '../store/object-store.ts';
 import {
   type BatchInputKey,
@@ -229,15 +230,11 @@ class BatchFileRun {
     const { selector, from } = this.#versionSelector(object.metadata);
     const ref = await this.#deps.repository.resolve(name, selector);
     const { model } = await this.#deps.loader.get(ref);
-    if (model.unsupported.length > 0) {
-      throw new ModelUnavailableError(
-        `model '${model.name}' version ${model.version} cannot be served: ${model.unsupported.join('; ')}`,
-      );
-    }
+    assertServable(model);
     this.#summary.version = String(model.version);
     this.#summary.version_from = from;
     const { schema, reason } = tabularSchema(model.name, model.signature, ref.config.feature_names);
-    return { model, schema, notTabular: reason, sampleRate: ref.config.capture?.sample_rate ?? 1 };
+    return { model, schema, notTabular: reason, sampleRate: captureSettings(ref.config).sampleRate };
   }
 
   #versionSelector(metadata: Record<string, string> | undefined): {

@@ -17,13 +17,15 @@ export interface ServingConfig {
   /** `name` or `name:version` entries loaded during init. */
   preload: string[];
   maxBodyBytes: number;
+  /** Capture API predictions as log lines (`CAPTURE_ENABLED`, default true). */
+  captureEnabled: boolean;
 }
 
 /**
  * Reads the serving configuration. Variables:
  * `MODEL_BUCKET` (required), `AWS_REGION`, `S3_ENDPOINT`, `S3_FORCE_PATH_STYLE`,
  * `MODEL_REFRESH_SECONDS` (default 30), `MODEL_CACHE_MB`, `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`,
- * `PRELOAD_MODELS`, `MAX_BODY_BYTES`.
+ * `PRELOAD_MODELS`, `MAX_BODY_BYTES`, `CAPTURE_ENABLED` (default true).
  */
 export function readServingConfig(env: Env): ServingConfig {
   const cacheMb = readNumber(env, 'MODEL_CACHE_MB', 0, { min: 0 });
@@ -41,5 +43,6 @@ export function readServingConfig(env: Env): ServingConfig {
       min: 1,
       max: DEFAULT_MAX_BODY_BYTES,
     }),
+    captureEnabled: readBoolean(env, 'CAPTURE_ENABLED', true),
   };
 }

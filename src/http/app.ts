@@ -1,7 +1,11 @@
+import { buildApiCaptures, type InferCapture } from '../capture/api-capture.ts';
+import type { CaptureRecord } from '../capture/record.ts';
 import { stringifyJson } from '../codec/json.ts';
 import { parseJsonBody } from '../codec/parse-request.ts';
-import { BadRequestError, PayloadTooLargeError, toErrorResponse } from '../errors.ts';
+import { BadRequestError, NotFoundError, PayloadTooLargeError, toErrorResponse } from '../errors.ts';
+import type { OutcomeService } from '../outcomes/outcome-service.ts';
 import type { InferenceService, InferStats, ModelCallStats } from '../protocol/service.ts';
+import type { InferenceResponse } from '../types.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './limits.ts';
 import { matchRoute, type Operation } from './routes.ts';
 
@@ -25,6 +29,25 @@ export interface HttpOutcome {
   stats?: ModelCallStats | InferStats;
   /** Set when the request failed: the error kind, and the thrown value when it was unexpected. */
   error?: { kind: string; status: number; message: string; unexpected?: unknown };
+  /**
+   * Capture records of a successful inference (sampled; empty when none was kept), built once the
+   * response was, for the caller to write; absent when capture is off or there was no inference.
+   */
+  captures?: CaptureRecord[];
+  /** Building the capture records failed: the answer stands, the failure is for the log. */
+  captureError?: unknown;
+  /** Outcomes stored by an outcomes request. */
+  outcomes?: { model: string; accepted: number; key: string };
+}
+
+/** Prediction capture by the HTTP app. */
+export interface HttpCaptureOptions {
+  /** Off: no capture record is built (`CAPTURE_ENABLED=false`). */
+  enabled: boolean;
+  /** Tensors with more elements are summarised (default `MAX_CAPTURED_ELEMENTS`). */
+  maxElements?: number;
+  /** Clock for the records' `ts` (injected by tests). */
+  now?: () => Date;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
@@ -40,15 +63,29 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * const { response } = await handle({ method: 'GET', path: '/v2/health/live' });
  * ```
  */
-export function createHttpApp(options: { service: InferenceService; maxBodyBytes?: number }) {
+export function createHttpApp(options: {
+  service: InferenceService;
+  maxBodyBytes?: number;
+  /** The outcomes extension; without it the route answers 404. */
+  outcomes?: OutcomeService;
+  capture?: HttpCaptureOptions;
+}) {
   const { service } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const captureOptions = options.capture ?? { enabled: false };
+  const now = captureOptions.now ?? (() => new Date());
 
   async function dispatch(
     operation: Operation,
     params: { name?: string; version?: string },
     request: HttpRequest,
-  ): Promise<{ status: number; body: unknown; stats?: ModelCallStats | InferStats }> {
+  ): Promise<{
+    status: number;
+    body: unknown;
+    stats?: ModelCallStats | InferStats;
+    inference?: { capture: InferCapture; inferMs: number };
+    outcomes?: HttpOutcome['outcomes'];
+  }> {
     const name = params.name ?? '';
     switch (operation) {
       case 'live':
@@ -66,12 +103,38 @@ export function createHttpApp(options: { service: InferenceService; maxBodyBytes
         return { status: 200, body, stats };
       }
       case 'infer': {
-        const body = readJsonBody(request.body, maxBodyBytes);
-        const { response, stats } = await service.infer(name, params.version, body);
-        return { status: 200, body: response, stats };
+        const body = readJsonBody(request.body, maxBodyBytes, 'a JSON inference request');
+        const { response, stats, capture } = await service.infer(name, params.version, body);
+        return { status: 200, body: response, stats, inference: { capture, inferMs: stats.inferMs } };
+      }
+      case 'outcomes': {
+        if (options.outcomes === undefined) throw new NotFoundError('the outcomes extension is not enabled');
+        const body = readJsonBody(request.body, maxBodyBytes, 'a JSON body {"outcomes": [...]}');
+        const { accepted, key } = await options.outcomes.accept(name, body);
+        return { status: 200, body: { accepted }, outcomes: { model: name, accepted, key } };
       }
       case 'repositoryIndex':
         return { status: 200, body: await service.repositoryIndex() };
+    }
+  }
+
+  function captureRecords(
+    context: InferCapture,
+    response: InferenceResponse,
+    inferMs: number,
+  ): Pick<HttpOutcome, 'captures' | 'captureError'> {
+    try {
+      return {
+        captures: buildApiCaptures({
+          capture: context,
+          response,
+          inferMs,
+          ts: now(),
+          maxElements: captureOptions.maxElements,
+        }),
+      };
+    } catch (error) {
+      return { captureError: error };
     }
   }
 
@@ -81,11 +144,18 @@ export function createHttpApp(options: { service: InferenceService; maxBodyBytes
       const match = matchRoute(request.method, request.path);
       operation = match.operation;
       const result = await dispatch(match.operation, match.params, request);
-      return {
-        response: { status: result.status, headers: { ...JSON_HEADERS }, body: stringifyJson(result.body) },
-        operation,
-        stats: result.stats,
+      const response = {
+        status: result.status,
+        headers: { ...JSON_HEADERS },
+        body: stringifyJson(result.body),
       };
+      // Built only now that the answer is ready, so that capture never delays or changes it.
+      const { inference } = result;
+      const captured =
+        inference !== undefined && captureOptions.enabled
+          ? captureRecords(inference.capture, result.body as InferenceResponse, inference.inferMs)
+          : {};
+      return { response, operation, stats: result.stats, outcomes: result.outcomes, ...captured };
     } catch (error) {
       const mapped = toErrorResponse(error);
       return {
@@ -106,9 +176,9 @@ export function createHttpApp(options: { service: InferenceService; maxBodyBytes
   };
 }
 
-function readJsonBody(body: Uint8Array | undefined, maxBodyBytes: number): unknown {
+function readJsonBody(body: Uint8Array | undefined, maxBodyBytes: number, expected: string): unknown {
   if (body === undefined || body.byteLength === 0) {
-    throw new BadRequestError('request body is empty; expected a JSON inference request');
+    throw new BadRequestError(`request body is empty; expected ${expected}`);
   }
   if (body.byteLength > maxBodyBytes) {
     throw new PayloadTooLargeError(

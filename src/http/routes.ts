@@ -9,6 +9,7 @@ export const OPERATIONS = {
   modelReady: 'modelReady',
   infer: 'infer',
   repositoryIndex: 'repositoryIndex',
+  outcomes: 'outcomes',
 } as const;
 export type Operation = (typeof OPERATIONS)[keyof typeof OPERATIONS];
 
@@ -30,6 +31,7 @@ const ROUTE_TABLE: readonly [string, string, Operation][] = [
   ['POST', '/v2/models/{name}/infer', 'infer'],
   ['POST', '/v2/models/{name}/versions/{version}/infer', 'infer'],
   ['POST', '/v2/repository/index', 'repositoryIndex'],
+  ['POST', '/v2/models/{name}/outcomes', 'outcomes'],
 ];
 
 /** Every route the HTTP function answers, as `METHOD /path/{param}` (API Gateway's route keys). */

@@ -1,19 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { captureSettings, type InferCapture, predictionIds, predictionRows } from '../capture/api-capture.ts';
 import { decodeInputs } from '../codec/decode.ts';
 import { encodeOutputs, selectOutputs } from '../codec/encode.ts';
 import { parseInferenceRequest } from '../codec/parse-request.ts';
-import { BadRequestError, ModelUnavailableError, ServingError } from '../errors.ts';
+import { BadRequestError, ServingError } from '../errors.ts';
+import type { ModelConfig } from '../repository/model-config.ts';
 import type { ModelRepository } from '../repository/model-repository.ts';
 import { assertModelName, parseVersionSelector } from '../repository/names.ts';
-import type { LoadedModel, ModelLoader } from '../runtime/model-loader.ts';
+import { assertServable, type LoadedModel, type ModelLoader } from '../runtime/model-loader.ts';
 import type { InferenceResponse, TensorSpec } from '../types.ts';
 
 /** The ONNX platform name of the Open Inference Protocol model metadata. */
 export const PLATFORM = 'onnx_onnxv1';
 
 /** Protocol extensions this server implements, as listed in server metadata. */
-export const EXTENSIONS: readonly string[] = ['model_repository'];
+export const EXTENSIONS: readonly string[] = ['model_repository', 'outcomes'];
 
 export interface ServerInfo {
   name: string;
@@ -98,14 +100,19 @@ export class InferenceService {
     return index;
   }
 
+  /**
+   * Runs an inference. A tabular request of N > 1 rows is N predictions, whose ids
+   * (`{id}:{row}`) the response lists in `parameters.prediction_ids`; `capture` is what the
+   * caller needs to capture the predictions once it has answered.
+   */
   async infer(
     name: string,
     version: string | undefined,
     body: unknown,
-  ): Promise<{ response: InferenceResponse; stats: InferStats }> {
+  ): Promise<{ response: InferenceResponse; stats: InferStats; capture: InferCapture }> {
     // Parsed before the model is resolved: a malformed request costs no S3 call.
     const request = parseInferenceRequest(body);
-    const { model, stats } = await this.#load(name, version);
+    const { model, stats, config } = await this.#load(name, version);
     const feeds = decodeInputs(request.inputs, model.signature.inputs);
     const fetches = selectOutputs(
       request.outputs,
@@ -114,33 +121,37 @@ export class InferenceService {
     const started = performance.now();
     const results = await run(model, feeds, fetches);
     const inferMs = performance.now() - started;
+    const id = request.id ?? randomUUID();
+    const outputs = encodeOutputs(results, request.outputs);
+    const rows = predictionRows(model.signature, config.feature_names, request, outputs);
     return {
       response: {
         model_name: model.name,
         model_version: String(model.version),
-        id: request.id ?? randomUUID(),
-        outputs: encodeOutputs(results, request.outputs),
+        id,
+        ...(rows !== undefined && rows.count > 1
+          ? { parameters: { prediction_ids: predictionIds(id, rows.count) } }
+          : {}),
+        outputs,
       },
       stats: { ...stats, inferMs },
+      capture: { request, rows, settings: captureSettings(config) },
     };
   }
 
   async #load(
     name: string,
     version: string | undefined,
-  ): Promise<{ model: LoadedModel; stats: ModelCallStats }> {
+  ): Promise<{ model: LoadedModel; stats: ModelCallStats; config: ModelConfig }> {
     assertModelName(name);
     const selector = parseVersionSelector(version);
     const ref = await this.#repository.resolve(name, selector);
     const { model, cacheHit, loadMs } = await this.#loader.get(ref);
-    if (model.unsupported.length > 0) {
-      throw new ModelUnavailableError(
-        `model '${model.name}' version ${model.version} cannot be served: ${model.unsupported.join('; ')}`,
-      );
-    }
+    assertServable(model);
     return {
       model,
       stats: { model: model.name, version: String(model.version), cacheHit, loadMs },
+      config: ref.config,
     };
   }
 }

@@ -23,7 +23,11 @@ export interface ModelConfig {
   aliases?: Record<string, number>;
   /** Pins the default version: a version number or one of `aliases`. */
   default_version?: number | string;
-  capture?: { sample_rate: number };
+  /**
+   * Prediction capture: `enabled` (default true; false keeps a model's inputs out of captures
+   * altogether, e.g. for personal data) and `sample_rate` (0 to 1, default 1).
+   */
+  capture?: { sample_rate?: number; enabled?: boolean };
   /** Drift window and thresholds; validated by the drift job, passed through here. */
   drift?: Record<string, unknown>;
   description?: string;
@@ -110,15 +114,20 @@ export function parseModelConfig(json: unknown, name: string): ParsedModelConfig
   }
   if (capture !== undefined) {
     if (!isPlainObject(capture)) return fail('capture', 'an object', capture);
-    const rate = capture.sample_rate;
-    if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) {
+    const { sample_rate: rate, enabled } = capture;
+    if (rate !== undefined && (typeof rate !== 'number' || !(rate >= 0 && rate <= 1))) {
       fail('capture.sample_rate', 'a number from 0 to 1', rate);
     }
+    if (enabled !== undefined && typeof enabled !== 'boolean')
+      fail('capture.enabled', 'true or false', enabled);
     for (const key of Object.keys(capture)) {
-      if (key !== 'sample_rate')
+      if (key !== 'sample_rate' && key !== 'enabled')
         warnings.push(`model '${name}' config.json: unknown field 'capture.${key}' ignored`);
     }
-    config.capture = { sample_rate: rate as number };
+    config.capture = {
+      ...(rate === undefined ? {} : { sample_rate: rate as number }),
+      ...(enabled === undefined ? {} : { enabled: enabled as boolean }),
+    };
   }
   if (drift !== undefined) {
     if (!isPlainObject(drift)) return fail('drift', 'an object', drift);

@@ -279,3 +279,12 @@ function runtimeReason(error: unknown): string {
   const line = (message.split('\n')[0] ?? '').replace(/^\[[^\]]*\]\s*/, '').trim();
   return line.length > 200 ? `${line.slice(0, 200)}…` : line || 'unknown error';
 }
+
+/** Throws a 422 naming every input or output the protocol cannot carry, when there is one. */
+export function assertServable(model: LoadedModel): void {
+  if (model.unsupported.length > 0) {
+    throw new ModelUnavailableError(
+      `model '${model.name}' version ${model.version} cannot be served: ${model.unsupported.join('; ')}`,
+    );
+  }
+}

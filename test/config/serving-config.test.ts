@@ -14,6 +14,7 @@ describe('readServingConfig', () => {
     assert.equal(config.cacheBytes, undefined);
     assert.deepEqual(config.preload, []);
     assert.equal(config.maxBodyBytes, 6 * 1024 * 1024);
+    assert.equal(config.captureEnabled, true);
   });
 
   it('reads every variable', () => {
@@ -27,6 +28,7 @@ describe('readServingConfig', () => {
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '2048',
       PRELOAD_MODELS: 'iris, wine:2,,',
       MAX_BODY_BYTES: '1000',
+      CAPTURE_ENABLED: 'false',
     });
 
     assert.equal(config.region, 'eu-west-1');
@@ -37,6 +39,7 @@ describe('readServingConfig', () => {
     assert.equal(config.functionMemoryMb, 2048);
     assert.deepEqual(config.preload, ['iris', 'wine:2']);
     assert.equal(config.maxBodyBytes, 1000);
+    assert.equal(config.captureEnabled, false);
   });
 
   const invalid: [Record<string, string>, RegExp][] = [

@@ -13,8 +13,8 @@ export interface RunningStack extends StackSettings {
   /** Every line the stack printed on stdout so far (logs and EMF metrics are JSON lines). */
   lines: string[];
   process: ChildProcess;
-  /** Sends SIGTERM and resolves with the exit code. */
-  stop(): Promise<number | null>;
+  /** Sends SIGTERM and resolves with the exit code; the state folder is deleted unless `keepState`. */
+  stop(options?: { keepState?: boolean }): Promise<number | null>;
 }
 
 /**
@@ -64,10 +64,10 @@ export async function startStack(env: Record<string, string> = {}): Promise<Runn
     store: openLocalStore(settings.s3),
     lines,
     process: child,
-    async stop() {
+    async stop(options: { keepState?: boolean } = {}) {
       if (child.exitCode === null) child.kill('SIGTERM');
       const code = await exited;
-      await rm(stateDir, { recursive: true, force: true });
+      if (!options.keepState) await rm(stateDir, { recursive: true, force: true });
       return code;
     },
   };

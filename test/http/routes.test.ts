@@ -16,6 +16,7 @@ describe('matchRoute', () => {
     ['POST', '/v2/models/iris/infer', 'infer', { name: 'iris' }],
     ['post', '/v2/models/a.b-c_d/versions/12/infer', 'infer', { name: 'a.b-c_d', version: '12' }],
     ['POST', '/v2/repository/index', 'repositoryIndex', {}],
+    ['POST', '/v2/models/iris/outcomes', 'outcomes', { name: 'iris' }],
   ];
   for (const [method, path, operation, params] of cases) {
     it(`${method} ${path} → ${operation}`, () => {

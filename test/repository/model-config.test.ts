@@ -48,6 +48,13 @@ describe('parseModelConfig', () => {
     assert.equal(parseModelConfig({ capture: { sample_rate: 1 } }, 'iris').config.capture?.sample_rate, 1);
   });
 
+  it('reads capture.enabled, each capture field optional', () => {
+    assert.deepEqual(parseModelConfig({ capture: { enabled: false } }, 'iris').config.capture, {
+      enabled: false,
+    });
+    assert.deepEqual(parseModelConfig({ capture: {} }, 'iris').config.capture, {});
+  });
+
   it('tolerates unknown fields and reports them as warnings', () => {
     const { config, warnings } = parseModelConfig(
       {
@@ -114,9 +121,9 @@ describe('parseModelConfig', () => {
       "'capture.sample_rate' must be a number from 0 to 1; got number 1.5",
     ],
     [
-      'a missing sample rate',
-      { capture: {} },
-      "'capture.sample_rate' must be a number from 0 to 1; got nothing",
+      'capture enabled as a string',
+      { capture: { enabled: 'no' } },
+      `'capture.enabled' must be true or false; got "no"`,
     ],
     ['a NaN-like sample rate', { capture: { sample_rate: '0.5' } }, `got "0.5"`],
     ['drift as a number', { drift: 3 }, "'drift' must be an object; got number 3"],

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { buildLayer, CHECK_CASE, hostArchitecture } from '../../scripts/build-layer.ts';
+import {
+  LAMBDA_ARCHITECTURES,
+  LAMBDA_UNZIPPED_LIMIT_BYTES,
+  type LambdaArchitecture,
+} from '../../scripts/deploy/budgets.ts';
+import { runCaseWithLayer } from '../../scripts/deploy/layer-check.ts';
+import { keepInLayer } from '../../scripts/deploy/layer-files.ts';
+import { conformanceDir } from '../helpers/paths.ts';
+
+describe('layer file selection', () => {
+  const cases: [Parameters<typeof keepInLayer>[0], string, string, boolean][] = [
+    ['onnxruntime-node', 'package.json', 'arm64', true],
+    ['onnxruntime-node', 'dist/index.js', 'arm64', true],
+    ['onnxruntime-node', 'dist/index.js.map', 'arm64', false],
+    ['onnxruntime-node', 'dist/index.d.ts', 'arm64', false],
+    ['onnxruntime-node', 'bin/napi-v6/linux/arm64/onnxruntime_binding.node', 'arm64', true],
+    ['onnxruntime-node', 'bin/napi-v6/linux/arm64/libonnxruntime.so.1', 'arm64', true],
+    ['onnxruntime-node', 'bin/napi-v6/linux/x64/libonnxruntime.so.1', 'arm64', false],
+    ['onnxruntime-node', 'bin/napi-v6/linux/x64/libonnxruntime.so.1', 'x64', true],
+    ['onnxruntime-node', 'bin/napi-v6/linux/x64/onnxruntime.pdb', 'x64', false],
+    ['onnxruntime-node', 'bin/napi-v6/darwin/arm64/libonnxruntime.1.dylib', 'arm64', false],
+    ['onnxruntime-node', 'bin/napi-v6/win32/x64/onnxruntime.dll', 'x64', false],
+    ['onnxruntime-node', 'lib/index.ts', 'x64', false],
+    ['onnxruntime-node', 'script/install.js', 'x64', false],
+    ['onnxruntime-node', 'README.md', 'x64', false],
+    ['onnxruntime-node', 'LICENSE', 'x64', true],
+    ['onnxruntime-common', 'dist/cjs/index.js', 'x64', true],
+    ['onnxruntime-common', 'dist/cjs/package.json', 'x64', true],
+    ['onnxruntime-common', 'dist/esm/index.js', 'x64', true],
+    ['onnxruntime-common', 'dist/cjs/index.d.ts', 'x64', false],
+    ['onnxruntime-common', 'lib/index.ts', 'x64', false],
+  ];
+  for (const [pkg, path, arch, kept] of cases) {
+    it(`${kept ? 'keeps' : 'drops'} ${pkg}/${path} for linux/${arch}`, () => {
+      assert.equal(keepInLayer(pkg, path, arch), kept);
+    });
+  }
+});
+
+describe('onnxruntime layer', () => {
+  for (const architecture of Object.keys(LAMBDA_ARCHITECTURES) as LambdaArchitecture[]) {
+    it(`${architecture}: only linux/${LAMBDA_ARCHITECTURES[architecture]} binaries, well under Lambda's limit`, async () => {
+      const layer = await buildLayer({ architecture });
+      const binaries = layer.files.filter((file) => file.path.startsWith('onnxruntime-node/bin/'));
+
+      assert.ok(binaries.some((file) => file.path.endsWith('/onnxruntime_binding.node')));
+      for (const file of binaries) {
+        assert.match(file.path, new RegExp(`^onnxruntime-node/bin/napi-v\\d+/linux/${layer.nodeArch}/`));
+      }
+      assert.ok(
+        layer.unzippedBytes < LAMBDA_UNZIPPED_LIMIT_BYTES / 4,
+        `${layer.unzippedBytes} bytes unzipped`,
+      );
+    });
+  }
+
+  const host = hostArchitecture();
+  it(`loads from NODE_PATH alone and runs ${CHECK_CASE} (this machine: ${host ?? 'no Lambda architecture'})`, {
+    skip: host === undefined ? `no Lambda architecture is ${process.platform}/${process.arch}` : false,
+  }, async () => {
+    const layer = await buildLayer({ architecture: host as LambdaArchitecture });
+
+    const run = await runCaseWithLayer(layer.nodeModules, join(conformanceDir(), 'onnx-backend', CHECK_CASE));
+
+    assert.ok(run.resolved.startsWith(layer.nodeModules), run.resolved);
+    assert.equal(run.version, layer.version);
+    assert.ok(run.outputs > 0);
+  });
+
+  it('the check fails when onnxruntime-node is not in the folder given', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'onnx-serve-empty-layer-'));
+    try {
+      await assert.rejects(
+        runCaseWithLayer(empty, join(conformanceDir(), 'onnx-backend', CHECK_CASE)),
+        /Cannot find module 'onnxruntime-node'/,
+      );
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+});
