@@ -5,6 +5,7 @@ import { BadRequestError, ServingError } from '../errors.ts';
 import { CsvParser } from './csv.ts';
 import { LineSplitter } from './lines.ts';
 import { featureFromJson, featureFromText, RowError, type TabularSchema } from './tabular.ts';
+import { NOT_UTF8 } from './text-input.ts';
 
 export const INPUT_FORMATS = ['csv', 'jsonl'] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];
@@ -146,6 +147,9 @@ function csvColumns(
     );
   }
   if (error !== undefined) throw new BadRequestError(`CSV header (line 1): ${error}`);
+  if (header.some((name) => name.includes(NOT_UTF8))) {
+    throw new BadRequestError('CSV header (line 1): not UTF-8 text');
+  }
   const names = header.map((name) => name.trim());
   const index = new Map<string, number>();
   names.forEach((name, column) => {
@@ -171,11 +175,16 @@ function csvColumns(
   };
 }
 
+/** The error of a row holding bytes that are not UTF-8 (or a literal U+FFFD, which means the same). */
+const NOT_UTF8_LINE = 'not UTF-8 text: the line holds invalid bytes';
+
 function csvRow(record: { line: number; fields: string[]; error?: string }, columns: CsvColumns): BatchRow {
   const { line, fields } = record;
   const ownId = columns.idColumn >= 0 ? fields[columns.idColumn]?.trim() : undefined;
   const id = ownId ? ownId : String(line);
   if (record.error !== undefined) return { line, id, kind: 'invalid', error: record.error };
+  if (fields.some((field) => field.includes(NOT_UTF8)))
+    return { line, id, kind: 'invalid', error: NOT_UTF8_LINE };
   if (fields.length !== columns.width) {
     return {
       line,
@@ -222,6 +231,7 @@ async function* jsonRows(text: AsyncIterable<string>, options: RowReaderOptions)
 
 function jsonRow(line: number, text: string, options: RowReaderOptions): BatchRow {
   const fallbackId = String(line);
+  if (text.includes(NOT_UTF8)) return { line, id: fallbackId, kind: 'invalid', error: NOT_UTF8_LINE };
   let value: unknown;
   try {
     value = parseJsonBody(text);

@@ -5,6 +5,9 @@ import { BadRequestError, ServingError } from '../errors.ts';
 
 export type Compression = 'gzip' | 'none';
 
+/** What bytes that are not UTF-8 decode to (U+FFFD); a line holding it is refused. */
+export const NOT_UTF8 = '\uFFFD';
+
 /** What `decodeText` found out while reading; complete once the text has been read. */
 export interface TextInputInfo {
   compression: Compression;
@@ -16,12 +19,13 @@ export interface TextInputInfo {
 
 /**
  * Turns a stream of object bytes into a stream of text: gzip is recognised by its magic bytes
- * (whatever the file is called) and inflated on the fly, then the bytes are decoded as UTF-8,
- * strictly. A leading byte-order mark is dropped. Memory stays at a chunk or two whatever the
- * object's size.
+ * (whatever the file is called) and inflated on the fly, then the bytes are decoded as UTF-8.
+ * Bytes that are not UTF-8 become U+FFFD (`NOT_UTF8`), so that only the lines holding them are
+ * refused by the row readers and every other row is still scored. A leading byte-order mark is
+ * dropped. Memory stays at a chunk or two whatever the object's size.
  *
- * @throws BadRequestError when the bytes are not UTF-8 or not a valid gzip stream; store failures
- *   pass through as they are.
+ * @throws BadRequestError when the bytes are not a valid gzip stream; store failures pass through
+ *   as they are.
  * @example
  * ```ts
  * const info = newTextInputInfo();
@@ -32,7 +36,7 @@ export async function* decodeText(
   body: AsyncIterable<Uint8Array>,
   info: TextInputInfo = newTextInputInfo(),
 ): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const decoder = new TextDecoder('utf-8');
   const iterator = body[Symbol.asyncIterator]();
   const first = await iterator.next();
   if (first.done) return;
@@ -53,18 +57,7 @@ export async function* decodeText(
       await iterator.return?.();
     }
   };
-  const decode = (bytes: Uint8Array, stream: boolean): string => {
-    try {
-      return decoder.decode(bytes, { stream });
-    } catch (error) {
-      throw new BadRequestError(
-        `input is not UTF-8 text: invalid bytes within the first ${info.bytesOut + bytes.byteLength} bytes${
-          info.compression === 'gzip' ? ' after decompression' : ''
-        }`,
-        { cause: error },
-      );
-    }
-  };
+  const decode = (bytes: Uint8Array, stream: boolean): string => decoder.decode(bytes, { stream });
 
   const source = counted();
   const chunks = info.compression === 'gzip' ? gunzip(source) : source;

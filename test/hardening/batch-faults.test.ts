@@ -157,21 +157,33 @@ describe('batch: hostile files', () => {
     assert.match(String(errors[1]?.error), /malformed JSON/);
   });
 
-  it('invalid UTF-8: the file is refused as a whole with the byte offset, no partial output (documented: strict decoding)', async () => {
+  it('invalid UTF-8: the lines holding the bad bytes are errors, every other row is scored', async () => {
+    const [row] = iris.rows;
+    const good = (id: string) =>
+      JSON.stringify({ id, ...Object.fromEntries(iris.featureNames.map((n, f) => [n, row?.[f]])) });
     const encoder = new TextEncoder();
     const body = Buffer.concat([
-      encoder.encode('{"id": "a"}\n{"id": "'),
+      encoder.encode(`${good('a')}\n{"id": "`),
       new Uint8Array([0xff, 0xfe, 0xc3]),
-      encoder.encode('"}\n'),
+      encoder.encode(`"}\n${good('c')}\n`),
     ]);
     const event = await dropInput(s3.store, s3.bucket, 'batch/input/iris/latin1.jsonl', body);
 
     const [outcome] = await createTestBatch(s3).deliver(event);
 
     const summary = summaryOf(outcome);
-    assert.equal(summary.status, 'failed');
-    assert.match(JSON.stringify(summary), /not UTF-8 text: invalid bytes within the first \d+ bytes/);
-    assert.equal(await s3.store.head('batch/output/iris/latin1.jsonl.out.jsonl'), undefined);
+    assert.equal(summary.status, 'partial');
+    assert.deepEqual(summary.counts, { total: 3, ok: 2, failed: 1 });
+    const errors = await readJsonLines(s3.store, 'batch/output/iris/latin1.jsonl.errors.jsonl');
+    assert.deepEqual(
+      errors.map((error) => [error.line, error.error]),
+      [[2, 'not UTF-8 text: the line holds invalid bytes']],
+    );
+    const output = await readJsonLines(s3.store, 'batch/output/iris/latin1.jsonl.out.jsonl');
+    assert.deepEqual(
+      output.filter((line) => !('error' in line)).map((line) => line.id),
+      ['a', 'c'],
+    );
   });
 
   it('a CSV with a wrong header: the file is refused with a reason naming the columns, nothing scored', async () => {
