@@ -5,6 +5,7 @@
  *   {outDir}/{name}/1/model.onnx   the ONNX graph (project's own graph builder)
  *   {outDir}/{name}/config.json    task, labels, feature names, output roles
  *   {outDir}/{name}/holdout.csv    the rows training never saw: feature columns + `label`
+ *   {outDir}/{name}/train.csv      the training rows, same columns: the drift reference profile
  *
  * Default `outDir`: `.local/demo-models`. Deterministic: same data, same bytes.
  */
@@ -116,6 +117,9 @@ export interface TrainedDemoModel {
   classifier: LinearClassifier;
   holdoutRows: number[][];
   holdoutLabels: number[];
+  /** The rows the classifier was fitted on (the reference for drift checks). */
+  trainRows: number[][];
+  trainLabels: number[];
   trainSize: number;
   holdoutAccuracy: number;
 }
@@ -156,6 +160,8 @@ export async function trainDemoModel(
     classifier,
     holdoutRows,
     holdoutLabels,
+    trainRows: pick(dataset.rows, split.train),
+    trainLabels: pick(dataset.labels, split.train),
     trainSize: split.train.length,
     holdoutAccuracy: accuracy(predictLabels(classifier, holdoutRows), holdoutLabels),
   };
@@ -179,7 +185,7 @@ export async function buildDemoModels(outDir: string, dataDir = DEMO_DATA_DIR): 
 }
 
 async function writeDemoModel(trained: TrainedDemoModel, outDir: string): Promise<DemoModelSummary> {
-  const { definition, classifier, classNames, holdoutRows, holdoutLabels } = trained;
+  const { definition, classifier, classNames, holdoutRows, holdoutLabels, trainRows, trainLabels } = trained;
   const modelDir = join(outDir, definition.name);
   const modelPath = join(modelDir, '1', 'model.onnx');
   await mkdir(join(modelDir, '1'), { recursive: true });
@@ -199,14 +205,16 @@ async function writeDemoModel(trained: TrainedDemoModel, outDir: string): Promis
     outputs: { label: CLASSIFIER_IO.label, probabilities: CLASSIFIER_IO.probabilities },
     description: definition.description,
   };
-  const holdoutCsv = [
-    [...definition.featureNames, 'label'].join(','),
-    ...holdoutRows.map((row, i) => [...row.map(String), String(holdoutLabels[i])].join(',')),
-  ].join('\n');
+  const labelledCsv = (rows: number[][], labels: number[]) =>
+    [
+      [...definition.featureNames, 'label'].join(','),
+      ...rows.map((row, i) => [...row.map(String), String(labels[i])].join(',')),
+    ].join('\n');
 
   await writeFile(modelPath, model);
   await writeFile(join(modelDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-  await writeFile(join(modelDir, 'holdout.csv'), `${holdoutCsv}\n`);
+  await writeFile(join(modelDir, 'holdout.csv'), `${labelledCsv(holdoutRows, holdoutLabels)}\n`);
+  await writeFile(join(modelDir, 'train.csv'), `${labelledCsv(trainRows, trainLabels)}\n`);
   return {
     name: definition.name,
     dataset: definition.file,

@@ -9,10 +9,13 @@
  *   function whose `s3` event in serverless.yml matches it, with a real-shaped S3 event.
  * - the capture pipeline: the functions' capture log lines (stdout of this process) are written
  *   to `captures/` in the bucket, as the subscription filter and Firehose do in AWS.
+ * - scheduled functions (the drift check): invoked with a real-shaped scheduled event every
+ *   DRIFT_INTERVAL_SECONDS (default 300; 0 turns the timer off), whatever their deployed rate;
+ *   drift events are appended to `<state dir>/events.jsonl` instead of EventBridge.
  *
  * Environment: PORT (API, default 3000), S3_PORT (default 4569), LOCAL_STATE_DIR (default .local),
  * DEMO_MODELS=false to skip the demo models, CAPTURE_FLUSH_SECONDS (default 5) between writes of
- * captures.
+ * captures, DRIFT_INTERVAL_SECONDS (default 300) between scheduled drift checks.
  */
 
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -27,6 +30,11 @@ import { DEFAULT_FLUSH_INTERVAL_MS, LocalCapturePipeline, teeStdoutLines } from 
 import { publishDemoModels } from './local/demo-publisher.ts';
 import { type LocalS3Functions, startS3Functions } from './local/s3-functions.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from './local/s3-server.ts';
+import {
+  DEFAULT_SCHEDULE_INTERVAL_MS,
+  type LocalScheduledFunctions,
+  startScheduledFunctions,
+} from './local/schedule-functions.ts';
 import { type DeclaredRoute, matchDeclaredRoute, readHttpRoutes } from './local/serverless-routes.ts';
 import {
   type LocalS3Settings,
@@ -53,12 +61,20 @@ export interface LocalStackOptions {
   demoModels?: boolean;
   /** How often buffered captures are written to the bucket (default 5 s); always on close too. */
   captureFlushMs?: number;
+  /** Local cadence of scheduled functions (default 5 min; 0: only on demand). */
+  scheduleIntervalMs?: number;
   log?: (line: string) => void;
 }
 
 export interface LocalStack extends StackSettings {
   /** The S3 event bindings wired to the local bucket, one line each. */
   s3Events: string[];
+  /** The scheduled functions and their local cadence, one line each. */
+  schedules: string[];
+  /** Where drift events go: a JSON-lines file in the state folder. */
+  eventsFile: string;
+  /** Runs a scheduled function now, as its timer would (e.g. `runScheduled('drift')`). */
+  runScheduled(functionName: string): Promise<unknown>;
   /** Resolves once no function invocation caused by an S3 event is scheduled or running. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -81,6 +97,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   let server: Server | undefined;
   let s3Functions: LocalS3Functions | undefined;
+  let scheduled: LocalScheduledFunctions | undefined;
+  const eventsFile = join(stateDir, 'events.jsonl');
   let captures: LocalCapturePipeline | undefined;
   let untee: (() => void) | undefined;
   /** Requests being answered: their capture lines must reach the pipeline before it closes. */
@@ -121,6 +139,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (options.demoModels ?? true) {
       for (const line of await publishDemoModels(store, join(stateDir, 'demo-models'))) log(line);
     }
+    scheduled = await startScheduledFunctions({
+      root: ROOT,
+      serverlessYml: join(ROOT, 'serverless.yml'),
+      region: LOCAL_REGION,
+      intervalMs: options.scheduleIntervalMs ?? DEFAULT_SCHEDULE_INTERVAL_MS,
+      environment: { DRIFT_EVENTS_FILE: eventsFile },
+      log,
+    });
     const routes = await readHttpRoutes(join(ROOT, 'serverless.yml'));
     const handlers = await loadHandlers(routes);
     server = createServer((request, response) => {
@@ -139,6 +165,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
   } catch (error) {
     server?.close();
+    await scheduled?.close();
     await s3Functions?.close();
     untee?.();
     await captures?.close();
@@ -152,6 +179,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     apiUrl,
     s3: s3Settings,
     s3Events: s3Functions.descriptions,
+    schedules: scheduled.descriptions,
+    eventsFile,
+    runScheduled: (functionName) =>
+      scheduled ? scheduled.runNow(functionName) : Promise.reject(new Error('the stack is closed')),
     idle: () => s3Functions?.idle() ?? Promise.resolve(),
     close: async () => {
       await new Promise<void>((done) => {
@@ -160,6 +191,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
       await Promise.all(inflight);
       // Running invocations still need the S3 server.
+      await scheduled?.close();
       await s3Functions?.close();
       // Nothing captured is lost: what is buffered is written before the S3 server stops.
       untee?.();
@@ -247,6 +279,17 @@ function captureFlushMs(seconds: string | undefined): number | undefined {
   return value * 1000;
 }
 
+function scheduleIntervalMs(seconds: string | undefined): number | undefined {
+  if (seconds === undefined || seconds.trim() === '') return undefined;
+  const value = Number(seconds);
+  if (!(Number.isFinite(value) && value >= 0)) {
+    throw new Error(
+      `DRIFT_INTERVAL_SECONDS: expected a number of seconds (0 turns the timer off), got '${seconds}'`,
+    );
+  }
+  return value * 1000;
+}
+
 function banner(stack: LocalStack): string {
   const api = stack.apiUrl;
   return [
@@ -256,6 +299,8 @@ function banner(stack: LocalStack): string {
     `  S3 endpoint  ${stack.s3.endpoint}  bucket ${stack.s3.bucket}  (credentials ${stack.s3.accessKeyId}/${stack.s3.secretAccessKey})`,
     '  settings     .local/stack.json',
     ...stack.s3Events.map((line, index) => `  ${index === 0 ? 'S3 events ' : '          '}   ${line}`),
+    ...stack.schedules.map((line, index) => `  ${index === 0 ? 'schedules ' : '          '}   ${line}`),
+    `  drift events ${stack.eventsFile}`,
     '',
     'Try:',
     `  curl ${api}/v2/health/ready`,
@@ -265,6 +310,7 @@ function banner(stack: LocalStack): string {
     `  curl -X POST ${api}/v2/models/iris/outcomes -H 'content-type: application/json' \\`,
     `    -d '{"outcomes":[{"id":"try-1","value":0}]}'`,
     '  (captures appear under captures/iris/ in the bucket within CAPTURE_FLUSH_SECONDS, outcomes under outcomes/iris/ at once)',
+    '  npm run drift -- --model iris   (drift check now: verdict and report location; reports under reports/iris/)',
     '  npm run model -- list',
     '  npm run model -- publish path/to/model.onnx --name my-model   (then see models/my-model/1/metadata.json)',
     '',
@@ -279,6 +325,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1
     stateDir: process.env.LOCAL_STATE_DIR,
     demoModels: process.env.DEMO_MODELS !== 'false',
     captureFlushMs: captureFlushMs(process.env.CAPTURE_FLUSH_SECONDS),
+    scheduleIntervalMs: scheduleIntervalMs(process.env.DRIFT_INTERVAL_SECONDS),
   });
   let stopping = false;
   const stop = (signal: string) => {

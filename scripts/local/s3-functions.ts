@@ -107,7 +107,10 @@ export async function startS3Functions(options: LocalS3FunctionsOptions): Promis
  * process, so the function's variables are set for the import only and restored afterwards; the
  * query string gives each function its own module instance even when two share a bundle.
  */
-async function importHandler(root: string, binding: S3Binding): Promise<S3Handler> {
+export async function importHandler<H = S3Handler>(
+  root: string,
+  binding: Pick<S3Binding, 'functionName' | 'handler' | 'memoryMb' | 'timeoutSeconds' | 'environment'>,
+): Promise<H> {
   const dot = binding.handler.lastIndexOf('.');
   const file = join(root, `${binding.handler.slice(0, dot)}.mjs`);
   const exported = binding.handler.slice(dot + 1);
@@ -135,5 +138,5 @@ async function importHandler(root: string, binding: S3Binding): Promise<S3Handle
   }
   const handler = module[exported];
   if (typeof handler !== 'function') throw new Error(`${file} exports no function '${exported}'`);
-  return handler as S3Handler;
+  return handler as H;
 }

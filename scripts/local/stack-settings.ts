@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ObjectStore } from '../../src/store/object-store.ts';
 import { createS3Client, S3ObjectStore } from '../../src/store/s3-store.ts';
 
 /** What `npm start` writes to `.local/stack.json` for other tools to find the local stack. */
@@ -29,7 +28,7 @@ export async function readStackSettings(stateDir: string): Promise<StackSettings
 }
 
 /** A store on the local stack's bucket, configured as the local S3 server needs (path style). */
-export function openLocalStore(settings: LocalS3Settings): ObjectStore {
+export function openLocalStore(settings: LocalS3Settings): S3ObjectStore {
   const { endpoint, bucket, region, accessKeyId, secretAccessKey } = settings;
   const client = createS3Client({
     region,

@@ -15,6 +15,11 @@ export interface PublishRequest {
   config?: unknown;
   /** Allow replacing an existing version (default false: versions are immutable). */
   overwrite?: boolean;
+  /**
+   * Files written into the version's folder before model.onnx (e.g. `reference.json`), so they
+   * are in place the moment the version becomes visible. Plain names only.
+   */
+  versionFiles?: { name: string; body: Uint8Array | string; contentType: string }[];
 }
 
 export interface PublishResult {
@@ -42,6 +47,11 @@ export async function publishModel(store: ObjectStore, request: PublishRequest):
     throw new BadRequestError(`version: expected a positive integer, got ${request.version}`);
   }
   if (request.config !== undefined) parseModelConfig(request.config, request.name);
+  for (const file of request.versionFiles ?? []) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(file.name) || file.name === 'model.onnx') {
+      throw new BadRequestError(`version file name '${file.name}' is not allowed`);
+    }
+  }
   try {
     readModelInfo(request.model);
   } catch (error) {
@@ -63,6 +73,11 @@ export async function publishModel(store: ObjectStore, request: PublishRequest):
     configKey = `${MODELS_PREFIX}${request.name}/config.json`;
     await store.put(configKey, `${JSON.stringify(request.config, null, 2)}\n`, {
       contentType: 'application/json',
+    });
+  }
+  for (const file of request.versionFiles ?? []) {
+    await store.put(`${MODELS_PREFIX}${request.name}/${version}/${file.name}`, file.body, {
+      contentType: file.contentType,
     });
   }
   const modelKey = `${MODELS_PREFIX}${request.name}/${version}/model.onnx`;

@@ -87,10 +87,19 @@ export const FUNCTIONS: readonly FunctionRow[] = [
     async: true,
     errorsAlarm: 'BatchErrorsAlarm',
   },
-  // The scheduled drift check arrives with the next issue, e.g.:
-  // { name: 'drift', logicalId: 'DriftLambdaFunction', handler: 'dist/drift/index.handler', role: 'DriftRole',
-  //   memory: 1024, timeout: 900, layer: false, environment: [...], events: { kind: 'schedule', expression: 'rate(1 hour)' },
-  //   async: true, errorsAlarm: 'DriftErrorsAlarm' },
+  {
+    name: 'drift',
+    logicalId: 'DriftLambdaFunction',
+    handler: 'dist/drift/index.handler',
+    role: 'DriftRole',
+    memory: 3008,
+    timeout: 900,
+    layer: false,
+    environment: ['DRIFT_WINDOW_HOURS', 'EVENT_BUS_NAME'],
+    events: { kind: 'schedule', expression: 'rate(1 hour)' },
+    async: true,
+    errorsAlarm: 'DriftErrorsAlarm',
+  },
 ];
 
 /** Routes open to anyone; every other route (and `$default`) needs the configured authorizer. */

@@ -1,0 +1,300 @@
+/**
+ * `drift.html`: the drift report as one self-contained page. Inline CSS and SVG only: no script,
+ * no font, no image or stylesheet to fetch (a Content-Security-Policy of `default-src 'none'`
+ * says so to the browser), aggregates only, every string escaped.
+ */
+import { barChart, distributionOf } from './html/charts.ts';
+import { escapeHtml, formatDuration, formatNumber, formatPercent, formatPValue } from './html/format.ts';
+import type {
+  ColumnDrift,
+  DriftReport,
+  MetricValues,
+  PerformanceSection,
+  ReportedTest,
+} from './report-types.ts';
+
+const STYLE = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;margin:0;background:#f6f8fa}
+main{max-width:1180px;margin:0 auto;padding:24px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px}h3{font-size:14px;margin:0 0 4px}
+.meta{color:#59636e;margin:0 0 16px}
+.verdict{display:inline-block;font-weight:600;font-size:16px;padding:6px 12px;border-radius:6px;margin:4px 0 12px}
+.v-ok{background:#dafbe1;color:#116329}.v-warning{background:#fff8c5;color:#7d4e00}
+.v-drift,.v-degraded{background:#ffebe9;color:#a40e26}.v-insufficient_data,.v-no_reference,.v-not_available{background:#eaeef2;color:#424a53}
+.badge{display:inline-block;padding:1px 7px;border-radius:10px;font-size:12px;font-weight:600}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px}
+.card{background:#fff;border:1px solid #d1d9e0;border-radius:8px;padding:10px 12px}
+.card .label{color:#59636e;font-size:12px}.card .value{font-size:18px;font-weight:600}
+table{border-collapse:collapse;background:#fff;border:1px solid #d1d9e0;font-variant-numeric:tabular-nums}
+th,td{padding:5px 9px;border-bottom:1px solid #eaeef2;text-align:right}th{background:#f6f8fa;font-weight:600}
+td:first-child,th:first-child{text-align:left}
+.grid-charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:12px}
+figure{margin:0;background:#fff;border:1px solid #d1d9e0;border-radius:8px;padding:10px}
+figcaption{font-size:12px;color:#59636e;margin-top:4px}
+figure svg{display:block;width:100%;height:auto}svg .ref{fill:#afb8c1}svg .cur{fill:#0969da}svg .grid{stroke:#eaeef2}svg .base{stroke:#818b98}
+svg .axis{font-size:10px;fill:#59636e}
+.key{display:inline-block;width:10px;height:10px;margin:0 4px 0 8px;vertical-align:middle}.key.ref{background:#afb8c1}.key.cur{background:#0969da}
+ul.warnings{background:#fff8c5;border:1px solid #d4a72c;border-radius:8px;padding:10px 10px 10px 28px}
+footer{color:#59636e;font-size:12px;margin-top:32px}
+`;
+
+/**
+ * Renders a drift report as a standalone HTML page.
+ *
+ * @example
+ * ```ts
+ * await store.put(report.keys.html, renderDriftHtml(report), { contentType: 'text/html; charset=utf-8' });
+ * ```
+ */
+export function renderDriftHtml(report: DriftReport): string {
+  const title = `Drift report — ${report.model}${report.version ? ` version ${report.version}` : ''}`;
+  const sections = [
+    header(report),
+    summaryCards(report),
+    alerts(report),
+    featureTable(report),
+    featureCharts(report),
+    predictionSection(report),
+    performanceSection(report.performance),
+    outcomeSection(report),
+    otherVersions(report),
+    footer(report),
+  ];
+  return [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeHtml(title)}</title>`,
+    `<style>${STYLE}</style>`,
+    '</head><body><main>',
+    ...sections,
+    '</main></body></html>',
+    '',
+  ].join('\n');
+}
+
+function header(report: DriftReport): string {
+  const verdictText: Record<string, string> = {
+    ok: 'no data drift',
+    warning: 'warning: some features drift',
+    drift: 'DATA DRIFT DETECTED',
+    insufficient_data: 'insufficient data',
+    no_reference: 'no reference profile',
+  };
+  return [
+    `<h1>Drift report: ${escapeHtml(report.model)}${report.version ? ` <small>version ${escapeHtml(report.version)}</small>` : ''}</h1>`,
+    `<p class="meta">Window ${escapeHtml(report.window.start)} → ${escapeHtml(report.window.end)} (${escapeHtml(formatNumber(report.window.hours))} h) · generated ${escapeHtml(report.generated_at)}${report.reference ? ` · reference ${escapeHtml(report.reference.source)} (${report.reference.rows} rows, ${escapeHtml(report.reference.created_at)})` : ''}</p>`,
+    `<div id="verdict" class="verdict ${verdictClass(report.verdict)}">Dataset verdict: ${escapeHtml(verdictText[report.verdict] ?? report.verdict)}</div>`,
+    report.data_drift.reason ? `<p>${escapeHtml(report.data_drift.reason)}</p>` : '',
+  ].join('\n');
+}
+
+function summaryCards(report: DriftReport): string {
+  const d = report.data_drift;
+  const cards: [string, string][] = [
+    ['Predictions', String(report.counts.predictions)],
+    ['Drifted features', d.tested > 0 ? `${d.drifted} of ${d.tested}` : '—'],
+    ['Largest PSI', formatNumber(d.max_psi)],
+    ['Prediction drift', report.prediction_drift?.verdict.replace('_', ' ') ?? '—'],
+    ['Performance', report.performance.verdict.replace('_', ' ')],
+    ['Outcome coverage', formatPercent(report.outcomes.coverage)],
+    ['Outcome delay (median)', formatDuration(report.outcomes.delay_seconds.median)],
+  ];
+  return `<div class="cards">${cards
+    .map(
+      ([label, value]) =>
+        `<div class="card"><div class="label">${escapeHtml(label)}</div><div class="value">${escapeHtml(value)}</div></div>`,
+    )
+    .join('')}</div>`;
+}
+
+function alerts(report: DriftReport): string {
+  const parts: string[] = [];
+  if (report.alert.raised) {
+    parts.push(
+      `<p><span class="badge v-drift">alert</span> ModelDriftDetected raised: ${escapeHtml(report.alert.reasons.join(', ').replaceAll('_', ' '))}</p>`,
+    );
+  }
+  if (report.warnings.length > 0) {
+    parts.push(
+      `<ul class="warnings">${report.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`,
+    );
+  }
+  return parts.join('\n');
+}
+
+function featureTable(report: DriftReport): string {
+  const features = report.data_drift.features;
+  if (features.length === 0) return '';
+  const d = report.data_drift;
+  const rows = features.map(
+    (f) =>
+      `<tr><td>${escapeHtml(f.name)}</td><td>${f.kind}</td>${testCells(f.test)}<td>${escapeHtml(formatNumber(f.psi?.statistic))}</td><td>${badge(f.verdict)}</td></tr>`,
+  );
+  return [
+    '<h2>Data drift by feature</h2>',
+    `<p>${d.drifted} of ${d.tested} features drift (share ${escapeHtml(formatPercent(d.share))}; dataset drift from ${escapeHtml(formatPercent(d.drift_share))}); p-values corrected with ${escapeHtml(d.correction)}.</p>`,
+    '<table class="features"><thead><tr><th>feature</th><th>type</th><th>test</th><th>statistic</th><th>p-value</th><th>adjusted p</th><th>threshold</th><th>PSI</th><th>verdict</th></tr></thead><tbody>',
+    ...rows,
+    '</tbody></table>',
+  ].join('\n');
+}
+
+function testCells(test: ReportedTest | null): string {
+  if (test === null) return '<td>—</td><td>—</td><td>—</td><td>—</td><td>—</td>';
+  return [
+    `<td>${escapeHtml(test.name)}</td>`,
+    `<td>${escapeHtml(formatNumber(test.statistic))}</td>`,
+    `<td>${escapeHtml(formatPValue(test.p_value))}</td>`,
+    `<td>${escapeHtml(formatPValue(test.adjusted_p_value))}</td>`,
+    `<td>${escapeHtml(formatNumber(test.threshold))}</td>`,
+  ].join('');
+}
+
+function featureCharts(report: DriftReport): string {
+  const features = report.data_drift.features;
+  if (features.length === 0) return '';
+  return [
+    `<h2>Distributions: reference <span class="key ref"></span> current <span class="key cur"></span></h2>`,
+    '<div class="grid-charts">',
+    ...features.map((f) => chartFigure(f, 'feature-chart')),
+    '</div>',
+  ].join('\n');
+}
+
+function chartFigure(column: ColumnDrift, className: string): string {
+  const caption =
+    column.reference.kind === 'numeric' && column.current.kind === 'numeric'
+      ? `mean ${formatNumber(column.reference.mean)} → ${formatNumber(column.current.mean)}, std ${formatNumber(column.reference.std)} → ${formatNumber(column.current.std)}, missing ${column.current.missing}`
+      : `${column.reference.kind === 'categorical' ? column.reference.distinct : 0} reference categories, ${column.current.kind === 'categorical' ? column.current.distinct : 0} current, missing ${column.current.missing}`;
+  const test = column.test
+    ? `${column.test.name} ${formatNumber(column.test.statistic)}`
+    : (column.reason ?? 'not tested');
+  return [
+    '<figure>',
+    `<h3>${escapeHtml(column.name)} ${badge(column.verdict)}</h3>`,
+    barChart(distributionOf(column.reference, column.current), {
+      className,
+      title: `${column.name}: reference and current distributions`,
+      feature: column.name,
+    }),
+    `<figcaption>${escapeHtml(`${test}; ${caption}`)}</figcaption>`,
+    '</figure>',
+  ].join('\n');
+}
+
+function predictionSection(report: DriftReport): string {
+  const p = report.prediction_drift;
+  if (p === null) return '';
+  const title = p.kind === 'label' ? 'Predicted labels' : 'Predicted scores';
+  if (p.drift === null) {
+    return `<h2>${title}</h2><p>${badge(p.verdict)} ${escapeHtml(p.reason ?? '')}</p>`;
+  }
+  return [
+    `<h2>${title}: ${badge(p.verdict)}</h2>`,
+    '<div class="grid-charts">',
+    chartFigure(p.drift, 'prediction-chart'),
+    '</div>',
+  ].join('\n');
+}
+
+function performanceSection(performance: PerformanceSection): string {
+  const parts = [`<h2>Performance: ${badge(performance.verdict)}</h2>`];
+  if (performance.reason) parts.push(`<p>${escapeHtml(performance.reason)}</p>`);
+  const names = new Set([...Object.keys(performance.metrics), ...Object.keys(performance.reference ?? {})]);
+  if (names.size > 0) {
+    parts.push(
+      `<p>${performance.rows} predictions joined with outcomes (at least ${performance.min_outcomes} needed).${ruleText(performance)}</p>`,
+      '<table class="performance"><thead><tr><th>metric</th><th>reference</th><th>current</th><th>change</th></tr></thead><tbody>',
+      ...[...names].map(
+        (name) =>
+          `<tr><td>${escapeHtml(name.replaceAll('_', ' '))}</td><td>${cell(performance.reference, name)}</td><td>${cell(performance.metrics, name)}</td><td>${cell(performance.deltas, name, true)}</td></tr>`,
+      ),
+      '</tbody></table>',
+    );
+  }
+  const confusion = performance.classification;
+  if (confusion && confusion.confusion.length > 0 && confusion.confusion.length <= 20) {
+    const labels = confusion.perClass.map((c) => performance.labels?.[c.label] ?? String(c.label));
+    parts.push(
+      '<h3>Confusion matrix (rows: actual, columns: predicted)</h3>',
+      `<table class="confusion"><thead><tr><th></th>${labels.map((l) => `<th>${escapeHtml(l)}</th>`).join('')}</tr></thead><tbody>`,
+      ...confusion.confusion.map(
+        (row, i) =>
+          `<tr><th>${escapeHtml(labels[i] ?? String(i))}</th>${row.map((n) => `<td>${n}</td>`).join('')}</tr>`,
+      ),
+      '</tbody></table>',
+    );
+  }
+  return parts.join('\n');
+}
+
+function ruleText(performance: PerformanceSection): string {
+  const rule = performance.rule;
+  if (rule === null) return '';
+  const limit =
+    rule.max_drop !== null
+      ? `by more than ${formatNumber(rule.max_drop)}`
+      : `by more than ${formatPercent(rule.max_relative_drop)}`;
+  return escapeHtml(` Degraded when ${rule.metric.replaceAll('_', ' ')} gets worse ${limit}.`);
+}
+
+function outcomeSection(report: DriftReport): string {
+  const o = report.outcomes;
+  const rows: [string, string][] = [
+    ['outcome records read', String(o.records)],
+    ['joined with a prediction', String(o.joined)],
+    ['coverage (joined / predictions)', formatPercent(o.coverage)],
+    ['duplicates (latest kept)', String(o.duplicates)],
+    ['unmatched (unknown id or outside the window)', String(o.unmatched)],
+    ['invalid lines', String(o.invalid)],
+    ['received after the window (late)', String(o.late)],
+    [
+      'delay median / p90',
+      `${formatDuration(o.delay_seconds.median)} / ${formatDuration(o.delay_seconds.p90)}`,
+    ],
+  ];
+  return [
+    '<h2>Outcomes</h2>',
+    '<table class="outcomes"><tbody>',
+    ...rows.map(([label, value]) => `<tr><td>${escapeHtml(label)}</td><td>${escapeHtml(value)}</td></tr>`),
+    '</tbody></table>',
+  ].join('\n');
+}
+
+function otherVersions(report: DriftReport): string {
+  if (report.other_versions.length === 0) return '';
+  return [
+    '<h2>Other versions with traffic</h2>',
+    '<table><thead><tr><th>version</th><th>predictions</th><th>data drift</th><th>drifted features</th><th>performance</th></tr></thead><tbody>',
+    ...report.other_versions.map(
+      (v) =>
+        `<tr><td>${escapeHtml(v.version)}</td><td>${v.predictions}</td><td>${badge(v.verdict)}</td><td>${escapeHtml(v.drifted_features.join(', ') || '—')}</td><td>${badge(v.performance_verdict)}</td></tr>`,
+    ),
+    '</tbody></table>',
+  ].join('\n');
+}
+
+function footer(report: DriftReport): string {
+  const s = report.settings;
+  const thresholds = Object.entries(s.thresholds)
+    .map(([name, value]) => `${name} ${formatNumber(value)}`)
+    .join(', ');
+  return `<footer>Thresholds: ${escapeHtml(thresholds)}; warning from ${escapeHtml(formatNumber(s.warning_ratio))} of the way; at least ${s.min_predictions} predictions and ${s.min_outcomes} outcomes. Aggregates only: no capture record is copied into this report. Report ${escapeHtml(report.keys.json)} (schema ${report.schema}).</footer>`;
+}
+
+function cell(values: MetricValues | null, name: string, signed = false): string {
+  const value = values?.[name];
+  if (value === null || value === undefined) return '—';
+  const text = formatNumber(value);
+  return escapeHtml(signed && value > 0 ? `+${text}` : text);
+}
+
+function badge(verdict: string): string {
+  return `<span class="badge ${verdictClass(verdict)}">${escapeHtml(verdict.replace('_', ' '))}</span>`;
+}
+
+function verdictClass(verdict: string): string {
+  return `v-${verdict.replace(/[^a-z_]/g, '')}`;
+}
