@@ -311,6 +311,7 @@ function banner(stack: LocalStack): string {
     `    -d '{"outcomes":[{"id":"try-1","value":0}]}'`,
     '  (captures appear under captures/iris/ in the bucket within CAPTURE_FLUSH_SECONDS, outcomes under outcomes/iris/ at once)',
     '  npm run drift -- --model iris   (drift check now: verdict and report location; reports under reports/iris/)',
+    '  npm run batch -- .local/demo-models/iris/holdout.csv --model iris   (batch scoring through S3)',
     '  npm run model -- list',
     '  npm run model -- publish path/to/model.onnx --name my-model   (then see models/my-model/1/metadata.json)',
     '',
