@@ -1,0 +1,75 @@
+/**
+ * Section 5: batch scoring rows/s, S3 input → S3 output through the batch core, vs raw
+ * `session.run` over the same rows at the same micro-batch size.
+ */
+import * as ortNode from 'onnxruntime-node';
+import { createBatchScoring } from '../../src/batch/batch-scoring.ts';
+import { readBatchConfig } from '../../src/config/batch-config.ts';
+import { DEFAULT_SESSION_OPTIONS } from '../../src/runtime/model-loader.ts';
+import { type BenchModel, type BenchS3, progress, random, summarize } from './common.ts';
+import type { Row } from './report.ts';
+
+export async function batchScoring(
+  s3: BenchS3,
+  models: readonly BenchModel[],
+  options: { rows: Record<string, number>; batchSize: number; repeats: number },
+): Promise<{ rows: Row[]; raw: Record<string, unknown> }> {
+  const rows: Row[] = [];
+  const raw: Record<string, unknown> = {};
+  const batch = createBatchScoring(
+    readBatchConfig({ ...s3.env, BATCH_SIZE: String(options.batchSize), CAPTURE_ENABLED: 'true' }),
+    { s3: s3.client },
+  );
+  for (const [name, count] of Object.entries(options.rows)) {
+    const model = models.find((m) => m.name === name);
+    const features = model?.config?.feature_names;
+    if (model === undefined || !Array.isArray(features)) continue;
+    progress(`batch scoring: ${name}, ${count} rows`);
+    const width = features.length;
+    const next = random(99);
+    const values = new Float32Array(count * width);
+    for (let i = 0; i < values.length; i++) values[i] = Math.round((next() * 20 - 5) * 1000) / 1000;
+    const lines = [features.join(',')];
+    for (let r = 0; r < count; r++)
+      lines.push(Array.from(values.subarray(r * width, (r + 1) * width)).join(','));
+    const csv = `${lines.join('\n')}\n`;
+
+    const ours: number[] = [];
+    const base: number[] = [];
+    const session = await ortNode.InferenceSession.create(model.bytes, DEFAULT_SESSION_OPTIONS);
+    for (let rep = 0; rep < options.repeats; rep++) {
+      const key = `batch/input/${name}/bench-${rep}.csv`;
+      await s3.store.put(key, csv);
+      const started = performance.now();
+      const outcome = await batch.scoreObject({ bucket: s3.bucket, key });
+      const ms = performance.now() - started;
+      if (outcome.status !== 'succeeded') throw new Error(`batch ${key}: ${outcome.status}`);
+      ours.push(count / (ms / 1000));
+
+      const t = performance.now();
+      for (let r = 0; r < count; r += options.batchSize) {
+        const n = Math.min(options.batchSize, count - r);
+        const tensor = new ortNode.Tensor('float32', values.subarray(r * width, (r + n) * width), [n, width]);
+        await session.run({ [model.input]: tensor });
+      }
+      base.push(count / ((performance.now() - t) / 1000));
+    }
+    await session.release();
+    const o = summarize(ours);
+    const b = summarize(base);
+    raw[name] = { rows: count, csvBytes: csv.length, ours: o, raw: b };
+    const ratio = o.median / b.median;
+    rows.push({
+      section: '5 batch scoring',
+      what: `${name}, ${count} rows, micro-batch ${options.batchSize}`,
+      ours: { summary: o, unit: 'rows/s' },
+      baseline: { summary: b, unit: 'rows/s' },
+      baselineName: 'raw session.run',
+      ratioName: 'ours/raw',
+      ratio,
+      target: name === 'mlp-3m' ? '≥ 0.7' : undefined,
+      met: name === 'mlp-3m' ? ratio >= 0.7 : undefined,
+    });
+  }
+  return { rows, raw };
+}

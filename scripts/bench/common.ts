@@ -1,0 +1,256 @@
+/**
+ * Shared pieces of the benchmark suite: statistics, the synthetic models (deterministic weights,
+ * built with the project's own graph builder), and the local S3 server the models are served from.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { buildOnnxModel, type Initializer, type NodeSpec } from '../../src/onnx/graph-builder.ts';
+import { createS3Client, S3ObjectStore } from '../../src/store/s3-store.ts';
+import { buildDemoModels } from '../demo-models.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '../local/s3-server.ts';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const RESNET_PATH = join(ROOT, 'test/fixtures/conformance/onnx-backend/light/light_resnet50.onnx');
+
+/** Median and spread of a sample of durations (or rates). */
+export interface Summary {
+  median: number;
+  p10: number;
+  p90: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+export function summarize(values: readonly number[]): Summary {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number): number => {
+    if (sorted.length === 0) return Number.NaN;
+    const pos = (sorted.length - 1) * q;
+    const lo = Math.floor(pos);
+    const hi = Math.ceil(pos);
+    const a = sorted[lo] ?? Number.NaN;
+    const b = sorted[hi] ?? Number.NaN;
+    return a + (b - a) * (pos - lo);
+  };
+  return {
+    median: at(0.5),
+    p10: at(0.1),
+    p90: at(0.9),
+    min: sorted[0] ?? Number.NaN,
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+    n: sorted.length,
+  };
+}
+
+/** Progress lines go to stderr so stdout stays the result. */
+export function progress(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
+export function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomFloats(count: number, seed: number, scale = 1): Float32Array {
+  const next = random(seed);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = (next() * 2 - 1) * scale;
+  return out;
+}
+
+/**
+ * A multi-layer perceptron: Gemm + Relu per hidden layer, then Gemm + Softmax. Input `input`
+ * `[batch, layers[0]]`, output `probabilities` `[batch, last]`. Weights are uniform in
+ * ±1/sqrt(fan-in) from a fixed seed, so the same call gives the same bytes.
+ */
+export function buildMlp(layers: readonly number[], seed = 7): { bytes: Uint8Array; parameters: number } {
+  const initializers: Initializer[] = [];
+  const nodes: NodeSpec[] = [];
+  let previous = 'input';
+  let parameters = 0;
+  for (let i = 0; i + 1 < layers.length; i++) {
+    const fanIn = layers[i] ?? 0;
+    const fanOut = layers[i + 1] ?? 0;
+    const last = i + 2 === layers.length;
+    initializers.push({
+      name: `w${i}`,
+      elemType: 'float32',
+      dims: [fanOut, fanIn],
+      data: randomFloats(fanIn * fanOut, seed + i, 1 / Math.sqrt(fanIn)),
+    });
+    initializers.push({
+      name: `b${i}`,
+      elemType: 'float32',
+      dims: [fanOut],
+      data: randomFloats(fanOut, seed + 1000 + i, 0.01),
+    });
+    parameters += fanIn * fanOut + fanOut;
+    const gemm = last ? 'logits' : `h${i}`;
+    nodes.push({
+      opType: 'Gemm',
+      inputs: [previous, `w${i}`, `b${i}`],
+      outputs: [gemm],
+      attributes: { transB: { int: 1 } },
+    });
+    if (last) {
+      nodes.push({
+        opType: 'Softmax',
+        inputs: [gemm],
+        outputs: ['probabilities'],
+        attributes: { axis: { int: -1 } },
+      });
+    } else {
+      nodes.push({ opType: 'Relu', inputs: [gemm], outputs: [`r${i}`] });
+      previous = `r${i}`;
+    }
+  }
+  const bytes = buildOnnxModel({
+    inputs: [{ name: 'input', elemType: 'float32', shape: ['batch', layers[0] ?? 0] }],
+    outputs: [
+      { name: 'probabilities', elemType: 'float32', shape: ['batch', layers[layers.length - 1] ?? 0] },
+    ],
+    initializers,
+    nodes,
+  });
+  return { bytes, parameters };
+}
+
+/** The ~3 M parameter MLP (about 12.6 MB): 512 → 1536 → 1536 → 10. Also the ~12 MB cold-start model. */
+export const MLP3M_LAYERS = [512, 1536, 1536, 10] as const;
+/** The ~100 MB model for cold start: 512 → 4096 → 4096 → 1536 → 10 (about 25 M parameters). */
+export const MLP100MB_LAYERS = [512, 4096, 4096, 1536, 10] as const;
+
+/** Suffix of the model copies served with capture off. */
+export const NO_CAPTURE = '-nocapture';
+
+export interface BenchModel {
+  name: string;
+  bytes: Uint8Array;
+  config?: Record<string, unknown>;
+  /** Input name, shape at batch 1 (the first dimension is the batch). */
+  input: string;
+  rowShape: number[];
+  parameters?: number;
+}
+
+export async function benchModels(options: { large: boolean }): Promise<BenchModel[]> {
+  const models: BenchModel[] = [];
+  const dir = await mkdtemp(join(tmpdir(), 'bench-demo-'));
+  try {
+    await buildDemoModels(dir);
+    const bytes = new Uint8Array(await readFile(join(dir, 'breast-cancer', '1', 'model.onnx')));
+    const config = JSON.parse(await readFile(join(dir, 'breast-cancer', 'config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    models.push({ name: 'breast-cancer', bytes, config, input: 'input', rowShape: [1, 30] });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const mlp = buildMlp(MLP3M_LAYERS);
+  models.push({
+    name: 'mlp-3m',
+    bytes: mlp.bytes,
+    parameters: mlp.parameters,
+    input: 'input',
+    rowShape: [1, 512],
+    config: { task: 'other', feature_names: Array.from({ length: 512 }, (_, i) => `f${i}`) },
+  });
+  models.push({
+    name: 'resnet50',
+    bytes: new Uint8Array(await readFile(RESNET_PATH)),
+    input: 'gpu_0/data_0',
+    rowShape: [1, 3, 224, 224],
+  });
+  // The same models with prediction capture off (config.json `capture.enabled: false`), to show what capture costs.
+  for (const name of ['breast-cancer', 'mlp-3m', 'resnet50']) {
+    const model = models.find((m) => m.name === name);
+    if (model) {
+      models.push({
+        ...model,
+        name: `${name}${NO_CAPTURE}`,
+        config: { ...model.config, capture: { enabled: false } },
+      });
+    }
+  }
+  if (options.large) {
+    const big = buildMlp(MLP100MB_LAYERS, 11);
+    models.push({
+      name: 'mlp-100mb',
+      bytes: big.bytes,
+      parameters: big.parameters,
+      input: 'input',
+      rowShape: [1, 512],
+    });
+  }
+  return models;
+}
+
+/** The conformance input of the light models: element i of n is i / n. */
+export function rampInput(count: number): Float32Array {
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = i / count;
+  return out;
+}
+
+export interface BenchS3 {
+  endpoint: string;
+  bucket: string;
+  client: S3Client;
+  store: S3ObjectStore;
+  /** Environment for a handler bundle served from this bucket. */
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startBenchS3(): Promise<BenchS3> {
+  const directory = await mkdtemp(join(tmpdir(), 'bench-s3-'));
+  const bucket = 'bench-bucket';
+  const s3 = await startLocalS3({ port: 0, directory, buckets: [bucket] });
+  const client = createS3Client({
+    region: LOCAL_REGION,
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: { ...LOCAL_CREDENTIALS },
+  });
+  const store = new S3ObjectStore({ client, bucket });
+  return {
+    endpoint: s3.endpoint,
+    bucket,
+    client,
+    store,
+    env: {
+      MODEL_BUCKET: bucket,
+      AWS_REGION: LOCAL_REGION,
+      S3_ENDPOINT: s3.endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      POWERTOOLS_SERVICE_NAME: 'onnx-serve',
+      POWERTOOLS_METRICS_NAMESPACE: 'OnnxServeBench',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
+    },
+    async close() {
+      client.destroy();
+      await s3.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function publish(s3: BenchS3, model: BenchModel): Promise<void> {
+  await s3.store.put(`models/${model.name}/1/model.onnx`, model.bytes);
+  if (model.config) await s3.store.put(`models/${model.name}/config.json`, JSON.stringify(model.config));
+}

@@ -1,0 +1,279 @@
+/**
+ * `npm run bench [-- --quick] [--out <results.json>] [--markdown <table.md>] [--only <sections>]`
+ *
+ * Runs the benchmark suite on this machine and writes a JSON result file and a markdown table
+ * (default `.local/bench/results.json` and `.local/bench/results.md`); the table is also printed.
+ * Every comparison is measured side by side in the same run. Progress goes to stderr.
+ * Sections: warm, payload, cold, runtime, batch, drift, footprint.
+ */
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { arch, cpus, platform, release, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildHandlers } from '../build.ts';
+import { batchScoring } from './batch.ts';
+import { coldStart } from './cold.ts';
+import { benchModels, progress, publish, ROOT, startBenchS3, summarize } from './common.ts';
+import { driftCheck } from './drift.ts';
+import { markdownTable, type Row } from './report.ts';
+import { createCore, loadHttpHandler, payloadSpeed, runtimeChoice, warmOverhead } from './warm.ts';
+
+const SECTIONS = ['warm', 'payload', 'cold', 'runtime', 'batch', 'drift', 'footprint'] as const;
+
+/** Lambda arm64 prices (us-east-1): per GB-second and per request. */
+const PRICE_GB_SECOND_ARM64 = 0.0000133334;
+const PRICE_PER_MILLION_REQUESTS = 0.2;
+/** Memory of the http function in serverless.yml (`httpMemory`). */
+const DEFAULT_HTTP_MEMORY_MB = 1769;
+
+export interface BenchResult {
+  schema: 'onnx-serve-bench/1';
+  mode: 'quick' | 'full';
+  startedAt: string;
+  durationMs: number;
+  machine: { cpu: string; cores: number; memoryGb: number; os: string; node: string; arch: string };
+  rows: Row[];
+  missing: string[];
+  details: Record<string, unknown>;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string', default: join(ROOT, '.local/bench/results.json') },
+      markdown: { type: 'string', default: join(ROOT, '.local/bench/results.md') },
+      only: { type: 'string' },
+    },
+  });
+  const quick = values.quick === true;
+  const only = new Set((values.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()));
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const rows: Row[] = [];
+  const missing: string[] = [];
+  const details: Record<string, unknown> = {};
+
+  if (!existsSync(join(ROOT, 'dist/http/index.mjs'))) {
+    progress('building the handler bundles');
+    await buildHandlers();
+  }
+  progress(`mode ${quick ? 'quick' : 'full'}: building models`);
+  const models = await benchModels({ large: !quick && only.has('cold') });
+  const s3 = await startBenchS3();
+  try {
+    for (const model of models) await publish(s3, model);
+    const handler = await loadHttpHandler(s3);
+    let handlerMs: Record<string, number> = {};
+
+    if (only.has('warm')) {
+      const warm = await warmOverhead(handler, createCore(s3), models, {
+        calls: quick ? 3 : 20,
+        rounds: quick ? 1 : 5,
+        warmup: quick ? 1 : 5,
+        batches: [
+          { model: 'breast-cancer', batch: 1 },
+          { model: 'mlp-3m', batch: 1 },
+          { model: 'mlp-3m', batch: 64 },
+          { model: 'resnet50', batch: 1 },
+          { model: 'breast-cancer-nocapture', batch: 1 },
+          { model: 'mlp-3m-nocapture', batch: 1 },
+          { model: 'mlp-3m-nocapture', batch: 64 },
+          { model: 'resnet50-nocapture', batch: 1 },
+        ],
+      });
+      rows.push(...warm.rows);
+      handlerMs = warm.handlerMs;
+      details.warm = warm.raw;
+    }
+    if (only.has('payload')) {
+      const resnet = models.find((m) => m.name === 'resnet50');
+      if (resnet) {
+        const payload = await payloadSpeed(resnet, quick ? 3 : 15);
+        rows.push(...payload.rows);
+        details.payload = payload;
+        const resnetWarm = (
+          details.warm as Record<string, { handler: { median: number }; raw: { median: number } }>
+        )?.['resnet50@1'];
+        if (resnetWarm) {
+          const gap = resnetWarm.handler.median - resnetWarm.raw.median;
+          const codec = payload.decodeMs + (payload.encodeMs * 1000) / (3 * 224 * 224);
+          details.resnetOverhead = {
+            handlerMinusRawMs: gap,
+            decodeMs: payload.decodeMs,
+            decodeShareOfOverhead: payload.decodeMs / gap,
+            codecMsEstimate: codec,
+          };
+        }
+      }
+    }
+    if (only.has('cold')) {
+      const cold = await coldStart(s3, models, {
+        runs: quick ? 1 : 5,
+        warmupRound: !quick,
+        names: quick ? ['mlp-3m'] : ['mlp-3m', 'mlp-100mb'],
+      });
+      rows.push(...cold.rows);
+      details.cold = cold.raw;
+    }
+    if (only.has('runtime')) {
+      rows.push(
+        ...(await runtimeChoice(
+          models,
+          quick
+            ? [{ model: 'mlp-3m', batch: 64 }]
+            : [
+                { model: 'breast-cancer', batch: 1 },
+                { model: 'breast-cancer', batch: 64 },
+                { model: 'mlp-3m', batch: 1 },
+                { model: 'mlp-3m', batch: 64 },
+                { model: 'resnet50', batch: 1 },
+              ],
+          { calls: quick ? 3 : 10, warmup: 2, threads: Math.min(cpus().length, 4) },
+        )),
+      );
+    }
+    if (only.has('batch')) {
+      const batch = await batchScoring(s3, models, {
+        rows: quick ? { 'mlp-3m': 512, 'breast-cancer': 2000 } : { 'mlp-3m': 5000, 'breast-cancer': 50_000 },
+        batchSize: 256,
+        repeats: quick ? 1 : 3,
+      });
+      rows.push(...batch.rows);
+      details.batch = batch.raw;
+    }
+    if (only.has('drift')) {
+      try {
+        const drift = await driftCheck(s3, models, {
+          sizes: quick ? [500, 2000] : [10_000, 100_000, 1_000_000],
+        });
+        rows.push(...drift.rows);
+        details.drift = drift.raw;
+      } catch (error) {
+        missing.push(`6 drift check: failed (${error instanceof Error ? error.message : String(error)})`);
+      }
+    }
+    if (only.has('footprint')) {
+      const footprint = await footprintRows(handlerMs, quick ? 1 : 7);
+      rows.push(...footprint.rows);
+      details.footprint = footprint.raw;
+    }
+  } finally {
+    await s3.close();
+  }
+
+  const cpu = cpus()[0]?.model ?? 'unknown';
+  const result: BenchResult = {
+    schema: 'onnx-serve-bench/1',
+    mode: quick ? 'quick' : 'full',
+    startedAt,
+    durationMs: performance.now() - started,
+    machine: {
+      cpu,
+      cores: cpus().length,
+      memoryGb: Math.round(totalmem() / 1024 ** 3),
+      os: `${platform()} ${release()}`,
+      node: process.version,
+      arch: arch(),
+    },
+    rows,
+    missing,
+    details,
+  };
+  const table = markdownTable(rows);
+  const outFile = resolve(values.out ?? '');
+  const mdFile = resolve(values.markdown ?? '');
+  await mkdir(dirname(outFile), { recursive: true });
+  await mkdir(dirname(mdFile), { recursive: true });
+  await writeFile(outFile, `${JSON.stringify(result, null, 2)}\n`);
+  const machine = `${result.machine.cpu}, ${result.machine.cores} cores, ${result.machine.memoryGb} GB, ${result.machine.os}, Node ${result.machine.node}`;
+  const header = `Run ${startedAt} (${result.mode}, ${(result.durationMs / 1000).toFixed(0)} s) on ${machine}.\nMedians with p10–p90 in brackets.\n\n`;
+  const tail = missing.length > 0 ? `\nNot measured:\n\n${missing.map((m) => `- ${m}`).join('\n')}\n` : '';
+  await writeFile(mdFile, `${header}${table}${tail}`);
+  await new Promise((done) => process.stdout.write(`${header}${table}${tail}`, done));
+  progress(`results: ${outFile}, ${mdFile}`);
+}
+
+async function dirBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await stat(join(entry.parentPath, entry.name))).size;
+  }
+  return total;
+}
+
+function importTime(bundle: string | undefined, env: Record<string, string>): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const started = performance.now();
+    const child = fork(join(ROOT, 'scripts/bench/cold/import.mjs'), [], {
+      env: { PATH: process.env.PATH ?? '', ...env, ...(bundle ? { BENCH_BUNDLE: bundle } : {}) },
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+      execArgv: [],
+    });
+    child.on('message', () => resolvePromise(performance.now() - started));
+    child.on('exit', (code) => (code === 0 ? undefined : reject(new Error(`import child exited ${code}`))));
+  });
+}
+
+async function footprintRows(
+  handlerMs: Record<string, number>,
+  runs: number,
+): Promise<{ rows: Row[]; raw: Record<string, unknown> }> {
+  progress('footprint');
+  const rows: Row[] = [];
+  const raw: Record<string, unknown> = {};
+  const one = (value: number) => summarize([value]);
+  const dist = join(ROOT, 'dist');
+  const env = { MODEL_BUCKET: 'bench', AWS_REGION: 'us-east-1' };
+  const bare: number[] = [];
+  for (let i = 0; i < runs; i++) bare.push(await importTime(undefined, env));
+  for (const name of (await readdir(dist)).sort()) {
+    const file = join(dist, name, 'index.mjs');
+    if (!existsSync(file)) continue;
+    const bytes = (await stat(file)).size;
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) times.push(await importTime(pathToFileURL(file).href, env));
+    const t = summarize(times);
+    const b = summarize(bare);
+    raw[name] = { bytes, importMs: t, bareNodeMs: b };
+    rows.push({
+      section: '7 footprint',
+      what: `${name} bundle: ${(bytes / 1024).toFixed(0)} KiB; fresh process + import`,
+      ours: { summary: t, unit: 'ms' },
+      baseline: { summary: b, unit: 'ms' },
+      baselineName: 'bare node',
+      note: `import ≈ ${(t.median - b.median).toFixed(0)} ms`,
+    });
+  }
+  for (const archName of ['arm64', 'x86_64']) {
+    const dir = join(ROOT, 'layers/onnxruntime', archName);
+    if (!existsSync(dir)) continue;
+    const bytes = await dirBytes(dir);
+    raw[`layer-${archName}`] = bytes;
+    rows.push({
+      section: '7 footprint',
+      what: `onnxruntime layer ${archName}, unzipped`,
+      ours: { summary: one(bytes / 1e6), unit: 'MB' },
+    });
+  }
+  const gb = DEFAULT_HTTP_MEMORY_MB / 1024;
+  for (const [key, ms] of Object.entries(handlerMs)) {
+    const billedSeconds = Math.ceil(ms) / 1000;
+    const cost = 1e6 * billedSeconds * gb * PRICE_GB_SECOND_ARM64 + PRICE_PER_MILLION_REQUESTS;
+    raw[`cost-${key}`] = { ms, cost };
+    rows.push({
+      section: '7 footprint',
+      what: `Lambda cost per 1 M predictions, ${key.replace('@', ' batch ')} (${DEFAULT_HTTP_MEMORY_MB} MB arm64, ${Math.ceil(ms)} ms billed)`,
+      ours: { summary: one(cost), unit: 'USD' },
+      note: 'from the measured warm handler median; per request (a batch-64 request is 64 rows)',
+    });
+  }
+  return { rows, raw };
+}
+
+await main();
+// onnxruntime-web's worker threads and open sockets would keep the process alive.
+process.exit(0);

@@ -1,0 +1,321 @@
+/**
+ * Warm sections: (1) the http handler bundle invoked in-process with API Gateway events vs raw
+ * `session.run` on the same inputs; (2) JSON tensor payload decode/encode; (4) onnxruntime-node vs
+ * onnxruntime-web (wasm).
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import * as ortNode from 'onnxruntime-node';
+import { decodeInputs } from '../../src/codec/decode.ts';
+import { encodeOutputs } from '../../src/codec/encode.ts';
+import { stringifyJson } from '../../src/codec/json.ts';
+import { parseInferenceRequest, parseJsonBody } from '../../src/codec/parse-request.ts';
+import { readServingConfig } from '../../src/config/serving-config.ts';
+import { DEFAULT_SESSION_OPTIONS } from '../../src/runtime/model-loader.ts';
+import { deriveSignature } from '../../src/runtime/signature.ts';
+import { createServing } from '../../src/serving.ts';
+import {
+  type BenchModel,
+  type BenchS3,
+  progress,
+  ROOT,
+  rampInput,
+  randomFloats,
+  summarize,
+} from './common.ts';
+import type { Row } from './report.ts';
+
+/** The serving core's HTTP entry (`createServing(...).handle`). */
+export type Core = ReturnType<typeof createServing>;
+type Handler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface WarmOptions {
+  /** Timed calls per side per round, and rounds (handler and raw alternate each round). */
+  calls: number;
+  rounds: number;
+  warmup: number;
+  batches: { model: string; batch: number }[];
+}
+
+export function apiEvent(path: string, body: string): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json' },
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'bench',
+      domainName: 'bench.local',
+      domainPrefix: 'bench',
+      http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
+      requestId: 'bench',
+      routeKey: '$default',
+      stage: '$default',
+      time: '25/Nov/2026:00:00:00 +0000',
+      timeEpoch: 0,
+    },
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+export function lambdaContext(): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: 'onnx-serve-bench-http',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:onnx-serve-bench-http',
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: '/aws/lambda/onnx-serve-bench-http',
+    logStreamName: 'bench',
+    getRemainingTimeInMillis: () => 29_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** Runs `fn` with stdout discarded (the handler's log and capture lines), as if piped to /dev/null. */
+async function quiet<T>(fn: () => Promise<T>): Promise<T> {
+  const write = process.stdout.write;
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  try {
+    return await fn();
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+export function createCore(s3: BenchS3): Core {
+  return createServing(readServingConfig({ ...s3.env, CAPTURE_ENABLED: 'false' }), { s3: s3.client });
+}
+
+export async function loadHttpHandler(s3: BenchS3): Promise<Handler> {
+  Object.assign(process.env, s3.env);
+  const url = pathToFileURL(join(ROOT, 'dist/http/index.mjs')).href;
+  const module = (await import(url)) as { handler: Handler };
+  return module.handler;
+}
+
+function inputData(model: BenchModel, batch: number): { shape: number[]; data: Float32Array } {
+  const shape = [batch, ...model.rowShape.slice(1)];
+  const count = shape.reduce((a, b) => a * b, 1);
+  const data = model.name.startsWith('resnet50') ? rampInput(count) : randomFloats(count, 42 + batch);
+  return { shape, data };
+}
+
+export function requestBody(model: BenchModel, shape: number[], data: Float32Array): string {
+  return JSON.stringify({ inputs: [{ name: model.input, shape, datatype: 'FP32', data: Array.from(data) }] });
+}
+
+/** Section 1: handler vs raw session.run, interleaved rounds, per-call durations. */
+export async function warmOverhead(
+  handler: Handler,
+  core: Core,
+  models: readonly BenchModel[],
+  options: WarmOptions,
+): Promise<{ rows: Row[]; handlerMs: Record<string, number>; raw: Record<string, unknown> }> {
+  const rows: Row[] = [];
+  const handlerMs: Record<string, number> = {};
+  const raw: Record<string, unknown> = {};
+  for (const { model: name, batch } of options.batches) {
+    const model = models.find((m) => m.name === name);
+    if (model === undefined) continue;
+    progress(`warm overhead: ${name} batch ${batch}`);
+    const session = await ortNode.InferenceSession.create(model.bytes, DEFAULT_SESSION_OPTIONS);
+    const { shape, data } = inputData(model, batch);
+    const feeds = { [model.input]: new ortNode.Tensor('float32', data, shape) };
+    const event = apiEvent(`/v2/models/${name}/infer`, requestBody(model, shape, data));
+    const context = lambdaContext();
+    const callHandler = async () => {
+      const result = await handler(event, context);
+      if (result.statusCode !== 200) throw new Error(`handler answered ${result.statusCode}: ${result.body}`);
+    };
+    // The serving core alone (routing, JSON decode, run, encode; no Lambda wrapper, no capture),
+    // to split the handler's overhead into core and wrapper.
+    const bodyBytes = Buffer.from(event.body ?? '', 'utf8');
+    const callCore = async () => {
+      const outcome = await core.handle({ method: 'POST', path: event.rawPath, body: bodyBytes });
+      if (outcome.response.status !== 200) throw new Error(`core answered ${outcome.response.status}`);
+    };
+    const handlerTimes: number[] = [];
+    const rawTimes: number[] = [];
+    const coreTimes: number[] = [];
+    await quiet(async () => {
+      for (let i = 0; i < options.warmup; i++) {
+        await callHandler();
+        await callCore();
+        await session.run(feeds);
+      }
+      for (let round = 0; round < options.rounds; round++) {
+        for (let i = 0; i < options.calls; i++) {
+          const t = performance.now();
+          await callHandler();
+          handlerTimes.push(performance.now() - t);
+        }
+        for (let i = 0; i < options.calls; i++) {
+          const t = performance.now();
+          await session.run(feeds);
+          rawTimes.push(performance.now() - t);
+        }
+        for (let i = 0; i < Math.ceil(options.calls / 2); i++) {
+          const t = performance.now();
+          await callCore();
+          coreTimes.push(performance.now() - t);
+        }
+      }
+    });
+    await session.release();
+    const h = summarize(handlerTimes);
+    const r = summarize(rawTimes);
+    handlerMs[`${name}@${batch}`] = h.median;
+    const c = summarize(coreTimes);
+    raw[`${name}@${batch}`] = { handler: h, raw: r, core: c, bodyBytes: bodyBytes.byteLength };
+    const ratio = h.median / r.median;
+    const overhead = h.median - r.median;
+    const base = {
+      section: '1 warm overhead',
+      what: `${name}, batch ${batch}`,
+      ours: { summary: h, unit: 'ms' },
+      baseline: { summary: r, unit: 'ms' },
+      baselineName: 'raw session.run',
+    };
+    if (name.startsWith('breast-cancer')) {
+      rows.push({
+        ...base,
+        ratioName: 'handler/raw',
+        ratio,
+        target: 'overhead ≤ 0.3 ms',
+        met: overhead <= 0.3,
+        note: `overhead ${overhead.toFixed(3)} ms; core without capture ${c.median.toFixed(3)} ms`,
+      });
+    } else {
+      rows.push({
+        ...base,
+        ratioName: 'handler/raw',
+        ratio,
+        target: '≤ 1.10',
+        met: ratio <= 1.1,
+        note: `overhead ${overhead.toFixed(2)} ms; core without capture ${c.median.toFixed(2)} ms`,
+      });
+    }
+  }
+  return { rows, handlerMs, raw };
+}
+
+/** Section 2: JSON decode (parse + validate + typed array) and encode (tensor → JSON text) of 1×3×224×224 FP32. */
+export async function payloadSpeed(
+  resnet: BenchModel,
+  repeats: number,
+): Promise<{ rows: Row[]; decodeMs: number; encodeMs: number; bodyBytes: number }> {
+  progress('payload: 1×3×224×224 FP32 JSON decode/encode');
+  const session = await ortNode.InferenceSession.create(resnet.bytes, DEFAULT_SESSION_OPTIONS);
+  const { signature } = deriveSignature(session.inputMetadata, session.outputMetadata);
+  await session.release();
+  const { shape, data } = inputData(resnet, 1);
+  const body = requestBody(resnet, shape, data);
+  const bodyBytes = Buffer.byteLength(body);
+  const tensor = new ortNode.Tensor('float32', data, shape);
+  const decodeTimes: number[] = [];
+  const encodeTimes: number[] = [];
+  for (let i = 0; i < repeats + 2; i++) {
+    let t = performance.now();
+    const request = parseInferenceRequest(parseJsonBody(body));
+    const feeds = decodeInputs(request.inputs, signature.inputs);
+    const decoded = performance.now() - t;
+    if (feeds[resnet.input]?.size !== data.length) throw new Error('decode lost elements');
+    t = performance.now();
+    const text = stringifyJson({ model_name: 'resnet50', outputs: encodeOutputs({ out: tensor }) });
+    const encoded = performance.now() - t;
+    if (text.length < data.length) throw new Error('encode lost elements');
+    if (i >= 2) {
+      decodeTimes.push(decoded);
+      encodeTimes.push(encoded);
+    }
+  }
+  const d = summarize(decodeTimes);
+  const e = summarize(encodeTimes);
+  const mb = bodyBytes / 1e6;
+  const rows: Row[] = [
+    {
+      section: '2 payload',
+      what: `JSON decode, 1×3×224×224 FP32 (${mb.toFixed(2)} MB body)`,
+      ours: { summary: summarize(decodeTimes.map((ms) => mb / (ms / 1000))), unit: 'MB/s' },
+      note: `${d.median.toFixed(1)} ms per request`,
+    },
+    {
+      section: '2 payload',
+      what: 'JSON encode, same tensor as an output',
+      ours: { summary: summarize(encodeTimes.map((ms) => mb / (ms / 1000))), unit: 'MB/s' },
+      note: `${e.median.toFixed(1)} ms per response`,
+    },
+  ];
+  return { rows, decodeMs: d.median, encodeMs: e.median, bodyBytes };
+}
+
+/** Section 4: onnxruntime-node vs onnxruntime-web (wasm, same thread count) on the same inputs. */
+export async function runtimeChoice(
+  models: readonly BenchModel[],
+  cases: { model: string; batch: number }[],
+  options: { calls: number; warmup: number; threads: number },
+): Promise<Row[]> {
+  const ortWeb = await import('onnxruntime-web');
+  ortWeb.env.wasm.numThreads = options.threads;
+  ortWeb.env.logLevel = 'error';
+  const rows: Row[] = [];
+  for (const { model: name, batch } of cases) {
+    const model = models.find((m) => m.name === name);
+    if (model === undefined) continue;
+    progress(`runtime choice: ${name} batch ${batch}`);
+    const { shape, data } = inputData(model, batch);
+    const nodeSession = await ortNode.InferenceSession.create(model.bytes, {
+      ...DEFAULT_SESSION_OPTIONS,
+      intraOpNumThreads: options.threads,
+    });
+    const webSession = await ortWeb.InferenceSession.create(model.bytes, {
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+    });
+    const nodeFeeds = { [model.input]: new ortNode.Tensor('float32', data, shape) };
+    const webFeeds = { [model.input]: new ortWeb.Tensor('float32', data, shape) };
+    const nodeTimes: number[] = [];
+    const webTimes: number[] = [];
+    for (let i = 0; i < options.warmup + options.calls; i++) {
+      let t = performance.now();
+      await nodeSession.run(nodeFeeds);
+      const n = performance.now() - t;
+      t = performance.now();
+      await webSession.run(webFeeds);
+      const w = performance.now() - t;
+      if (i >= options.warmup) {
+        nodeTimes.push(n);
+        webTimes.push(w);
+      }
+    }
+    await nodeSession.release();
+    await webSession.release();
+    const n = summarize(nodeTimes);
+    const w = summarize(webTimes);
+    const ratio = w.median / n.median;
+    rows.push({
+      section: '4 runtime',
+      what: `${name}, batch ${batch}`,
+      ours: { summary: n, unit: 'ms' },
+      baseline: { summary: w, unit: 'ms' },
+      baselineName: 'onnxruntime-web (wasm)',
+      ratioName: 'web/node',
+      ratio,
+      target: batch >= 64 ? '≥ 3 (expected)' : undefined,
+      met: batch >= 64 ? ratio >= 3 : undefined,
+    });
+  }
+  return rows;
+}

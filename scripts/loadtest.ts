@@ -1,0 +1,404 @@
+/**
+ * `npm run loadtest -- --url <base> --model <name> [--version v] [--connections N] [--duration s]
+ *   [--rate r] [--amount n] [--batch n] [--reference file.json] [--sigv4 [--region r]] [--out file]`
+ *
+ * Load test of a running API (the local stack or a deployed URL). Inputs are synthetic but valid:
+ * generated from the model's metadata (`GET /v2/models/{name}`), and, for tabular models with a
+ * reference profile (`models/{name}/{v}/reference.json`, given with `--reference`), drawn from the
+ * profile's per-feature distributions. Load comes from autocannon; the report (throughput, latency
+ * p50/p90/p99/max, errors, status counts) is printed as a table and written as JSON.
+ * `--sigv4` signs requests for an API that uses IAM authorisation (credentials from the usual
+ * AWS chain); a signature lasts 15 minutes, so a signed run is limited to 900 s.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const MAX_DURATION_S = 3600;
+const MAX_CONNECTIONS = 1000;
+const DISTINCT_BODIES = 16;
+
+export interface LoadTestOptions {
+  url: string;
+  model: string;
+  version?: string;
+  connections?: number;
+  durationSeconds?: number;
+  /** Requests per second over all connections; unlimited when absent. */
+  rate?: number;
+  /** Stop after this many requests (also bounded by the duration). */
+  amount?: number;
+  /** Rows per request for a free batch dimension (default 1). */
+  batch?: number;
+  /** A reference profile document (reference.json) to draw tabular feature values from. */
+  reference?: unknown;
+  sigv4?: { region: string; service?: string };
+  /** Autocannon's per-request timeout, seconds (default 10). */
+  timeoutSeconds?: number;
+}
+
+interface TensorMeta {
+  name: string;
+  datatype: string;
+  shape: number[];
+}
+
+interface ModelMetadata {
+  name: string;
+  versions?: string[];
+  inputs: TensorMeta[];
+  outputs: TensorMeta[];
+}
+
+export interface LoadTestReport {
+  url: string;
+  model: string;
+  endpoint: string;
+  startedAt: string;
+  connections: number;
+  durationSeconds: number;
+  rate: number | null;
+  inputSource: 'metadata' | 'reference';
+  requests: number;
+  throughput: { requestsPerSecond: number; bytesPerSecond: number };
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statusCodes: Record<string, number>;
+}
+
+function rng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Sampler = (next: () => number) => number | string | boolean;
+
+/** Per-feature samplers from a reference document's profiles, by feature name. */
+function referenceSamplers(reference: unknown): Map<string, Sampler> | undefined {
+  if (typeof reference !== 'object' || reference === null) return undefined;
+  const features = (reference as { features?: unknown }).features;
+  if (!Array.isArray(features)) return undefined;
+  const samplers = new Map<string, Sampler>();
+  for (const feature of features as { name?: unknown; profile?: Record<string, unknown> }[]) {
+    const profile = feature.profile;
+    if (typeof feature.name !== 'string' || profile === undefined) continue;
+    if (profile.kind === 'numeric') {
+      const sketch = (profile.sketch as { values?: unknown } | undefined)?.values;
+      const values = Array.isArray(sketch) ? (sketch.filter((v) => typeof v === 'number') as number[]) : [];
+      const min = typeof profile.min === 'number' ? profile.min : 0;
+      const max = typeof profile.max === 'number' ? profile.max : 1;
+      samplers.set(feature.name, (next) =>
+        values.length > 0 ? (values[Math.floor(next() * values.length)] ?? min) : min + next() * (max - min),
+      );
+    } else if (profile.kind === 'categorical') {
+      const categories = Array.isArray(profile.categories) ? (profile.categories as string[]) : [];
+      const counts = Array.isArray(profile.counts) ? (profile.counts as number[]) : [];
+      const total = counts.reduce((a, b) => a + b, 0);
+      samplers.set(feature.name, (next) => {
+        let pick = next() * total;
+        for (let i = 0; i < categories.length; i++) {
+          pick -= counts[i] ?? 0;
+          if (pick < 0) return categories[i] ?? '';
+        }
+        return categories[0] ?? '';
+      });
+    }
+  }
+  return samplers.size > 0 ? samplers : undefined;
+}
+
+function syntheticValue(datatype: string, next: () => number): number | string | boolean {
+  switch (datatype) {
+    case 'BOOL':
+      return next() < 0.5;
+    case 'BYTES':
+      return `text-${Math.floor(next() * 1000)}`;
+    case 'UINT8':
+    case 'UINT16':
+    case 'UINT32':
+    case 'UINT64':
+      return Math.floor(next() * 10);
+    case 'INT8':
+    case 'INT16':
+    case 'INT32':
+    case 'INT64':
+      return Math.floor(next() * 10) - 5;
+    default:
+      return Math.round((next() * 2 - 1) * 1e4) / 1e4;
+  }
+}
+
+/**
+ * A valid inference request body for the model: free dimensions become `batch` (first) or 1; a
+ * tabular input (`[N, F]`) takes its features from the reference profile when one is given.
+ */
+export function syntheticRequest(
+  metadata: ModelMetadata,
+  options: { batch: number; seed: number; reference?: unknown },
+): { body: string; source: 'metadata' | 'reference' } {
+  const next = rng(options.seed);
+  const samplers = referenceSamplers(options.reference);
+  const names = Array.isArray((options.reference as { features?: { name: string }[] } | undefined)?.features)
+    ? ((options.reference as { features: { name: string }[] }).features.map((f) => f.name) ?? [])
+    : [];
+  let source: 'metadata' | 'reference' = 'metadata';
+  const inputs = metadata.inputs.map((input) => {
+    const shape = input.shape.map((d, i) => (d >= 0 ? d : i === 0 ? options.batch : 1));
+    const count = shape.reduce((a, b) => a * b, 1);
+    const tabular =
+      samplers !== undefined &&
+      metadata.inputs.length === 1 &&
+      shape.length === 2 &&
+      shape[1] === names.length;
+    const data: (number | string | boolean)[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const sampler = tabular ? samplers.get(names[i % names.length] ?? '') : undefined;
+      const value = sampler ? sampler(next) : syntheticValue(input.datatype, next);
+      data[i] = value;
+    }
+    if (tabular) source = 'reference';
+    return { name: input.name, shape, datatype: input.datatype, data };
+  });
+  return { body: JSON.stringify({ inputs }), source };
+}
+
+/** SigV4 for API Gateway (`execute-api`), with the Node crypto module; one signature per body. */
+async function signRequest(
+  method: 'GET' | 'POST',
+  url: URL,
+  body: string,
+  region: string,
+  service: string,
+): Promise<Record<string, string>> {
+  const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
+  const credentials = await defaultProvider()();
+  const now = new Date();
+  const amzDate = now.toISOString().replace(/[:-]|\.\d{3}/g, '');
+  const day = amzDate.slice(0, 8);
+  const sha = (data: string) => createHash('sha256').update(data).digest('hex');
+  const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
+  const headers: Record<string, string> = {
+    ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+    host: url.host,
+    'x-amz-content-sha256': sha(body),
+    'x-amz-date': amzDate,
+  };
+  if (credentials.sessionToken) headers['x-amz-security-token'] = credentials.sessionToken;
+  const signed = Object.keys(headers).sort();
+  const canonical = [
+    method,
+    url.pathname
+      .split('/')
+      .map((s) => encodeURIComponent(decodeURIComponent(s)))
+      .join('/'),
+    '',
+    ...signed.map((h) => `${h}:${headers[h]}`),
+    '',
+    signed.join(';'),
+    headers['x-amz-content-sha256'],
+  ].join('\n');
+  const scope = `${day}/${region}/${service}/aws4_request`;
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha(canonical)].join('\n');
+  let key = hmac(`AWS4${credentials.secretAccessKey}`, day);
+  key = hmac(key, region);
+  key = hmac(key, service);
+  key = hmac(key, 'aws4_request');
+  const signature = createHmac('sha256', key).update(toSign).digest('hex');
+  const { host: _host, ...rest } = headers;
+  return {
+    ...rest,
+    authorization: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`,
+  };
+}
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  throughput: { average: number };
+  latency: { p50: number; p90: number; p99: number; max: number; mean: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statusCodeStats?: Record<string, { count: number }>;
+}
+
+type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult> & { stop?: () => void };
+
+function bounded(
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  name: string,
+): number {
+  const v = value ?? fallback;
+  if (!Number.isFinite(v) || v < min || v > max)
+    throw new Error(`--${name} must be between ${min} and ${max}`);
+  return v;
+}
+
+/** Runs the load test; throws for a URL or model the server does not know. */
+export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestReport> {
+  const base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
+  const connections = bounded(options.connections, 10, 1, MAX_CONNECTIONS, 'connections');
+  const maxDuration = options.sigv4 ? 900 : MAX_DURATION_S;
+  const durationSeconds = bounded(options.durationSeconds, 10, 0.1, maxDuration, 'duration');
+  const batch = bounded(options.batch, 1, 1, 65_536, 'batch');
+  const modelPath = `v2/models/${encodeURIComponent(options.model)}${
+    options.version ? `/versions/${encodeURIComponent(options.version)}` : ''
+  }`;
+  const metadataUrl = new URL(modelPath, base);
+  const inferUrl = new URL(`${modelPath}/infer`, base);
+  const sign = options.sigv4;
+  const metadataHeaders = sign
+    ? await signRequest('GET', metadataUrl, '', sign.region, sign.service ?? 'execute-api')
+    : {};
+  const response = await fetch(metadataUrl, {
+    headers: metadataHeaders,
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (!response.ok) throw new Error(`GET ${metadataUrl}: ${response.status} ${await response.text()}`);
+  const metadata = (await response.json()) as ModelMetadata;
+
+  let source: 'metadata' | 'reference' = 'metadata';
+  const requests = [];
+  for (let i = 0; i < DISTINCT_BODIES; i++) {
+    const request = syntheticRequest(metadata, { batch, seed: 1 + i, reference: options.reference });
+    source = request.source;
+    const headers = sign
+      ? await signRequest('POST', inferUrl, request.body, sign.region, sign.service ?? 'execute-api')
+      : { 'content-type': 'application/json' };
+    requests.push({
+      method: 'POST',
+      path: `${inferUrl.pathname}${inferUrl.search}`,
+      headers,
+      body: request.body,
+    });
+  }
+  const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+  const startedAt = new Date().toISOString();
+  const result = await autocannon({
+    url: inferUrl.origin,
+    connections,
+    duration: durationSeconds,
+    ...(options.rate ? { overallRate: options.rate } : {}),
+    ...(options.amount ? { amount: options.amount } : {}),
+    timeout: options.timeoutSeconds ?? 10,
+    requests,
+  });
+  const statusCodes: Record<string, number> = {};
+  for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = stats.count;
+  return {
+    url: base.href,
+    model: options.model,
+    endpoint: inferUrl.href,
+    startedAt,
+    connections,
+    durationSeconds,
+    rate: options.rate ?? null,
+    inputSource: source,
+    requests: result.requests.total,
+    throughput: { requestsPerSecond: result.requests.average, bytesPerSecond: result.throughput.average },
+    latencyMs: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      mean: result.latency.mean,
+    },
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xx: result.non2xx,
+    statusCodes,
+  };
+}
+
+export function formatReport(report: LoadTestReport): string {
+  const rows: [string, string][] = [
+    ['endpoint', report.endpoint],
+    [
+      'connections / duration',
+      `${report.connections} / ${report.durationSeconds} s${report.rate ? ` @ ${report.rate} req/s` : ''}`,
+    ],
+    ['inputs', report.inputSource === 'reference' ? 'from the reference profile' : 'from the model metadata'],
+    ['requests', String(report.requests)],
+    ['throughput', `${report.throughput.requestsPerSecond.toFixed(1)} req/s`],
+    [
+      'latency p50 / p90 / p99 / max',
+      `${report.latencyMs.p50} / ${report.latencyMs.p90} / ${report.latencyMs.p99} / ${report.latencyMs.max} ms`,
+    ],
+    ['errors / timeouts / non-2xx', `${report.errors} / ${report.timeouts} / ${report.non2xx}`],
+    [
+      'status codes',
+      Object.entries(report.statusCodes)
+        .map(([c, n]) => `${c}: ${n}`)
+        .join(', ') || '–',
+    ],
+  ];
+  return `${rows.map(([k, v]) => `${k.padEnd(30)} ${v}`).join('\n')}\n`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      url: { type: 'string' },
+      model: { type: 'string' },
+      version: { type: 'string' },
+      connections: { type: 'string' },
+      duration: { type: 'string' },
+      rate: { type: 'string' },
+      amount: { type: 'string' },
+      batch: { type: 'string' },
+      reference: { type: 'string' },
+      sigv4: { type: 'boolean', default: false },
+      region: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  if (values.url === undefined || values.model === undefined) {
+    process.stderr.write(
+      'usage: npm run loadtest -- --url <base> --model <name> [--version v] [--connections N] [--duration s] [--rate r] [--amount n] [--batch n] [--reference reference.json] [--sigv4 --region r] [--out file.json]\n',
+    );
+    process.exit(2);
+  }
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  const reference = values.reference ? JSON.parse(await readFile(values.reference, 'utf8')) : undefined;
+  const report = await runLoadTest({
+    url: values.url,
+    model: values.model,
+    version: values.version,
+    connections: num(values.connections),
+    durationSeconds: num(values.duration),
+    rate: num(values.rate),
+    amount: num(values.amount),
+    batch: num(values.batch),
+    reference,
+    sigv4: values.sigv4 ? { region: values.region ?? process.env.AWS_REGION ?? 'us-east-1' } : undefined,
+  });
+  const out = resolve(
+    values.out ??
+      join(ROOT, '.local/loadtest', `${values.model}-${report.startedAt.replace(/[:.]/g, '-')}.json`),
+  );
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(formatReport(report));
+  process.stdout.write(`report: ${out}\n`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`loadtest: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
