@@ -56,6 +56,10 @@ export class VersionAccumulator {
   duplicateCaptures = 0;
   firstTs = Number.POSITIVE_INFINITY;
   lastTs = Number.NEGATIVE_INFINITY;
+  /** Called with each prediction of a version with a reference (used by the per-hour summaries). */
+  onPrediction:
+    | ((id: string, tsMs: number, predicted: number, probabilities: ArrayLike<unknown> | undefined) => void)
+    | null = null;
 
   readonly #outcomes: OutcomeIndex;
   readonly #windowEnd: number;
@@ -133,6 +137,7 @@ export class VersionAccumulator {
       if (!Number.isFinite(predicted)) this.withoutPrediction++;
       this.scores.push(predicted);
     }
+    this.onPrediction?.(record.id, tsMs, predicted, probabilities);
 
     const row = this.#outcomes.ids.get(record.id);
     if (row === undefined) return;

@@ -3,10 +3,9 @@
  * statistics module: one test per feature as Evidently chooses it, PSI beside it, the
  * multiple-testing correction across features and the dataset verdict.
  */
-import type { VersionAccumulator } from './accumulator.ts';
-import type { CategoryCounts, FloatColumn } from './columns.ts';
+import { type CategoryCounts, FloatColumn } from './columns.ts';
 import { type DriftSettings, featureOptions } from './drift-config.ts';
-import type { FeatureProfile } from './reference-types.ts';
+import type { FeatureProfile, ReferenceDocument } from './reference-types.ts';
 import type {
   CategoricalSummary,
   ColumnDrift,
@@ -32,6 +31,21 @@ import {
   type TestResult,
 } from './stats/index.ts';
 
+/**
+ * What the analysis needs of a version's window: raw columns (a `VersionAccumulator`, read in one
+ * pass) or profiles merged from per-hour summaries (built with the reference's binning).
+ */
+export interface AnalysedVersion {
+  readonly version: string;
+  readonly reference: ReferenceDocument | null;
+  readonly predictions: number;
+  readonly nonTabular: number;
+  readonly numeric: readonly (FloatColumn | NumericProfile | null)[];
+  readonly categorical: readonly (CategoryCounts | null)[];
+  readonly labels: CategoryCounts | null;
+  readonly scores: FloatColumn | NumericProfile | null;
+}
+
 /** Categories named in a current profile; the rest are pooled (as in the reference). */
 const CURRENT_MAX_CATEGORIES = DEFAULT_MAX_CATEGORIES;
 
@@ -42,7 +56,7 @@ const CURRENT_MAX_CATEGORIES = DEFAULT_MAX_CATEGORIES;
  *
  * The feature columns are consumed (their memory released) as each feature is analysed.
  */
-export function analyseDataDrift(version: VersionAccumulator, settings: DriftSettings): DataDriftSection {
+export function analyseDataDrift(version: AnalysedVersion, settings: DriftSettings): DataDriftSection {
   const options = settings.options;
   const empty = {
     tested: 0,
@@ -118,7 +132,7 @@ export function analyseDataDrift(version: VersionAccumulator, settings: DriftSet
  * its reference rows. Judged on its own (not part of the features' correction family).
  */
 export function analysePredictionDrift(
-  version: VersionAccumulator,
+  version: AnalysedVersion,
   settings: DriftSettings,
 ): PredictionDriftSection | null {
   const prediction = version.reference?.prediction ?? null;
@@ -146,12 +160,23 @@ export function analysePredictionDrift(
       reference: categoricalSummary(prediction.profile),
       current: categoricalSummary(current),
     };
-  } else if (prediction.kind === 'score' && version.scores) {
+  } else if (prediction.kind === 'score' && version.scores instanceof FloatColumn) {
     const sample = version.scores.toSortedSample();
     result = {
       drift: predictionScoreDrift(prediction.profile, sample, settings.options),
       reference: numericSummary(prediction.profile),
       current: numericSummary(buildNumericProfile(sample, { binning: prediction.profile })),
+    };
+  } else if (
+    prediction.kind === 'score' &&
+    version.scores !== null &&
+    !(version.scores instanceof FloatColumn)
+  ) {
+    const current: NumericProfile = version.scores;
+    result = {
+      drift: predictionScoreDrift(prediction.profile, current, settings.options),
+      reference: numericSummary(prediction.profile),
+      current: numericSummary(current),
     };
   } else {
     return null;
@@ -163,10 +188,17 @@ export function analysePredictionDrift(
 function compareColumn(
   name: string,
   profile: FeatureProfile,
-  numeric: FloatColumn | null,
+  numeric: FloatColumn | NumericProfile | null,
   categorical: CategoryCounts | null,
   options: DriftOptions,
 ): { drift: FeatureDrift; reference: ColumnSummary; current: ColumnSummary } {
+  if (profile.kind === 'numeric' && numeric !== null && !(numeric instanceof FloatColumn)) {
+    return {
+      drift: compareNumeric(name, profile, numeric, options),
+      reference: numericSummary(profile),
+      current: numericSummary(numeric),
+    };
+  }
   if (profile.kind === 'numeric') {
     const sample = (numeric as FloatColumn).toSortedSample();
     return {
@@ -241,8 +273,9 @@ export function categoricalSummary(profile: CategoricalProfile): CategoricalSumm
   };
 }
 
-function finiteCount(column: FloatColumn | null): number {
+function finiteCount(column: FloatColumn | NumericProfile | null): number {
   if (column === null) return 0;
+  if (!(column instanceof FloatColumn)) return column.count;
   let count = 0;
   for (let i = 0; i < column.length; i++) if (Number.isFinite(column.at(i))) count++;
   return count;

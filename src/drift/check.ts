@@ -8,8 +8,8 @@
 import { type ModelConfig, parseModelConfig } from '../repository/model-config.ts';
 import { assertModelName } from '../repository/names.ts';
 import type { StreamingObjectStore } from '../store/object-store.ts';
-import { VersionAccumulator } from './accumulator.ts';
-import { analyseDataDrift, analysePredictionDrift } from './analyse.ts';
+import { type JoinedRows, VersionAccumulator } from './accumulator.ts';
+import { type AnalysedVersion, analyseDataDrift, analysePredictionDrift } from './analyse.ts';
 import { type CaptureScanStats, scanCaptures } from './capture-scan.ts';
 import {
   DRIFT_DEFAULTS,
@@ -17,6 +17,14 @@ import {
   type DriftSettings,
   parseDriftSettings,
 } from './drift-config.ts';
+import {
+  fingerprintOf,
+  hourAligned,
+  joinOutcomes,
+  type LoadedReference,
+  type SummaryScanStats,
+  windowFromSummaries,
+} from './hour-summaries.ts';
 import { loadOutcomes, type OutcomeIndex } from './outcome-index.ts';
 import { assessPerformance } from './performance.ts';
 import { parseReferenceDocument, type ReferenceDocument, referenceKey } from './reference-types.ts';
@@ -38,6 +46,22 @@ export interface DriftCheckOptions {
   defaults?: DriftDefaults;
   /** Objects read at once (default 8). */
   concurrency?: number;
+  /**
+   * Keep per-hour capture summaries under `reports/{model}/_summaries/` and read only the capture
+   * objects they do not cover (used when the window starts and ends on whole hours).
+   */
+  summaries?: boolean;
+}
+
+/** What `analyseVersion` needs: the accumulated (or summarised) window of one version, joined. */
+interface CheckedVersion extends AnalysedVersion {
+  readonly classNames: readonly string[];
+  readonly joined: JoinedRows;
+  readonly truncated: number;
+  readonly withoutPrediction: number;
+  readonly duplicateCaptures: number;
+  readonly firstTs: number;
+  readonly lastTs: number;
 }
 
 /** What the check found for one version. */
@@ -71,7 +95,7 @@ export interface ModelCheckResult {
   /** The latest version with traffic; null when the window has none. */
   primary: VersionResult | null;
   others: VersionResult[];
-  scan: CaptureScanStats;
+  scan: CaptureScanStats | SummaryScanStats;
   outcomes: OutcomeIndex['stats'] & { unmatched: number; range: { from: Date; to: Date } };
   warnings: string[];
 }
@@ -101,7 +125,43 @@ export async function checkModel(model: string, options: DriftCheckOptions): Pro
     from: window.start,
     to: new Date(Math.min(now.getTime(), window.end.getTime() + settings.outcomeLookbackHours * HOUR_MS)),
   };
-  const outcomes = await loadOutcomes(store, model, outcomeRange, { concurrency: options.concurrency, now });
+  const summarise = options.summaries === true && hourAligned(window);
+  const outcomes = await loadOutcomes(store, model, outcomeRange, {
+    concurrency: options.concurrency,
+    now,
+    ledger: summarise,
+  });
+
+  if (summarise) {
+    const references = new Map<string, Promise<LoadedReference>>();
+    const referenceOf = (version: string): Promise<LoadedReference> => {
+      let pending = references.get(version);
+      if (pending === undefined) {
+        pending = readReference(store, model, version, warnings);
+        references.set(version, pending);
+      }
+      return pending;
+    };
+    const summarised = await windowFromSummaries(store, model, window, referenceOf, {
+      concurrency: options.concurrency,
+    });
+    const joinedVersions = summarised.versions
+      .filter((v) => v.predictions > 0)
+      .sort((a, b) => Number(b.version) - Number(a.version))
+      .map((v) => joinOutcomes(v, outcomes, window.end.getTime()));
+    return finish(
+      model,
+      window,
+      windowHours,
+      settings,
+      config,
+      joinedVersions,
+      summarised.scan,
+      outcomes,
+      outcomeRange,
+      warnings,
+    );
+  }
 
   const ready = new Map<string, VersionAccumulator>();
   const loading = new Map<string, Promise<VersionAccumulator>>();
@@ -111,7 +171,12 @@ export async function checkModel(model: string, options: DriftCheckOptions): Pro
     let pending = loading.get(version);
     if (pending === undefined) {
       pending = readReference(store, model, version, warnings).then((reference) => {
-        const accumulator = new VersionAccumulator(version, reference, outcomes, window.end.getTime());
+        const accumulator = new VersionAccumulator(
+          version,
+          reference.reference,
+          outcomes,
+          window.end.getTime(),
+        );
         ready.set(version, accumulator);
         return accumulator;
       });
@@ -130,6 +195,35 @@ export async function checkModel(model: string, options: DriftCheckOptions): Pro
     },
     { concurrency: options.concurrency },
   );
+  const versions = [...ready.values()]
+    .filter((v) => v.predictions > 0)
+    .sort((a, b) => Number(b.version) - Number(a.version));
+  return finish(
+    model,
+    window,
+    windowHours,
+    settings,
+    config,
+    versions,
+    scan,
+    outcomes,
+    outcomeRange,
+    warnings,
+  );
+}
+
+function finish(
+  model: string,
+  window: TimeWindow,
+  windowHours: number,
+  settings: DriftSettings,
+  config: ModelConfig,
+  versions: CheckedVersion[],
+  scan: CaptureScanStats | SummaryScanStats,
+  outcomes: OutcomeIndex,
+  outcomeRange: { from: Date; to: Date },
+  warnings: string[],
+): ModelCheckResult {
   for (const { key, reason } of scan.unreadable)
     warnings.push(`capture object ${key} could not be read: ${reason}`);
   for (const { key, reason } of outcomes.stats.unreadable)
@@ -139,9 +233,6 @@ export async function checkModel(model: string, options: DriftCheckOptions): Pro
     warnings.push(`${scan.invalidLines} capture line(s) skipped: not a valid capture record of '${model}'`);
 
   // Latest version first: it is the one reported.
-  const versions = [...ready.values()]
-    .filter((v) => v.predictions > 0)
-    .sort((a, b) => Number(b.version) - Number(a.version));
   const results = versions.map((version) => analyseVersion(model, version, settings, config));
   let matched = 0;
   for (const flag of outcomes.matched) matched += flag;
@@ -161,7 +252,7 @@ export async function checkModel(model: string, options: DriftCheckOptions): Pro
 
 function analyseVersion(
   model: string,
-  version: VersionAccumulator,
+  version: CheckedVersion,
   settings: DriftSettings,
   config: ModelConfig,
 ): VersionResult {
@@ -250,19 +341,23 @@ async function readReference(
   model: string,
   version: string,
   warnings: string[],
-): Promise<ReferenceDocument | null> {
+): Promise<LoadedReference> {
   const key = referenceKey(model, version);
   const object = await store.get(key);
   if (object === undefined) {
     warnings.push(
       `version ${version} has no ${key}: publish it with --reference to compare its traffic with training data`,
     );
-    return null;
+    return { reference: null, fingerprint: null };
   }
+  const fingerprint = fingerprintOf(object.body);
   try {
-    return parseReferenceDocument(JSON.parse(new TextDecoder().decode(object.body)), key);
+    return {
+      reference: parseReferenceDocument(JSON.parse(new TextDecoder().decode(object.body)), key),
+      fingerprint,
+    };
   } catch (error) {
     warnings.push(`${key} cannot be used: ${(error as Error).message}`);
-    return null;
+    return { reference: null, fingerprint };
   }
 }

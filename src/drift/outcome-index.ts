@@ -63,52 +63,157 @@ export async function loadOutcomes(
   store: StreamingObjectStore,
   model: string,
   range: OutcomeRange,
-  options: { concurrency?: number; now?: Date } = {},
+  options: { concurrency?: number; now?: Date; ledger?: boolean } = {},
 ): Promise<OutcomeIndex> {
-  const keys = await outcomeObjects(store, model, range);
+  const infos = await outcomeObjects(store, model, range);
   const index: OutcomeIndex = {
     ids: new Map(),
     values: [],
     ts: [],
     received: [],
     matched: new Uint8Array(0),
-    stats: { objects: keys.length, records: 0, duplicates: 0, invalid: 0, unreadable: [], samples: [] },
+    stats: { objects: infos.length, records: 0, duplicates: 0, invalid: 0, unreadable: [], samples: [] },
   };
   const stats = index.stats;
-  // Objects are read concurrently but merged one at a time (JavaScript runs each chunk to its end).
-  await mapConcurrent(keys, options.concurrency ?? 4, async (key) => {
-    const report = newOutcomeReadReport();
-    const outcomes = await readOutcomeObject(store, key, report, { now: options.now });
-    if (outcomes === undefined) return;
-    for await (const outcome of outcomes) {
-      stats.records++;
-      const ts = outcome.ts === undefined ? Number.NaN : Date.parse(outcome.ts);
-      const received = outcome.received_at === undefined ? ts : Date.parse(outcome.received_at);
-      const row = index.ids.get(outcome.id);
-      if (row === undefined) {
-        index.ids.set(outcome.id, index.values.length);
-        index.values.push(outcome.value);
-        index.ts.push(ts);
-        index.received.push(received);
-        continue;
-      }
-      stats.duplicates++;
-      // The latest received wins (as docs/api.md promises), then the latest observed; on a tie, or
-      // without times, the one read last.
-      if (!isEarlier(received, ts, index.received[row] ?? Number.NaN, index.ts[row] ?? Number.NaN)) {
-        index.values[row] = outcome.value;
-        index.ts[row] = ts;
-        index.received[row] = received;
-      }
+  const add = (id: string, value: OutcomeValue, ts: number, received: number): void => {
+    stats.records++;
+    const row = index.ids.get(id);
+    if (row === undefined) {
+      index.ids.set(id, index.values.length);
+      index.values.push(value);
+      index.ts.push(ts);
+      index.received.push(received);
+      return;
     }
-    stats.invalid += report.errors;
-    for (const sample of report.samples) {
+    stats.duplicates++;
+    // The latest received wins (as docs/api.md promises), then the latest observed; on a tie, or
+    // without times, the one read last.
+    if (!isEarlier(received, ts, index.received[row] ?? Number.NaN, index.ts[row] ?? Number.NaN)) {
+      index.values[row] = value;
+      index.ts[row] = ts;
+      index.received[row] = received;
+    }
+  };
+  const ledgers = options.ledger === true ? await readLedgers(store, model, infos) : null;
+  // Objects are read concurrently but merged one at a time (JavaScript runs each chunk to its end).
+  await mapConcurrent(infos, options.concurrency ?? 4, async (info) => {
+    const key = info.key;
+    const ledger = ledgers?.get(ledgerKey(model, key));
+    const known = ledger?.previous.get(key);
+    let entry: LedgerEntry;
+    if (known !== undefined && known.etag === (info.etag ?? null)) {
+      entry = known;
+    } else {
+      entry = {
+        key,
+        etag: info.etag ?? null,
+        ids: [],
+        values: [],
+        ts: [],
+        received: [],
+        invalid: 0,
+        samples: [],
+      };
+      const report = newOutcomeReadReport();
+      const outcomes = await readOutcomeObject(store, key, report, { now: options.now });
+      if (outcomes !== undefined) {
+        for await (const outcome of outcomes) {
+          const ts = outcome.ts === undefined ? Number.NaN : Date.parse(outcome.ts);
+          const received = outcome.received_at === undefined ? ts : Date.parse(outcome.received_at);
+          entry.ids.push(outcome.id);
+          entry.values.push(outcome.value);
+          entry.ts.push(Number.isFinite(ts) ? ts : null);
+          entry.received.push(Number.isFinite(received) ? received : null);
+        }
+      }
+      entry.invalid = report.errors;
+      entry.samples = report.samples.slice(0, 10);
+      if (report.fatal !== undefined) entry.fatal = report.fatal;
+      if (ledger) ledger.dirty = true;
+    }
+    ledger?.next.push(entry);
+    for (let i = 0; i < entry.ids.length; i++) {
+      add(
+        entry.ids[i] as string,
+        entry.values[i] as OutcomeValue,
+        entry.ts[i] ?? Number.NaN,
+        entry.received[i] ?? Number.NaN,
+      );
+    }
+    stats.invalid += entry.invalid;
+    for (const sample of entry.samples) {
       if (stats.samples.length < 10) stats.samples.push({ key, ...sample });
     }
-    if (report.fatal !== undefined) stats.unreadable.push({ key, reason: report.fatal });
+    if (entry.fatal !== undefined) stats.unreadable.push({ key, reason: entry.fatal });
   });
+  if (ledgers !== null) {
+    for (const [key, ledger] of ledgers) {
+      if (!ledger.dirty && ledger.next.length === ledger.previous.size) continue;
+      ledger.next.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const body: LedgerDocument = { schema: 1, model, objects: ledger.next };
+      await store.put(key, JSON.stringify(body), { contentType: 'application/json' });
+    }
+  }
   index.matched = new Uint8Array(index.values.length);
   return index;
+}
+
+/** The parsed lines of one outcome object, kept so that a later check need not read it again. */
+interface LedgerEntry {
+  key: string;
+  etag: string | null;
+  ids: string[];
+  values: OutcomeValue[];
+  ts: (number | null)[];
+  received: (number | null)[];
+  invalid: number;
+  samples: { line: number; reason: string }[];
+  fatal?: string;
+}
+
+interface LedgerDocument {
+  schema: 1;
+  model: string;
+  objects: LedgerEntry[];
+}
+
+/**
+ * Where the parsed outcomes of an outcome object are kept: one ledger per received-hour folder
+ * (`reports/{model}/_summaries/outcomes/{yyyy}/{MM}/{dd}/{HH}.json`), one for files elsewhere.
+ */
+export function ledgerKey(model: string, objectKey: string): string {
+  const hour = HOUR_FOLDER.exec(objectKey);
+  return hour
+    ? `reports/${model}/_summaries/outcomes/${hour[1]}/${hour[2]}/${hour[3]}/${hour[4]}.json`
+    : `reports/${model}/_summaries/outcomes/other.json`;
+}
+
+async function readLedgers(
+  store: StreamingObjectStore,
+  model: string,
+  infos: readonly ObjectInfo[],
+): Promise<Map<string, { previous: Map<string, LedgerEntry>; next: LedgerEntry[]; dirty: boolean }>> {
+  const keys = [...new Set(infos.map((info) => ledgerKey(model, info.key)))];
+  const ledgers = new Map<
+    string,
+    { previous: Map<string, LedgerEntry>; next: LedgerEntry[]; dirty: boolean }
+  >();
+  await mapConcurrent(keys, 4, async (key) => {
+    const previous = new Map<string, LedgerEntry>();
+    const object = await store.get(key);
+    if (object !== undefined) {
+      try {
+        const doc = JSON.parse(new TextDecoder().decode(object.body)) as LedgerDocument;
+        if (doc.schema === 1 && doc.model === model && Array.isArray(doc.objects)) {
+          for (const entry of doc.objects) previous.set(entry.key, entry);
+        }
+      } catch {
+        // A damaged ledger is rebuilt from the outcome objects.
+      }
+    }
+    ledgers.set(key, { previous, next: [], dirty: object === undefined });
+  });
+  return ledgers;
 }
 
 /** The keys of the outcome objects received in `range`. */
@@ -116,7 +221,7 @@ async function outcomeObjects(
   store: StreamingObjectStore,
   model: string,
   range: OutcomeRange,
-): Promise<string[]> {
+): Promise<ObjectInfo[]> {
   const from = range.from.getTime();
   const to = range.to.getTime();
   const inRange = (info: ObjectInfo): boolean => {
@@ -128,15 +233,16 @@ async function outcomeObjects(
     const modified = info.lastModified?.getTime();
     return modified === undefined || (modified >= from && modified <= to);
   };
-  const keys = new Set<string>();
+  const keys = new Map<string, ObjectInfo>();
   const listings = await mapConcurrent(outcomeDayPrefixes(model, range.from, range.to), 4, (prefix) =>
     store.list(prefix),
   );
-  for (const listing of listings) for (const info of listing.objects) if (inRange(info)) keys.add(info.key);
+  for (const listing of listings)
+    for (const info of listing.objects) if (inRange(info)) keys.set(info.key, info);
   // Files dropped straight into outcomes/{model}/ rather than in date folders.
   const top = await store.list(`outcomes/${model}/`, { delimiter: '/' });
-  for (const info of top.objects) if (inRange(info)) keys.add(info.key);
-  return [...keys].sort();
+  for (const info of top.objects) if (inRange(info)) keys.set(info.key, info);
+  return [...keys.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 /** Whether an outcome (received, observed) is strictly older than the one kept; unknown times never are. */

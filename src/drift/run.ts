@@ -34,6 +34,8 @@ export interface DriftRunOptions {
    * scheduled invocation, whose time is the schedule's.
    */
   resume?: boolean;
+  /** Keep per-hour capture summaries and read only new capture objects (see `checkModel`). */
+  summaries?: boolean;
 }
 
 /** What became of one model. */
@@ -102,6 +104,7 @@ export async function runDriftChecks(options: DriftRunOptions): Promise<ModelRun
         windowHours: options.windowHours,
         defaults: options.defaults,
         concurrency: options.concurrency,
+        summaries: options.summaries,
       });
       if (!explicit && result.scan.records === 0) {
         outcomes.push({ model, status: 'skipped', reason: 'no captures in the window' });
