@@ -58,7 +58,10 @@ export interface DriftHandlerDeps {
 export function createDriftHandler(deps: DriftHandlerDeps) {
   async function driftHandler(event: unknown, context: Context): Promise<DriftInvocationResult> {
     const invocation = parseDriftInvocation(event);
-    const scheduled = invocation.time;
+    // Incremental checks assemble their window from whole-hour summaries: a scheduled run covers
+    // the hours completed by its time; the minutes since are in the next run's window.
+    const incremental = deps.config.incremental && invocation.time !== undefined;
+    const scheduled = incremental && invocation.time ? startOfHour(invocation.time) : invocation.time;
     const remaining =
       typeof context?.getRemainingTimeInMillis === 'function'
         ? context.getRemainingTimeInMillis()
@@ -73,6 +76,7 @@ export function createDriftHandler(deps: DriftHandlerDeps) {
       bucket: deps.config.bucket,
       now: deps.now ?? (scheduled ? () => scheduled : undefined),
       resume: scheduled !== undefined,
+      summaries: incremental,
       deadline: remaining === undefined ? undefined : Date.now() + remaining - deps.config.deadlineMarginMs,
     });
     const failed: { model: string; error: unknown }[] = [];
@@ -160,6 +164,12 @@ function record(outcome: ModelRunOutcome): void {
   };
   if (report.alert.raised) logger.warn('model drift detected', fields);
   else logger.info('drift check', fields);
+}
+
+function startOfHour(time: Date): Date {
+  const hour = new Date(time.getTime());
+  hour.setUTCMinutes(0, 0, 0);
+  return hour;
 }
 
 function errorMessage(error: unknown): string {

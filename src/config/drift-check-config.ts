@@ -17,6 +17,11 @@ export interface DriftCheckConfig {
   concurrency: number;
   /** No further model is started this long before the invocation's timeout. */
   deadlineMarginMs: number;
+  /**
+   * Scheduled checks end their window on the last whole hour and keep per-hour summaries in S3,
+   * so each run reads only captures and outcomes it has not read before.
+   */
+  incremental: boolean;
 }
 
 /**
@@ -24,7 +29,7 @@ export interface DriftCheckConfig {
  * `S3_ENDPOINT`, `S3_FORCE_PATH_STYLE`, `EVENT_BUS_NAME` (default `default`), `DRIFT_EVENTS_FILE`
  * (local stack only), `DRIFT_WINDOW_HOURS` (24), `DRIFT_MIN_PREDICTIONS` (100),
  * `DRIFT_MIN_OUTCOMES` (30), `DRIFT_OUTCOME_LOOKBACK_HOURS` (24), `DRIFT_READ_CONCURRENCY` (8),
- * `DRIFT_DEADLINE_MARGIN_SECONDS` (60). A model's config.json `drift` section overrides the
+ * `DRIFT_DEADLINE_MARGIN_SECONDS` (60), `DRIFT_INCREMENTAL` (false). A model's config.json `drift` section overrides the
  * defaults for that model.
  *
  * @example
@@ -64,5 +69,6 @@ export function readDriftCheckConfig(env: Env): DriftCheckConfig {
     },
     concurrency: Math.round(readNumber(env, 'DRIFT_READ_CONCURRENCY', 8, { min: 1, max: 64 })),
     deadlineMarginMs: readNumber(env, 'DRIFT_DEADLINE_MARGIN_SECONDS', 60, { min: 0, max: 600 }) * 1000,
+    incremental: readBoolean(env, 'DRIFT_INCREMENTAL', false),
   };
 }

@@ -95,7 +95,7 @@ export const FUNCTIONS: readonly FunctionRow[] = [
     memory: 3008,
     timeout: 900,
     layer: false,
-    environment: ['DRIFT_WINDOW_HOURS', 'EVENT_BUS_NAME'],
+    environment: ['DRIFT_INCREMENTAL', 'DRIFT_WINDOW_HOURS', 'EVENT_BUS_NAME'],
     events: { kind: 'schedule', expression: 'rate(1 hour)' },
     async: true,
     errorsAlarm: 'DriftErrorsAlarm',

@@ -226,6 +226,44 @@ describe('drift handler', () => {
     assert.equal(log?.event, true);
   });
 
+  it('incremental (DRIFT_INCREMENTAL): windows end on the hour, and the next run reads no capture again', async () => {
+    // Prepare
+    await driftingCancerTraffic(true);
+    const handler = createDriftHandler({
+      config: { ...config, incremental: true },
+      store: s3.store,
+      publisher: { publish: async () => undefined },
+    });
+    const at = (time: string) => ({ ...SCHEDULED_EVENT, time });
+
+    // Act: two scheduled runs, 37 and 72 minutes past the last capture hour.
+    const first = await capturingOutput(() =>
+      handler(at('2026-06-02T00:37:00Z'), lambdaContext('drift', 3008, 900_000)),
+    );
+    s3.resetRequests();
+    const second = await capturingOutput(() =>
+      handler(at('2026-06-02T01:12:00Z'), lambdaContext('drift', 3008, 900_000)),
+    );
+
+    // Assess
+    assert.equal(first.error, undefined);
+    assert.equal(second.error, undefined);
+    assert.ok(
+      await s3.store.head('reports/breast-cancer/2026/06/02/000000/drift.json'),
+      'window ended at 00:00',
+    );
+    assert.ok(
+      await s3.store.head('reports/breast-cancer/2026/06/02/010000/drift.json'),
+      'window ended at 01:00',
+    );
+    const summaries = await s3.store.list('reports/breast-cancer/_summaries/');
+    assert.ok(summaries.objects.length > 0, 'per-hour summaries kept in S3');
+    const captureReads = s3.requests.filter(
+      (request) => request.operation === 'GetObject' && request.key.startsWith('captures/'),
+    );
+    assert.deepEqual(captureReads, [], 'the second run assembled its window from the summaries');
+  });
+
   it('checks the other models when one fails, then fails the invocation naming it', async () => {
     // Prepare: iris's config has a typo; breast-cancer drifts.
     await driftingCancerTraffic(false);
