@@ -25,6 +25,7 @@ import { DRIFT_DEFAULTS, type DriftSettings, parseDriftSettings } from '../src/d
 import { FileEventPublisher } from '../src/drift/file-publisher.ts';
 import type { DriftReport } from '../src/drift/report-types.ts';
 import { type ModelRunOutcome, runDriftChecks } from '../src/drift/run.ts';
+import { mulberry32 } from '../src/random.ts';
 import type { StreamingObjectStore } from '../src/store/object-store.ts';
 import { DEMO_MODEL_NAMES } from './demo-models.ts';
 import { openLocalStore, readStackSettings, type StackSettings } from './local/stack-settings.ts';
@@ -347,18 +348,6 @@ function standardDeviation(values: readonly number[]): number {
 
 function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
-
-/** A small seeded generator, so that a run sends the same rows every time. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function positiveNumber(option: string, text: string): number {

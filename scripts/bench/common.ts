@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { buildOnnxModel, type Initializer, type NodeSpec } from '../../src/onnx/graph-builder.ts';
+import { mulberry32 } from '../../src/random.ts';
 import { createS3Client, S3ObjectStore } from '../../src/store/s3-store.ts';
 import { buildDemoModels } from '../demo-models.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '../local/s3-server.ts';
@@ -51,17 +52,8 @@ export function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers in [0, 1). */
+export const random = mulberry32;
 
 export function randomFloats(count: number, seed: number, scale = 1): Float32Array {
   const next = random(seed);

@@ -6,6 +6,7 @@ import { type DemoModelName, trainDemoModel } from '../../scripts/demo-models.ts
 import { createBatchScoring } from '../../src/batch/batch-scoring.ts';
 import { readBatchConfig } from '../../src/config/batch-config.ts';
 import { encodeS3Key, objectsOfS3Event } from '../../src/events/s3-event.ts';
+import { mulberry32 } from '../../src/random.ts';
 import { publishModel } from '../../src/repository/publish.ts';
 import type { StreamingObjectStore } from '../../src/store/object-store.ts';
 import { CLASSIFIER_IO, classifierToOnnx } from '../../src/training/onnx-export.ts';
@@ -164,14 +165,5 @@ export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers in [0, 1). */
+export const seededRandom = mulberry32;

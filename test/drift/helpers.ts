@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
+import { mulberry32 } from '../../src/random.ts';
 
-/** Deterministic uniform [0, 1) generator (mulberry32), so statistical tests never flake. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic uniform [0, 1) generator, so statistical tests never flake. */
+export const seededRandom = mulberry32;
 
 /** n draws from N(mean, sd²) by Box–Muller. */
 export function normalSample(n: number, mean: number, sd: number, seed: number): Float64Array {
