@@ -1,10 +1,7 @@
 import type { S3Event } from 'aws-lambda';
 import { createSequencer, type ObjectNotification, toS3Event } from './s3-event.ts';
-import { readServerlessDocument } from './serverless-document.ts';
+import { functionSettings, readServerlessDocument, type ServerlessDocument } from './serverless-document.ts';
 
-/** Lambda's defaults when serverless.yml sets neither the function's nor the provider's value. */
-const LAMBDA_DEFAULT_MEMORY_MB = 1024;
-const LAMBDA_DEFAULT_TIMEOUT_SECONDS = 6;
 /** What the Serverless Framework subscribes to when an `s3` event names no `event`. */
 const DEFAULT_S3_EVENT = 's3:ObjectCreated:*';
 
@@ -31,30 +28,16 @@ type S3EventDefinition =
   | string
   | { bucket?: unknown; event?: unknown; rules?: { prefix?: unknown; suffix?: unknown }[] };
 
-interface ServerlessDocument {
-  provider?: { memorySize?: unknown; timeout?: unknown };
-  functions?: Record<
-    string,
-    {
-      handler?: string;
-      memorySize?: unknown;
-      timeout?: unknown;
-      environment?: Record<string, unknown>;
-      events?: { s3?: S3EventDefinition }[];
-    }
-  >;
-}
-
 /**
  * Reads the `s3` events of every function in serverless.yml (both the `- s3: bucket` shorthand and
  * the `bucket`/`event`/`rules` form), with each function's memory and timeout, so the local stack
  * wires exactly the notifications that would be deployed.
  */
 export async function readS3Bindings(serverlessYmlPath: string): Promise<S3Binding[]> {
-  const document = (await readServerlessDocument(serverlessYmlPath)) as ServerlessDocument;
+  const document = (await readServerlessDocument(serverlessYmlPath)) as ServerlessDocument<{
+    s3?: S3EventDefinition;
+  }>;
   const bindings: S3Binding[] = [];
-  const number = (value: unknown, fallback: number) =>
-    typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
   for (const [functionName, definition] of Object.entries(document.functions ?? {})) {
     const events = (definition.events ?? []).filter((event) => event.s3 !== undefined);
     for (const [index, { s3 }] of events.entries()) {
@@ -67,30 +50,12 @@ export async function readS3Bindings(serverlessYmlPath: string): Promise<S3Bindi
         functionName,
         handler: definition.handler,
         ...parsed,
-        memoryMb: number(
-          definition.memorySize,
-          number(document.provider?.memorySize, LAMBDA_DEFAULT_MEMORY_MB),
-        ),
-        timeoutSeconds: number(
-          definition.timeout,
-          number(document.provider?.timeout, LAMBDA_DEFAULT_TIMEOUT_SECONDS),
-        ),
-        environment: literalEnvironment(definition.environment),
+        ...functionSettings(document, definition),
         configurationId: `${functionName}-s3-${index + 1}`,
       });
     }
   }
   return bindings;
-}
-
-/** String values without `${…}` variables: the ones that mean the same locally as deployed. */
-function literalEnvironment(environment: Record<string, unknown> | undefined): Record<string, string> {
-  const literal: Record<string, string> = {};
-  for (const [name, value] of Object.entries(environment ?? {})) {
-    if (typeof value === 'string' && !value.includes('${')) literal[name] = value;
-    else if (typeof value === 'number' || typeof value === 'boolean') literal[name] = String(value);
-  }
-  return literal;
 }
 
 function parseS3Event(

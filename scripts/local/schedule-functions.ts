@@ -2,11 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { lambdaContext } from './apigw-event.ts';
 import { importHandler } from './s3-functions.ts';
-import { readServerlessDocument } from './serverless-document.ts';
+import { functionSettings, readServerlessDocument, type ServerlessDocument } from './serverless-document.ts';
 
-/** Lambda's defaults when serverless.yml sets neither the function's nor the provider's value. */
-const LAMBDA_DEFAULT_MEMORY_MB = 1024;
-const LAMBDA_DEFAULT_TIMEOUT_SECONDS = 6;
 /** Local cadence of scheduled functions when DRIFT_INTERVAL_SECONDS is not set. */
 export const DEFAULT_SCHEDULE_INTERVAL_MS = 300_000;
 
@@ -25,29 +22,15 @@ export interface ScheduleBinding {
 
 type ScheduledHandler = (event: unknown, context: Context) => Promise<unknown>;
 
-interface ServerlessDocument {
-  provider?: { memorySize?: unknown; timeout?: unknown };
-  functions?: Record<
-    string,
-    {
-      handler?: string;
-      memorySize?: unknown;
-      timeout?: unknown;
-      environment?: Record<string, unknown>;
-      events?: { schedule?: unknown }[];
-    }
-  >;
-}
-
 /**
  * The enabled `schedule` events of serverless.yml (`- schedule: rate(1 hour)` or
  * `- schedule: { rate: …, enabled, input }`), with each function's memory, timeout and literal
  * environment.
  */
 export async function readScheduleBindings(serverlessYmlPath: string): Promise<ScheduleBinding[]> {
-  const document = (await readServerlessDocument(serverlessYmlPath)) as ServerlessDocument;
-  const number = (value: unknown, fallback: number) =>
-    typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
+  const document = (await readServerlessDocument(serverlessYmlPath)) as ServerlessDocument<{
+    schedule?: unknown;
+  }>;
   const bindings: ScheduleBinding[] = [];
   for (const [functionName, definition] of Object.entries(document.functions ?? {})) {
     for (const { schedule } of definition.events ?? []) {
@@ -63,25 +46,12 @@ export async function readScheduleBindings(serverlessYmlPath: string): Promise<S
       if (expressions.length === 0) {
         throw new Error(`serverless.yml: function '${functionName}' schedule needs a rate expression`);
       }
-      const environment: Record<string, string> = {};
-      for (const [name, value] of Object.entries(definition.environment ?? {})) {
-        if (typeof value === 'string' && !value.includes('${')) environment[name] = value;
-        else if (typeof value === 'number' || typeof value === 'boolean') environment[name] = String(value);
-      }
       bindings.push({
         functionName,
         handler: definition.handler,
         expressions,
         ...(spec.input !== undefined ? { input: spec.input } : {}),
-        memoryMb: number(
-          definition.memorySize,
-          number(document.provider?.memorySize, LAMBDA_DEFAULT_MEMORY_MB),
-        ),
-        timeoutSeconds: number(
-          definition.timeout,
-          number(document.provider?.timeout, LAMBDA_DEFAULT_TIMEOUT_SECONDS),
-        ),
-        environment,
+        ...functionSettings(document, definition),
       });
     }
   }

@@ -33,3 +33,50 @@ function resolveParams(value: unknown, defaults: Record<string, unknown>): unkno
   }
   return value;
 }
+
+/** A function of serverless.yml, as far as the local stack reads it; `E` is its event entries. */
+export interface ServerlessFunction<E> {
+  handler?: string;
+  memorySize?: unknown;
+  timeout?: unknown;
+  environment?: Record<string, unknown>;
+  events?: E[];
+}
+
+export interface ServerlessDocument<E> {
+  provider?: { memorySize?: unknown; timeout?: unknown };
+  functions?: Record<string, ServerlessFunction<E>>;
+}
+
+/** Lambda's defaults when serverless.yml sets neither the function's nor the provider's value. */
+const LAMBDA_DEFAULT_MEMORY_MB = 1024;
+const LAMBDA_DEFAULT_TIMEOUT_SECONDS = 6;
+
+/** How a function runs locally: its memory and timeout, and the environment that needs no deploy. */
+export interface FunctionSettings {
+  memoryMb: number;
+  timeoutSeconds: number;
+  /** String values without `${…}` variables: the ones that mean the same locally as deployed. */
+  environment: Record<string, string>;
+}
+
+export function functionSettings<E>(
+  document: ServerlessDocument<E>,
+  definition: ServerlessFunction<E>,
+): FunctionSettings {
+  const number = (value: unknown, fallback: number) =>
+    typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
+  const environment: Record<string, string> = {};
+  for (const [name, value] of Object.entries(definition.environment ?? {})) {
+    if (typeof value === 'string' && !value.includes('${')) environment[name] = value;
+    else if (typeof value === 'number' || typeof value === 'boolean') environment[name] = String(value);
+  }
+  return {
+    memoryMb: number(definition.memorySize, number(document.provider?.memorySize, LAMBDA_DEFAULT_MEMORY_MB)),
+    timeoutSeconds: number(
+      definition.timeout,
+      number(document.provider?.timeout, LAMBDA_DEFAULT_TIMEOUT_SECONDS),
+    ),
+    environment,
+  };
+}
