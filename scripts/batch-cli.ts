@@ -21,8 +21,8 @@ import { batchOutputKeys, parseBatchInputKey, VERSION_METADATA_KEY } from '../sr
 import { type BatchSummary, parseSummary } from '../src/batch/summary.ts';
 import { ServingError } from '../src/errors.ts';
 import { assertModelName, parseVersionSelector } from '../src/repository/names.ts';
-import { createS3Client, S3ObjectStore } from '../src/store/s3-store.ts';
-import { readStackSettings } from './local/stack-settings.ts';
+import type { S3ObjectStore } from '../src/store/s3-store.ts';
+import { openCliTarget, type TargetFlags } from './local/stack-settings.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MIB = 1024 * 1024;
@@ -202,40 +202,14 @@ async function firstLines(store: S3ObjectStore, key: string, count: number): Pro
     .slice(0, count);
 }
 
-async function openStore(values: {
-  bucket?: string;
-  region?: string;
-  endpoint?: string;
-  'path-style'?: boolean;
-  'state-dir'?: string;
-}): Promise<{ store: S3ObjectStore; bucket: string }> {
-  if (values.bucket) {
-    const client = createS3Client({
-      region: values.region ?? process.env.AWS_REGION ?? 'us-east-1',
-      endpoint: values.endpoint,
-      forcePathStyle: values['path-style'] ?? false,
-      requestTimeoutMs: 120_000,
-      socketTimeoutMs: 120_000,
-    });
-    return { store: new S3ObjectStore({ client, bucket: values.bucket }), bucket: values.bucket };
-  }
-  const stateDir = values['state-dir'] ?? join(ROOT, '.local');
-  const stack = await readStackSettings(stateDir);
-  if (stack === undefined) {
-    throw new UsageError(
-      `no local stack found (${join(stateDir, 'stack.json')}); run npm start first, or pass --bucket`,
-    );
-  }
-  const { endpoint, bucket, region, accessKeyId, secretAccessKey } = stack.s3;
-  const client = createS3Client({
-    region,
-    endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId, secretAccessKey },
+async function openStore(values: TargetFlags): Promise<{ store: S3ObjectStore; bucket: string }> {
+  // Uploads and summaries of large files stream for a while.
+  const target = await openCliTarget(values, join(ROOT, '.local'), {
     requestTimeoutMs: 120_000,
     socketTimeoutMs: 120_000,
   });
-  return { store: new S3ObjectStore({ client, bucket }), bucket };
+  if (!target) throw new UsageError('no local stack found; run npm start first, or pass --bucket');
+  return target;
 }
 
 function rowsOf(count: number): string {

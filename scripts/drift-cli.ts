@@ -17,8 +17,7 @@ import { formatPercent } from '../src/drift/html/format.ts';
 import type { DriftReport } from '../src/drift/report-types.ts';
 import { type ModelRunOutcome, runDriftChecks } from '../src/drift/run.ts';
 import type { StreamingObjectStore } from '../src/store/object-store.ts';
-import { createS3Client, S3ObjectStore } from '../src/store/s3-store.ts';
-import { openLocalStore, readStackSettings } from './local/stack-settings.ts';
+import { openCliTarget, type TargetFlags } from './local/stack-settings.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -124,43 +123,35 @@ function describe(report: DriftReport): string {
   ].join('; ');
 }
 
-async function openTarget(values: {
-  bucket?: string;
-  region?: string;
-  endpoint?: string;
-  'path-style'?: boolean;
-  'event-bus'?: string;
-  'no-events'?: boolean;
-  'state-dir'?: string;
-}): Promise<Target> {
+async function openTarget(
+  values: TargetFlags & { 'event-bus'?: string; 'no-events'?: boolean },
+): Promise<Target> {
   const none: DriftEventPublisher = { publish: async () => {} };
-  if (values.bucket) {
-    const region = values.region ?? process.env.AWS_REGION ?? 'us-east-1';
-    const client = createS3Client({
-      region,
-      endpoint: values.endpoint,
-      forcePathStyle: values['path-style'] ?? false,
-      requestTimeoutMs: 60_000,
-      socketTimeoutMs: 60_000,
-    });
+  if (!values.bucket && values['event-bus'] !== undefined)
+    throw new UsageError('--event-bus goes with --bucket');
+  // A capture object streams for a while; an API-sized timeout would cut it.
+  const target = await openCliTarget(values, join(ROOT, '.local'), {
+    requestTimeoutMs: 60_000,
+    socketTimeoutMs: 60_000,
+  });
+  if (!target) throw new UsageError('no local stack found; run npm start first, or pass --bucket');
+  if (target.kind === 'bucket') {
     const eventBusName = values['event-bus'] ?? 'default';
     return {
-      store: new S3ObjectStore({ client, bucket: values.bucket }),
-      publisher: values['no-events'] ? none : new EventBridgePublisher({ eventBusName, region }),
-      bucket: values.bucket,
+      store: target.store,
+      publisher: values['no-events']
+        ? none
+        : new EventBridgePublisher({ eventBusName, region: target.region }),
+      bucket: target.bucket,
       events: values['no-events'] ? 'not sent (--no-events)' : `EventBridge bus '${eventBusName}'`,
     };
   }
-  if (values['event-bus'] !== undefined) throw new UsageError('--event-bus goes with --bucket');
-  const stateDir = values['state-dir'] ?? join(ROOT, '.local');
-  const stack = await readStackSettings(stateDir);
-  if (!stack)
-    throw new UsageError(`no local stack found in ${stateDir}; run npm start first, or pass --bucket`);
-  const eventsFile = join(stateDir, 'events.jsonl');
+  const { stack } = target;
+  const eventsFile = join(target.stateDir, 'events.jsonl');
   return {
-    store: openLocalStore(stack.s3),
+    store: target.store,
     publisher: values['no-events'] ? none : new FileEventPublisher(eventsFile),
-    bucket: stack.s3.bucket,
+    bucket: target.bucket,
     events: values['no-events'] ? 'not sent (--no-events)' : eventsFile,
     link: (key) => `${stack.s3.endpoint}/${stack.s3.bucket}/${key}`,
   };

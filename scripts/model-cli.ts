@@ -21,8 +21,7 @@ import { ServingError } from '../src/errors.ts';
 import { ModelRepository } from '../src/repository/model-repository.ts';
 import { listPublishedVersions, publishModel } from '../src/repository/publish.ts';
 import type { ObjectStore } from '../src/store/object-store.ts';
-import { createS3Client, S3ObjectStore } from '../src/store/s3-store.ts';
-import { openLocalStore, readStackSettings } from './local/stack-settings.ts';
+import { openCliTarget, type TargetFlags } from './local/stack-settings.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -132,26 +131,10 @@ export async function main(argv: string[], print: (line: string) => void = conso
   throw new UsageError(command ? `unknown command '${command}'` : 'missing command');
 }
 
-async function openStore(values: {
-  bucket?: string;
-  region?: string;
-  endpoint?: string;
-  'path-style'?: boolean;
-  'state-dir'?: string;
-}): Promise<ObjectStore> {
-  if (values.bucket) {
-    const client = createS3Client({
-      region: values.region ?? process.env.AWS_REGION ?? 'us-east-1',
-      endpoint: values.endpoint,
-      forcePathStyle: values['path-style'] ?? false,
-    });
-    return new S3ObjectStore({ client, bucket: values.bucket });
-  }
-  const stateDir = values['state-dir'] ?? join(ROOT, '.local');
-  const stack = await readStackSettings(stateDir);
-  if (!stack)
-    throw new UsageError(`no local stack found in ${stateDir}; run npm start first, or pass --bucket`);
-  return openLocalStore(stack.s3);
+async function openStore(values: TargetFlags): Promise<ObjectStore> {
+  const target = await openCliTarget(values, join(ROOT, '.local'));
+  if (!target) throw new UsageError('no local stack found; run npm start first, or pass --bucket');
+  return target.store;
 }
 
 /** Computes reference.json from a data file, for the model bytes given. */
