@@ -13,6 +13,25 @@ import { captureHourPrefixes, inWindow, type TimeWindow } from './window.ts';
 
 const VERSION = /^[1-9][0-9]{0,15}$/;
 
+/**
+ * The capture record of a stored line (a bare record or an API log line) when it is one of
+ * `model`'s, of a known schema, with a version and a parseable time; `undefined` otherwise.
+ */
+export function validCapture(line: string, model: string): { record: CaptureRecord; ts: number } | undefined {
+  const record = captureOfStoredLine(line);
+  if (
+    record === undefined ||
+    record.schema !== CAPTURE_SCHEMA_VERSION ||
+    record.model !== model ||
+    typeof record.version !== 'string' ||
+    !VERSION.test(record.version)
+  ) {
+    return undefined;
+  }
+  const ts = typeof record.ts === 'string' ? Date.parse(record.ts) : Number.NaN;
+  return Number.isFinite(ts) ? { record, ts } : undefined;
+}
+
 export interface CaptureScanStats {
   objects: number;
   bytes: number;
@@ -62,22 +81,12 @@ export async function scanCaptures(
     const read: ObjectReadStats = { bytes: 0, tooLong: 0 };
     try {
       for await (const line of objectLines(store, key, read)) {
-        const record = captureOfStoredLine(line);
-        if (
-          record === undefined ||
-          record.schema !== CAPTURE_SCHEMA_VERSION ||
-          record.model !== model ||
-          typeof record.version !== 'string' ||
-          !VERSION.test(record.version)
-        ) {
+        const capture = validCapture(line, model);
+        if (capture === undefined) {
           stats.invalidLines++;
           continue;
         }
-        const ts = typeof record.ts === 'string' ? Date.parse(record.ts) : Number.NaN;
-        if (!Number.isFinite(ts)) {
-          stats.invalidLines++;
-          continue;
-        }
+        const { record, ts } = capture;
         if (!inWindow(window, ts)) {
           stats.outsideWindow++;
           continue;

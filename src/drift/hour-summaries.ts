@@ -8,11 +8,9 @@
  * writes the summary back; the window is assembled by merging the summaries' hours.
  */
 import { createHash } from 'node:crypto';
-import { captureOfStoredLine } from '../capture/log-line.ts';
-import { CAPTURE_SCHEMA_VERSION } from '../capture/record.ts';
 import type { StreamingObjectStore } from '../store/object-store.ts';
 import { type JoinedRows, VersionAccumulator } from './accumulator.ts';
-import type { CaptureScanStats } from './capture-scan.ts';
+import { type CaptureScanStats, validCapture } from './capture-scan.ts';
 import { CategoryCounts, FloatColumn } from './columns.ts';
 import { mapConcurrent } from './concurrency.ts';
 import { classIndexOf } from './labels.ts';
@@ -28,7 +26,6 @@ import {
 import { captureHourPrefixes, type TimeWindow } from './window.ts';
 
 const HOUR_MS = 3_600_000;
-const VERSION = /^[1-9][0-9]{0,15}$/;
 export const SUMMARY_SCHEMA_VERSION = 1;
 
 /** A version's reference and a fingerprint of its bytes (a summary built on another one is stale). */
@@ -284,22 +281,12 @@ async function refreshFolder(
     scan.objectsRead++;
     try {
       for await (const line of objectLines(store, objectKey, read)) {
-        const record = captureOfStoredLine(line);
-        if (
-          record === undefined ||
-          record.schema !== CAPTURE_SCHEMA_VERSION ||
-          record.model !== model ||
-          typeof record.version !== 'string' ||
-          !VERSION.test(record.version)
-        ) {
+        const capture = validCapture(line, model);
+        if (capture === undefined) {
           current.invalidLines++;
           continue;
         }
-        const ts = typeof record.ts === 'string' ? Date.parse(record.ts) : Number.NaN;
-        if (!Number.isFinite(ts)) {
-          current.invalidLines++;
-          continue;
-        }
+        const { record, ts } = capture;
         const hour = Math.floor(ts / HOUR_MS) * HOUR_MS;
         const id = `${record.version}|${hour}`;
         let entry = accumulators.get(id);
