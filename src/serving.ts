@@ -46,20 +46,24 @@ export function createServing(config: ServingConfig, clients: { s3?: S3Client } 
 
   /** Loads the listed models (`name` or `name:version`); returns one result per entry, never throws. */
   async function preload(entries: readonly string[]) {
-    return Promise.all(
-      entries.map(async (entry) => {
-        const [name = '', version] = entry.split(':');
-        const started = performance.now();
-        try {
-          assertModelName(name);
-          const ref = await repository.resolve(name, parseVersionSelector(version));
-          await loader.get(ref);
-          return { entry, ok: true as const, ms: performance.now() - started };
-        } catch (error) {
-          return { entry, ok: false as const, error };
-        }
-      }),
-    );
+    const results: (
+      | { entry: string; ok: true; ms: number }
+      | { entry: string; ok: false; error: unknown }
+    )[] = [];
+    // One at a time: peak memory during init stays at one download and one session creation.
+    for (const entry of entries) {
+      const [name = '', version] = entry.split(':');
+      const started = performance.now();
+      try {
+        assertModelName(name);
+        const ref = await repository.resolve(name, parseVersionSelector(version));
+        await loader.get(ref);
+        results.push({ entry, ok: true, ms: performance.now() - started });
+      } catch (error) {
+        results.push({ entry, ok: false, error });
+      }
+    }
+    return results;
   }
 
   return { store, repository, loader, service, outcomes, handle, preload };

@@ -269,8 +269,10 @@ export class ModelRepository {
       );
     }
     const aliases = snapshot.config.aliases ?? {};
+    // Own keys only: `constructor` or `toString` must not resolve to Object.prototype's members.
+    const aliasVersion = (alias: string) => (Object.hasOwn(aliases, alias) ? aliases[alias] : undefined);
     if (selector.kind === 'alias') {
-      const version = aliases[selector.alias];
+      const version = aliasVersion(selector.alias);
       if (version === undefined) {
         const known = Object.keys(aliases);
         return missing(
@@ -294,7 +296,7 @@ export class ModelRepository {
     const pinned = snapshot.config.default_version;
     if (pinned !== undefined) {
       // parseModelConfig guarantees that a string default names a defined alias.
-      const version = typeof pinned === 'number' ? pinned : (aliases[pinned] ?? 0);
+      const version = typeof pinned === 'number' ? pinned : (aliasVersion(pinned) ?? 0);
       const via = typeof pinned === 'number' ? '' : ` (alias '${pinned}')`;
       return pick(
         version,

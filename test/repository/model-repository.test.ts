@@ -516,3 +516,25 @@ describe('ModelRepository: validation status (metadata.json)', () => {
     assert.equal(resolved.version, 1);
   });
 });
+
+describe('alias lookups', () => {
+  it('an alias named like an Object.prototype member is unknown, not a function', async () => {
+    const s3 = await startS3Server();
+    try {
+      await s3.store.put('models/m/1/model.onnx', new Uint8Array([1]));
+      await s3.store.put('models/m/config.json', JSON.stringify({ aliases: { stable: 1 } }));
+      const repository = new ModelRepository({ store: s3.store });
+
+      for (const alias of ['constructor', 'toString', 'valueOf', 'hasOwnProperty']) {
+        await assert.rejects(
+          repository.resolve('m', parseVersionSelector(alias)),
+          (error: unknown) => error instanceof NotFoundError && /no alias/.test(error.message),
+          alias,
+        );
+      }
+      assert.equal((await repository.resolve('m', parseVersionSelector('stable'))).version, 1);
+    } finally {
+      await s3.close();
+    }
+  });
+});
