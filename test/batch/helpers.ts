@@ -1,7 +1,6 @@
 /** Shared set-up of the batch scoring tests: a local S3 server, the demo models, real-shaped events. */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { type DemoModelName, trainDemoModel } from '../../scripts/demo-models.ts';
 import { createBatchScoring } from '../../src/batch/batch-scoring.ts';
 import { readBatchConfig } from '../../src/config/batch-config.ts';
@@ -58,34 +57,7 @@ export async function publishTestModel(
   });
 }
 
-/** Expected outputs per row, computed by onnxruntime directly on one `[N, F]` tensor. */
-export interface DirectResult {
-  label: number;
-  probabilities: number[];
-}
-
-export async function directInference(model: TestModel, rows: readonly number[][]): Promise<DirectResult[]> {
-  const session = await InferenceSession.create(model.bytes);
-  try {
-    const width = model.featureNames.length;
-    const data = new Float32Array(rows.length * width);
-    rows.forEach((row, r) => {
-      data.set(row, r * width);
-    });
-    const results = await session.run({
-      [CLASSIFIER_IO.input]: new Tensor('float32', data, [rows.length, width]),
-    });
-    const labels = results[CLASSIFIER_IO.label]?.data as BigInt64Array;
-    const probabilities = results[CLASSIFIER_IO.probabilities]?.data as Float32Array;
-    const classes = model.classNames.length;
-    return rows.map((_, r) => ({
-      label: Number(labels[r]),
-      probabilities: Array.from(probabilities.subarray(r * classes, (r + 1) * classes)),
-    }));
-  } finally {
-    await session.release();
-  }
-}
+export { type DirectResult, directInference } from '../helpers/direct-inference.ts';
 
 /** An S3 notification as AWS sends it: the key form-encoded, one record. */
 export function s3Event(bucket: string, key: string, etag: string | undefined, size = 0): S3Event {

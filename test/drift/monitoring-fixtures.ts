@@ -3,8 +3,8 @@
  * published the way the CLI does, and capture records and outcomes written to the store in the
  * layouts the capture pipeline and the outcomes endpoint use.
  */
+
 import { gzipSync } from 'node:zlib';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { type DemoModelName, trainDemoModel } from '../../scripts/demo-models.ts';
 import { formatCaptureLine } from '../../src/capture/log-line.ts';
 import {
@@ -20,6 +20,7 @@ import { outcomeFolder } from '../../src/outcomes/outcome.ts';
 import { publishModel } from '../../src/repository/publish.ts';
 import type { ObjectStore } from '../../src/store/object-store.ts';
 import { CLASSIFIER_IO, classifierToOnnx } from '../../src/training/onnx-export.ts';
+import { type DirectResult, directInference } from '../helpers/direct-inference.ts';
 
 export interface DemoFixture {
   name: DemoModelName;
@@ -89,30 +90,8 @@ export async function publishWithReference(
 }
 
 /** onnxruntime's label and probabilities for each row, straight from the model. */
-export async function predict(
-  demo: DemoFixture,
-  rows: readonly number[][],
-): Promise<{ label: number; probabilities: number[] }[]> {
-  const session = await InferenceSession.create(demo.bytes);
-  try {
-    const width = demo.featureNames.length;
-    const data = new Float32Array(rows.length * width);
-    rows.forEach((row, r) => {
-      data.set(row, r * width);
-    });
-    const results = await session.run({
-      [CLASSIFIER_IO.input]: new Tensor('float32', data, [rows.length, width]),
-    });
-    const labels = results[CLASSIFIER_IO.label]?.data as BigInt64Array;
-    const probabilities = results[CLASSIFIER_IO.probabilities]?.data as Float32Array;
-    const k = demo.classNames.length;
-    return rows.map((_, r) => ({
-      label: Number(labels[r]),
-      probabilities: Array.from(probabilities.subarray(r * k, (r + 1) * k)),
-    }));
-  } finally {
-    await session.release();
-  }
+export function predict(demo: DemoFixture, rows: readonly number[][]): Promise<DirectResult[]> {
+  return directInference(demo, rows);
 }
 
 /**
