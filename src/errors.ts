@@ -53,13 +53,6 @@ export class PayloadTooLargeError extends ServingError {
   }
 }
 
-/** 415: body in a content type the endpoint does not read. */
-export class UnsupportedMediaTypeError extends ServingError {
-  constructor(message: string) {
-    super(415, 'UnsupportedMediaType', message);
-  }
-}
-
 /** 422: the model exists but cannot be served (failed validation, unloadable file). */
 export class ModelUnavailableError extends ServingError {
   constructor(message: string, options?: { cause?: unknown }) {
