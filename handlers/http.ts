@@ -31,15 +31,20 @@ async function httpHandler(
   const outcome = await serving.handle({
     method: event.requestContext.http.method,
     path: routePath(event),
+    headers: event.headers,
     body,
   });
+  const { response } = outcome;
+  // Binary tensor data goes back base64-encoded; API Gateway decodes it for the client.
+  const binary =
+    response.binary === undefined ? undefined : Buffer.concat([Buffer.from(response.body), response.binary]);
   const captured = writeCaptures(outcome);
-  record(outcome, body?.byteLength ?? 0, performance.now() - started, captured);
+  record(outcome, body?.byteLength ?? 0, binary?.byteLength, performance.now() - started, captured);
   return {
-    statusCode: outcome.response.status,
-    headers: outcome.response.headers,
-    body: outcome.response.body,
-    isBase64Encoded: false,
+    statusCode: response.status,
+    headers: response.headers,
+    body: binary === undefined ? response.body : binary.toString('base64'),
+    isBase64Encoded: binary !== undefined,
   };
 }
 
@@ -88,6 +93,7 @@ function writeCaptures(outcome: HttpOutcome): number | undefined {
 function record(
   outcome: HttpOutcome,
   requestBytes: number,
+  responseBytes: number | undefined,
   requestMs: number,
   captured: number | undefined,
 ): void {
@@ -111,7 +117,7 @@ function record(
   metrics.addMetric('Requests', MetricUnit.Count, 1);
   metrics.addMetric('RequestTime', MetricUnit.Milliseconds, requestMs);
   metrics.addMetric('RequestBytes', MetricUnit.Bytes, requestBytes);
-  metrics.addMetric('ResponseBytes', MetricUnit.Bytes, Buffer.byteLength(response.body));
+  metrics.addMetric('ResponseBytes', MetricUnit.Bytes, responseBytes ?? Buffer.byteLength(response.body));
   metrics.addMetric('Errors4xx', MetricUnit.Count, response.status >= 400 && response.status < 500 ? 1 : 0);
   metrics.addMetric('Errors5xx', MetricUnit.Count, response.status >= 500 ? 1 : 0);
   if (error) metrics.addMetric(`Error${error.kind}`, MetricUnit.Count, 1);

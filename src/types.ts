@@ -40,7 +40,12 @@ export interface RequestInput {
   shape: number[];
   datatype: Datatype;
   parameters?: Record<string, unknown>;
+  /** JSON values; absent when the input comes as binary data. */
   data: unknown;
+  /** `parameters.binary_data_size`: the input's values are this many bytes of binary data. */
+  binaryDataSize?: number;
+  /** Those bytes, once the body's binary part has been split among the inputs. */
+  binary?: Uint8Array;
 }
 
 export interface RequestOutput {

@@ -4,8 +4,17 @@
  * after the response is made, the HTTP app turns request, response and that plan into capture
  * records (`buildApiCaptures`), which the http handler writes as log lines (log-line.ts).
  */
+
+import type { Tensor } from 'onnxruntime-node';
+import { tensorElements } from '../codec/encode.ts';
 import type { ModelConfig } from '../repository/model-config.ts';
-import type { InferenceRequest, InferenceResponse, ModelSignature, ResponseOutput } from '../types.ts';
+import type {
+  InferenceRequest,
+  InferenceResponse,
+  ModelSignature,
+  RequestInput,
+  ResponseOutput,
+} from '../types.ts';
 import {
   type CapturedInputs,
   type CaptureRecord,
@@ -38,6 +47,8 @@ export interface CaptureSettings {
 /** What the HTTP app needs after an inference to build its capture records. */
 export interface InferCapture {
   request: InferenceRequest;
+  /** The decoded inputs: the values of inputs that came as binary data are read from here. */
+  feeds?: Record<string, Tensor>;
   /** Present when the request was split into one prediction per row. */
   rows?: PredictionRows;
   settings: CaptureSettings;
@@ -146,7 +157,7 @@ export function buildApiCaptures(options: {
     if (!isPredictionSampled(settings.sampleRate, response.id, 0)) return [];
     const inputs: CapturedInputs = request.inputs.map((input) =>
       captureTensor(
-        { name: input.name, datatype: input.datatype, shape: input.shape, data: flatten(input.data) },
+        { name: input.name, datatype: input.datatype, shape: input.shape, data: inputValues(capture, input) },
         max,
       ),
     );
@@ -163,7 +174,9 @@ export function buildApiCaptures(options: {
 
   const ids = predictionIds(response.id, rows.count);
   const width = rows.featureNames.length;
-  const values = flatten(request.inputs[0]?.data) as FeatureValue[];
+  const values = (
+    request.inputs[0] === undefined ? [] : inputValues(capture, request.inputs[0])
+  ) as FeatureValue[];
   const records: CaptureRecord[] = [];
   for (let row = 0; row < rows.count; row++) {
     if (!isPredictionSampled(settings.sampleRate, response.id, row)) continue;
@@ -206,6 +219,12 @@ function featureMap(
     map[names[index] as string] = values[offset + index] as FeatureValue;
   }
   return map;
+}
+
+/** An input's values, flat: from its JSON data, or from the decoded tensor for binary data. */
+function inputValues(capture: InferCapture, input: RequestInput): unknown[] {
+  const tensor = input.binary !== undefined ? capture.feeds?.[input.name] : undefined;
+  return tensor !== undefined ? tensorElements(tensor) : flatten(input.data);
 }
 
 function flatten(data: unknown): unknown[] {

@@ -1,6 +1,7 @@
 import { Tensor } from 'onnxruntime-node';
 import { BadRequestError } from '../errors.ts';
 import type { ModelSignature, RequestInput, TensorSpec } from '../types.ts';
+import { decodeBinaryData } from './binary.ts';
 import { ORT_TYPE_OF } from './datatypes.ts';
 import { countOf, describeValue, formatShape, listNames, quote } from './describe.ts';
 import { ELEMENT_CODECS, type ElementCodec, type TensorStorage } from './elements.ts';
@@ -24,6 +25,9 @@ import { ELEMENT_CODECS, type ElementCodec, type TensorStorage } from './element
  * - BOOL: `true` or `false` only; `0`/`1` are refused, as Triton does, so a wrong datatype
  *   cannot slip through.
  * - BYTES: strings, passed to onnxruntime as a string tensor.
+ *
+ * An input given as binary data (`input.binary`, see binary.ts) is checked for its byte size
+ * instead and copied as it is.
  *
  * Flat data is converted in one pass into a preallocated typed array.
  *
@@ -70,8 +74,10 @@ function decodeInput(input: RequestInput, spec: TensorSpec): Tensor {
     throw new BadRequestError(`${label}: expected datatype ${spec.datatype}, got ${input.datatype}`);
   }
   checkShape(input.shape, spec.shape, label);
-  const codec = ELEMENT_CODECS[input.datatype];
-  const storage = decodeData(input.data, input.shape, codec, label);
+  const storage =
+    input.binary !== undefined
+      ? decodeBinaryData({ ...input, binary: input.binary })
+      : decodeData(input.data, input.shape, ELEMENT_CODECS[input.datatype], label);
   return new Tensor(ORT_TYPE_OF[input.datatype], storage, input.shape);
 }
 

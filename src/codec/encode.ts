@@ -75,10 +75,11 @@ function encodeTensor(name: string, tensor: Tensor): ResponseOutput {
       `output ${quote(name)} has element type ${tensor.type}, which the Open Inference Protocol cannot carry`,
     );
   }
-  return { name, datatype, shape: [...tensor.dims], data: encodeData(tensor) };
+  return { name, datatype, shape: [...tensor.dims], data: tensorElements(tensor) };
 }
 
-function encodeData(tensor: Tensor): TensorElement[] {
+/** A tensor's values as protocol JSON elements, flat row-major (see `encodeOutputs` for the rules). */
+export function tensorElements(tensor: Tensor): TensorElement[] {
   const data = tensor.data;
   if (Array.isArray(data)) return [...data];
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) return bigIntegers(data);

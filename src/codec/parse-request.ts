@@ -112,11 +112,20 @@ function parseInput(value: unknown, index: number): RequestInput {
   const datatype = parseDatatype(own(value, 'datatype'), label);
   const parameters = optionalObject(own(value, 'parameters'), `${label} parameters`);
   const data = own(value, 'data');
-  if (data === undefined) {
-    if (parameters !== undefined && own(parameters, 'binary_data_size') !== undefined) {
-      throw new BadRequestError(`${label} binary tensor data is not supported; send the values in 'data'`);
+  const binarySize = parameters === undefined ? undefined : own(parameters, 'binary_data_size');
+  if (binarySize !== undefined && binarySize !== null) {
+    if (typeof binarySize !== 'number' || !Number.isSafeInteger(binarySize) || binarySize < 0) {
+      throw new BadRequestError(
+        `${label} parameters.binary_data_size expected a non-negative integer (bytes), got ${describeValue(binarySize)}`,
+      );
     }
-    throw new BadRequestError(`${label} data is required`);
+    if (data !== undefined) {
+      throw new BadRequestError(`${label} give either data or parameters.binary_data_size, not both`);
+    }
+    return { name, shape, datatype, parameters, data: undefined, binaryDataSize: binarySize };
+  }
+  if (data === undefined) {
+    throw new BadRequestError(`${label} data is required (or parameters.binary_data_size for binary data)`);
   }
   if (!Array.isArray(data) && !['number', 'string', 'boolean'].includes(typeof data)) {
     throw new BadRequestError(`${label} data expected an array of values, got ${describeValue(data)}`);

@@ -1,10 +1,11 @@
 import { buildApiCaptures, type InferCapture } from '../capture/api-capture.ts';
 import type { CaptureRecord } from '../capture/record.ts';
+import { BINARY_HEADER, encodeBinaryResponse, splitBinaryBody } from '../codec/binary.ts';
 import { stringifyJson } from '../codec/json.ts';
 import { parseJsonBody } from '../codec/parse-request.ts';
 import { BadRequestError, NotFoundError, PayloadTooLargeError, toErrorResponse } from '../errors.ts';
 import type { OutcomeService } from '../outcomes/outcome-service.ts';
-import type { InferenceService, InferStats, ModelCallStats } from '../protocol/service.ts';
+import type { InferenceService, InferResult, InferStats, ModelCallStats } from '../protocol/service.ts';
 import type { InferenceResponse } from '../types.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './limits.ts';
 import { matchRoute, type Operation } from './routes.ts';
@@ -13,13 +14,21 @@ export interface HttpRequest {
   method: string;
   /** Raw path, still percent-encoded, without any stage prefix. */
   path: string;
+  /** Header names in lower case, as API Gateway and node:http give them. */
+  headers?: Readonly<Record<string, string | undefined>>;
   body?: Uint8Array;
 }
 
 export interface HttpResponse {
   status: number;
   headers: Record<string, string>;
+  /** JSON text: the whole body, or its JSON part when `binary` follows. */
   body: string;
+  /**
+   * Binary tensor data that follows the JSON text in the body (the binary tensor data extension);
+   * the `inference-header-content-length` header then gives the JSON text's length in bytes.
+   */
+  binary?: Uint8Array;
 }
 
 /** The answer plus what the caller needs for telemetry. */
@@ -84,6 +93,7 @@ export function createHttpApp(options: {
     body: unknown;
     stats?: ModelCallStats | InferStats;
     inference?: { capture: InferCapture; inferMs: number };
+    binaryOutputs?: InferResult['binary'];
     outcomes?: HttpOutcome['outcomes'];
   }> {
     const name = params.name ?? '';
@@ -103,13 +113,27 @@ export function createHttpApp(options: {
         return { status: 200, body, stats };
       }
       case 'infer': {
-        const body = readJsonBody(request.body, maxBodyBytes, 'a JSON inference request');
-        const { response, stats, capture } = await service.infer(name, params.version, body);
-        return { status: 200, body: response, stats, inference: { capture, inferMs: stats.inferMs } };
+        const bytes = checkBodySize(request.body, maxBodyBytes, 'a JSON inference request');
+        const { json, binary } = splitBinaryBody(bytes, request.headers?.[BINARY_HEADER]);
+        const body = parseJsonBody(decodeText(json, binary === undefined ? 'request body' : 'JSON part'));
+        const {
+          response,
+          stats,
+          capture,
+          binary: binaryOutputs,
+        } = await service.infer(name, params.version, body, binary);
+        return {
+          status: 200,
+          body: response,
+          stats,
+          inference: { capture, inferMs: stats.inferMs },
+          binaryOutputs,
+        };
       }
       case 'outcomes': {
         if (options.outcomes === undefined) throw new NotFoundError('the outcomes extension is not enabled');
-        const body = readJsonBody(request.body, maxBodyBytes, 'a JSON body {"outcomes": [...]}');
+        const bytes = checkBodySize(request.body, maxBodyBytes, 'a JSON body {"outcomes": [...]}');
+        const body = parseJsonBody(decodeText(bytes, 'request body'));
         const { accepted, key } = await options.outcomes.accept(name, body);
         return { status: 200, body: { accepted }, outcomes: { model: name, accepted, key } };
       }
@@ -144,11 +168,10 @@ export function createHttpApp(options: {
       const match = matchRoute(request.method, request.path);
       operation = match.operation;
       const result = await dispatch(match.operation, match.params, request);
-      const response = {
-        status: result.status,
-        headers: { ...JSON_HEADERS },
-        body: stringifyJson(result.body),
-      };
+      const response =
+        result.binaryOutputs === undefined
+          ? { status: result.status, headers: { ...JSON_HEADERS }, body: stringifyJson(result.body) }
+          : binaryResponse(result.body as InferenceResponse, result.binaryOutputs);
       // Built only now that the answer is ready, so that capture never delays or changes it.
       const { inference } = result;
       const captured =
@@ -176,7 +199,7 @@ export function createHttpApp(options: {
   };
 }
 
-function readJsonBody(body: Uint8Array | undefined, maxBodyBytes: number, expected: string): unknown {
+function checkBodySize(body: Uint8Array | undefined, maxBodyBytes: number, expected: string): Uint8Array {
   if (body === undefined || body.byteLength === 0) {
     throw new BadRequestError(`request body is empty; expected ${expected}`);
   }
@@ -185,11 +208,27 @@ function readJsonBody(body: Uint8Array | undefined, maxBodyBytes: number, expect
       `request body is ${body.byteLength} bytes; the limit is ${maxBodyBytes} bytes`,
     );
   }
-  let text: string;
+  return body;
+}
+
+function decodeText(bytes: Uint8Array, what: string): string {
   try {
-    text = utf8.decode(body);
+    return utf8.decode(bytes);
   } catch {
-    throw new BadRequestError('request body is not valid UTF-8');
+    throw new BadRequestError(`${what} is not valid UTF-8`);
   }
-  return parseJsonBody(text);
+}
+
+/** A response whose binary outputs follow its JSON part (the binary tensor data extension). */
+function binaryResponse(
+  response: InferenceResponse,
+  binary: NonNullable<InferResult['binary']>,
+): HttpResponse {
+  const { json, binary: bytes } = encodeBinaryResponse(response, binary.names, binary.results);
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/octet-stream', [BINARY_HEADER]: String(Buffer.byteLength(json)) },
+    body: json,
+    binary: bytes,
+  };
 }

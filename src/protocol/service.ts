@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { captureSettings, type InferCapture, predictionIds, predictionRows } from '../capture/api-capture.ts';
+import { attachBinaryInputs, binaryOutputSelection } from '../codec/binary.ts';
 import { decodeInputs } from '../codec/decode.ts';
 import { encodeOutputs, selectOutputs } from '../codec/encode.ts';
 import { parseInferenceRequest } from '../codec/parse-request.ts';
@@ -15,7 +16,7 @@ import type { InferenceResponse, TensorSpec } from '../types.ts';
 export const PLATFORM = 'onnx_onnxv1';
 
 /** Protocol extensions this server implements, as listed in server metadata. */
-export const EXTENSIONS: readonly string[] = ['model_repository', 'outcomes'];
+export const EXTENSIONS: readonly string[] = ['model_repository', 'binary_tensor_data', 'outcomes'];
 
 export interface ServerInfo {
   name: string;
@@ -34,6 +35,15 @@ export interface ModelCallStats {
 export interface InferStats extends ModelCallStats {
   /** `session.run` only. */
   inferMs: number;
+}
+
+export interface InferResult {
+  /** The protocol response, every output with its values in `data`. */
+  response: InferenceResponse;
+  stats: InferStats;
+  capture: InferCapture;
+  /** Outputs the request asked for as binary data, and the tensors to take their bytes from. */
+  binary?: { names: ReadonlySet<string>; results: Record<string, Tensor> };
 }
 
 /**
@@ -109,22 +119,25 @@ export class InferenceService {
     name: string,
     version: string | undefined,
     body: unknown,
-  ): Promise<{ response: InferenceResponse; stats: InferStats; capture: InferCapture }> {
+    binary?: Uint8Array,
+  ): Promise<InferResult> {
     // Parsed before the model is resolved: a malformed request costs no S3 call.
     const request = parseInferenceRequest(body);
+    attachBinaryInputs(request, binary);
+    const binaryOutputs = binaryOutputSelection(request);
     const { model, stats, config } = await this.#load(name, version);
     const feeds = decodeInputs(request.inputs, model.signature.inputs);
-    const fetches = selectOutputs(
-      request.outputs,
-      model.signature.outputs.map((output) => output.name),
-    );
+    const modelOutputs = model.signature.outputs.map((output) => output.name);
+    const fetches = selectOutputs(request.outputs, modelOutputs);
     const started = performance.now();
     const results = await run(model, feeds, fetches);
     const inferMs = performance.now() - started;
     const id = request.id ?? randomUUID();
     const outputs = encodeOutputs(results, request.outputs);
     const rows = predictionRows(model.signature, config.feature_names, request, outputs);
+    const binaryNames = binaryOutputs(modelOutputs);
     return {
+      ...(binaryNames.size > 0 ? { binary: { names: binaryNames, results } } : {}),
       response: {
         model_name: model.name,
         model_version: String(model.version),
@@ -135,7 +148,7 @@ export class InferenceService {
         outputs,
       },
       stats: { ...stats, inferMs },
-      capture: { request, rows, settings: captureSettings(config) },
+      capture: { request, rows, settings: captureSettings(config), feeds },
     };
   }
 

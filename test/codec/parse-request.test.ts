@@ -176,11 +176,25 @@ describe('parseInferenceRequest', () => {
       { inputs: [input({ datatype: undefined })] },
       /^input 'x': datatype expected one of .*, got nothing$/,
     ],
-    ['missing data', { inputs: [input({ data: undefined })] }, "input 'x': data is required"],
     [
-      'binary data',
-      { inputs: [input({ data: undefined, parameters: { binary_data_size: 8 } })] },
-      "input 'x': binary tensor data is not supported; send the values in 'data'",
+      'missing data',
+      { inputs: [input({ data: undefined })] },
+      "input 'x': data is required (or parameters.binary_data_size for binary data)",
+    ],
+    [
+      'both data and binary data',
+      { inputs: [input({ parameters: { binary_data_size: 8 } })] },
+      "input 'x': give either data or parameters.binary_data_size, not both",
+    ],
+    [
+      'a negative binary_data_size',
+      { inputs: [input({ data: undefined, parameters: { binary_data_size: -8 } })] },
+      "input 'x': parameters.binary_data_size expected a non-negative integer (bytes), got -8",
+    ],
+    [
+      'a string binary_data_size',
+      { inputs: [input({ data: undefined, parameters: { binary_data_size: '8' } })] },
+      "input 'x': parameters.binary_data_size expected a non-negative integer (bytes), got '8'",
     ],
     [
       'null data',

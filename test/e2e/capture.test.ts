@@ -15,6 +15,7 @@ import { captureOfStoredLine } from '../../src/capture/log-line.ts';
 import type { CaptureRecord } from '../../src/capture/record.ts';
 import { publishModel } from '../../src/repository/publish.ts';
 import type { ObjectStore } from '../../src/store/object-store.ts';
+import { inferBinary } from '../helpers/binary-tensors.ts';
 import { requestJson } from '../helpers/http.ts';
 import { jsonLines, type RunningStack, startStack } from '../helpers/local-stack.ts';
 import { assertOip } from '../helpers/oip-schema.ts';
@@ -130,6 +131,32 @@ describe('local stack: capture of API predictions', () => {
       );
       assert.deepEqual(record.outputs[0]?.data, [labels[row]]);
       assert.equal(found.filter((entry) => entry.record.id === predictionId).length, 1, 'captured once');
+    }
+  });
+
+  it('a request with binary tensor data is captured with the same features and outputs as JSON', async () => {
+    const id = `binary-${randomUUID()}`;
+    const quarter = ROWS.map((row) => row.map((value) => Math.fround(value)));
+
+    const response = await inferBinary(
+      `${stack.apiUrl}/v2/models/iris/infer`,
+      [{ name: 'input', shape: [3, 4], datatype: 'FP32', data: quarter.flat() }],
+      { id },
+    );
+
+    assert.equal(response.status, 200, response.text);
+    const ids = [`${id}:0`, `${id}:1`, `${id}:2`];
+    assert.deepEqual((response.json.parameters as { prediction_ids?: string[] }).prediction_ids, ids);
+    const labels = response.outputs.find((output) => output.name === 'label')?.data ?? [];
+    assert.equal(labels.length, 3);
+    const found = await waitForCaptures('iris', ids);
+    for (const [row, predictionId] of ids.entries()) {
+      const { record } = found.find((entry) => entry.record.id === predictionId) ?? assert.fail(predictionId);
+      assert.deepEqual(
+        record.inputs,
+        Object.fromEntries(irisFeatures.map((name, i) => [name, quarter[row]?.[i]])),
+      );
+      assert.deepEqual(record.outputs[0]?.data, [Number(labels[row])]);
     }
   });
 

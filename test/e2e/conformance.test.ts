@@ -1,7 +1,8 @@
 /**
  * Every ONNX backend case of the conformance data, published into the local stack's model
- * repository and run through the HTTP inference API as JSON; outputs compared with the expected
- * tensors, every response validated against the protocol's schemas.
+ * repository and run through the HTTP inference API, once as JSON and once with every input and
+ * output as binary tensor data; outputs compared with the expected tensors, every JSON response
+ * validated against the protocol's schemas.
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { decodeTensorProto } from '../../src/onnx/tensor-proto.ts';
 import { publishModel } from '../../src/repository/publish.ts';
 import type { ObjectStore } from '../../src/store/object-store.ts';
 import type { TensorElement } from '../../src/types.ts';
+import { inferBinary } from '../helpers/binary-tensors.ts';
 import { requestJson } from '../helpers/http.ts';
 import { type RunningStack, startStack } from '../helpers/local-stack.ts';
 import { assertOip } from '../helpers/oip-schema.ts';
@@ -71,7 +73,28 @@ async function inferAndCompare(name: string, inputs: Tensor[], expected: Tensor[
   });
   assert.equal(response.status, 200, response.text.slice(0, 500));
   assertOip('inference_response', response.body);
-  const outputs = (response.body as { outputs: Tensor[] }).outputs;
+  compareOutputs((response.body as { outputs: Tensor[] }).outputs, expected, metadata, 'json');
+
+  // The same inference with every input and output as binary tensor data.
+  const binary = await inferBinary(
+    `${stack.apiUrl}/v2/models/${name}/infer`,
+    inputs.map((input, index) => ({ ...input, name: input.name ?? metadata.inputs[index]?.name ?? '' })),
+  );
+  assert.equal(binary.status, 200, binary.text.slice(0, 500));
+  assert.equal(binary.headers.get('content-type'), 'application/octet-stream');
+  for (const output of binary.json.outputs as { data?: unknown; parameters?: Record<string, unknown> }[]) {
+    assert.equal(output.data, undefined);
+    assert.equal(typeof output.parameters?.binary_data_size, 'number');
+  }
+  compareOutputs(binary.outputs as Tensor[], expected, metadata, 'binary');
+}
+
+function compareOutputs(
+  outputs: Tensor[],
+  expected: Tensor[],
+  metadata: ModelMetadata,
+  path: 'json' | 'binary',
+) {
   expected.forEach((want, index) => {
     const outputName = metadata.outputs[index]?.name;
     const got = outputs.find((output) => output.name === outputName);
@@ -84,7 +107,8 @@ async function inferAndCompare(name: string, inputs: Tensor[], expected: Tensor[
       const actual: TensorElement | undefined = got.data[i];
       if (typeof wanted === 'number' && !Number.isFinite(wanted)) {
         // JSON has no NaN or Infinity: the API writes them as the strings "NaN", "Infinity", "-Infinity".
-        assert.equal(actual, String(wanted), `${outputName}[${i}]`);
+        if (path === 'json') assert.equal(actual, String(wanted), `${outputName}[${i}]`);
+        else assert.equal(String(actual), String(wanted), `${outputName}[${i}]`);
       } else if (typeof wanted === 'number' && want.datatype.startsWith('FP')) {
         assert.equal(typeof actual, 'number', `${outputName}[${i}] is a number`);
         const difference = Math.abs((actual as number) - wanted);

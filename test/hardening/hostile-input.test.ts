@@ -24,6 +24,7 @@ import {
 
 const SEED = 20_261_125;
 const RUNS = 10_000;
+const BINARY_RUNS = 2_000;
 /** A small limit, so that bodies over it are cheap to generate. */
 const MAX_BODY_BYTES = 64 * 1024;
 /** Heap growth allowed over 10,000 requests once collected: generous, but far below a leak of the bodies. */
@@ -349,6 +350,104 @@ describe('hostile input', () => {
     const next = await post('/v2/models/relu/infer', bodyOf(validReluRequest([-3, 4])));
     assert.equal(next.response.status, 200, next.response.body);
     assert.deepEqual(JSON.parse(next.response.body).outputs[0].data, [0, 4]);
+  });
+
+  it(`binary tensor data: ${BINARY_RUNS} broken binary requests → clean 4xx; a valid one succeeds`, async () => {
+    s3.resetRequests();
+    const headerFor = (json: string) => String(Buffer.byteLength(json));
+    const binaryRequest = (input: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', ...input }], ...extra });
+    const twoFloats = Buffer.from(new Float32Array([-1, 2]).buffer);
+    const arbitrary = fc.oneof(
+      // The header is not the JSON part's length.
+      fc
+        .oneof(
+          fc.constantFrom('', '-1', '1.5', 'abc', '0x10', ' ', '9'.repeat(20)),
+          fc.integer({ min: 1, max: 40 }).map((extra) => `+${extra}`),
+        )
+        .map((header) => {
+          const json = binaryRequest({ parameters: { binary_data_size: 8 } });
+          const value = header.startsWith('+')
+            ? String(Buffer.byteLength(json) + 8 + Number(header))
+            : header;
+          return { header: value, body: Buffer.concat([Buffer.from(json), twoFloats]) };
+        }),
+      // The header cuts the JSON part short.
+      fc.integer({ min: 1, max: 30 }).map((cut) => {
+        const json = binaryRequest({ parameters: { binary_data_size: 8 } });
+        return {
+          header: String(Buffer.byteLength(json) - cut),
+          body: Buffer.concat([Buffer.from(json), twoFloats]),
+        };
+      }),
+      // Sizes that do not match the data, the shape or the datatype.
+      fc
+        .record({
+          size: fc.integer({ min: 0, max: 64 }),
+          bytes: fc.uint8Array({ maxLength: 64 }),
+          datatype: fc.constantFrom('FP32', 'FP64', 'INT8', 'BOOL', 'BYTES', 'FP16'),
+        })
+        .filter(({ size, bytes, datatype }) => !(datatype === 'FP32' && size === 8 && bytes.length === 8))
+        .map(({ size, bytes, datatype }) => {
+          const json = binaryRequest({ datatype, parameters: { binary_data_size: size } });
+          return { header: headerFor(json), body: Buffer.concat([Buffer.from(json), bytes]) };
+        }),
+      // Binary parameters of the wrong kind, or binary data with no header to find it.
+      fc
+        .constantFrom<[Record<string, unknown>, Record<string, unknown>, boolean]>(
+          [{ data: [-1, 2], parameters: { binary_data_size: 8 } }, {}, true],
+          [{ parameters: { binary_data_size: '8' } }, {}, true],
+          [{ parameters: { binary_data_size: 8 } }, {}, false],
+          [{ parameters: { binary_data_size: 8 } }, { parameters: { binary_data_output: 'yes' } }, true],
+          [
+            { parameters: { binary_data_size: 8 } },
+            { outputs: [{ name: 'y', parameters: { binary_data: 1 } }] },
+            true,
+          ],
+        )
+        .map(([input, extra, withHeader]) => {
+          const json = binaryRequest(input, extra);
+          return {
+            header: withHeader ? headerFor(json) : undefined,
+            body: Buffer.concat([Buffer.from(json), twoFloats]),
+          };
+        }),
+    );
+
+    const { stray } = await withoutStrayErrors(async () => {
+      await fc.assert(
+        fc.asyncProperty(arbitrary, async ({ header, body }) => {
+          const outcome = await serving.handle({
+            method: 'POST',
+            path: '/v2/models/relu/infer',
+            headers: header === undefined ? {} : { 'inference-header-content-length': header },
+            body: new Uint8Array(body),
+          });
+          assertCleanRejection(outcome, SECRET);
+          assert.equal(outcome.error?.unexpected, undefined);
+        }),
+        { seed: SEED, numRuns: BINARY_RUNS, endOnFailure: true },
+      );
+    });
+    assert.deepEqual(stray, []);
+    assert.equal(s3.count('GetObject'), 0);
+
+    const json = binaryRequest(
+      { parameters: { binary_data_size: 8 } },
+      { parameters: { binary_data_output: true } },
+    );
+    const ok = await serving.handle({
+      method: 'POST',
+      path: '/v2/models/relu/infer',
+      headers: { 'inference-header-content-length': headerFor(json) },
+      body: new Uint8Array(Buffer.concat([Buffer.from(json), twoFloats])),
+    });
+    assert.equal(ok.response.status, 200, ok.response.body);
+    assert.equal(
+      ok.response.headers['inference-header-content-length'],
+      String(Buffer.byteLength(ok.response.body)),
+    );
+    assert.deepEqual([...new Float32Array(new Uint8Array(ok.response.binary ?? []).buffer)], [0, 2]);
   });
 
   it(`POST /v2/models/{name}/outcomes: ${RUNS} hostile requests → clean 4xx, nothing stored, next valid request succeeds`, async () => {
