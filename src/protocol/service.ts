@@ -37,6 +37,13 @@ export interface InferStats extends ModelCallStats {
   inferMs: number;
 }
 
+export interface RepositoryIndexEntry {
+  name: string;
+  version: string;
+  state: 'AVAILABLE' | 'UNAVAILABLE';
+  reason?: string;
+}
+
 export interface InferResult {
   /** The protocol response, every output with its values in `data`. */
   response: InferenceResponse;
@@ -99,12 +106,24 @@ export class InferenceService {
     return { body: { name: model.name, version: String(model.version), ready: true }, stats };
   }
 
-  /** Index of every model and version in the repository (the `model_repository` extension). */
-  async repositoryIndex(): Promise<{ name: string; version: string; state: 'AVAILABLE' }[]> {
-    const index: { name: string; version: string; state: 'AVAILABLE' }[] = [];
+  /**
+   * Index of every model and version in the repository (the `model_repository` extension):
+   * `AVAILABLE`, or `UNAVAILABLE` with the reason when model validation refused the version.
+   */
+  async repositoryIndex(): Promise<RepositoryIndexEntry[]> {
+    const index: RepositoryIndexEntry[] = [];
     for (const name of await this.#repository.listModels()) {
-      for (const version of await this.#repository.listVersions(name)) {
-        index.push({ name, version: String(version), state: 'AVAILABLE' });
+      for (const { version, invalidReason } of await this.#repository.versionStates(name)) {
+        index.push(
+          invalidReason === undefined
+            ? { name, version: String(version), state: 'AVAILABLE' }
+            : {
+                name,
+                version: String(version),
+                state: 'UNAVAILABLE',
+                reason: `failed validation: ${invalidReason}`,
+              },
+        );
       }
     }
     return index;

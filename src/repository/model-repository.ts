@@ -184,6 +184,23 @@ export class ModelRepository {
   }
 
   /**
+   * Every version of a model with the reason validation refused it (`undefined` when it passed or
+   * has not been validated yet), for the repository index.
+   */
+  async versionStates(name: string): Promise<{ version: number; invalidReason?: string }[]> {
+    assertModelName(name);
+    const { snapshot } = await this.#current(name);
+    const states: { version: number; invalidReason?: string }[] = [];
+    for (const entry of snapshot.versions.values()) {
+      const reason = await this.#invalidReason(snapshot, entry);
+      states.push(
+        reason === undefined ? { version: entry.version } : { version: entry.version, invalidReason: reason },
+      );
+    }
+    return states;
+  }
+
+  /**
    * The chosen version unless validation refused it. Only the plain default policy (no version
    * asked for, none pinned in config.json) falls back to a lower version: an explicit version, an
    * alias or a pinned default is someone's deliberate choice, so it is refused with the reason.

@@ -85,6 +85,14 @@ describe('local stack: model validation on upload', () => {
     assert.equal(byDefault.status, 200, byDefault.text);
     assert.equal((byDefault.body as { model_version: string }).model_version, '1');
     assert.deepEqual((byDefault.body as { outputs: { data: number[] }[] }).outputs[0]?.data, [0, 2]);
+    const index = await requestJson(`${stack.apiUrl}/v2/repository/index`, { method: 'POST', body: {} });
+    assert.deepEqual(
+      (index.body as { name: string }[]).filter((entry) => entry.name === name),
+      [
+        { name, version: '1', state: 'AVAILABLE' },
+        { name, version: '2', state: 'UNAVAILABLE', reason: `failed validation: ${invalid.reason}` },
+      ],
+    );
   });
 
   it('answers 422 naming the reason when a model has no valid version', async () => {
