@@ -6,8 +6,13 @@ import {
   NotFoundError,
   StorageUnavailableError,
 } from '../../src/errors.ts';
-import { ModelRepository, type ModelRepositoryOptions } from '../../src/repository/model-repository.ts';
+import {
+  MAX_CONFIG_BYTES,
+  ModelRepository,
+  type ModelRepositoryOptions,
+} from '../../src/repository/model-repository.ts';
 import { parseVersionSelector } from '../../src/repository/names.ts';
+import type { ObjectStore, StreamingObjectStore } from '../../src/store/object-store.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 
 let s3: TestS3Server;
@@ -214,6 +219,83 @@ describe('ModelRepository: config.json', () => {
       /^model 'not-json-\d+' config\.json is not valid UTF-8 JSON/,
     );
     await assert.rejects(repository.resolve(name), (error: Error) => !error.message.includes('secret-value'));
+  });
+
+  it('asks for config.json next to the first listing, not after it, and not on a refresh', async () => {
+    const name = unique('early-config');
+    await publish(name, [1], { task: 'regression' });
+    const calls: string[] = [];
+    const store: StreamingObjectStore = Object.assign(Object.create(s3.store) as StreamingObjectStore, {
+      list: async (prefix: string) => {
+        calls.push('list');
+        const listing = await s3.store.list(prefix);
+        calls.push('listed');
+        return listing;
+      },
+      getStream: (key: string) => {
+        calls.push(`getStream ${key}`);
+        return s3.store.getStream(key);
+      },
+    });
+    const clock = { now: 1_000_000 };
+    const repository = new ModelRepository({ store, now: () => clock.now });
+
+    const first = await repository.resolve(name);
+    clock.now += 30_000;
+    await repository.resolve(name);
+
+    assert.deepEqual(first.config, { task: 'regression' });
+    assert.deepEqual(calls, [`getStream models/${name}/config.json`, 'list', 'listed', 'list', 'listed']);
+  });
+
+  it('reads config.json after the listing from a store without streams', async () => {
+    const name = unique('plain-store');
+    await publish(name, [1], { task: 'regression' });
+    const { get, head, put, list, delete: remove } = s3.store;
+    const plain: ObjectStore = {
+      get: get.bind(s3.store),
+      head: head.bind(s3.store),
+      put: put.bind(s3.store),
+      list: list.bind(s3.store),
+      delete: remove.bind(s3.store),
+    };
+    s3.resetRequests();
+
+    const resolved = await new ModelRepository({ store: plain }).resolve(name);
+
+    assert.deepEqual(resolved.config, { task: 'regression' });
+    assert.deepEqual(
+      s3.requests.map((request) => request.operation),
+      ['ListObjectsV2', 'GetObject'],
+    );
+  });
+
+  it('refuses a config.json over the size limit without reading it', async () => {
+    const name = unique('huge-config');
+    await publish(name, [1], ' '.repeat(MAX_CONFIG_BYTES + 1));
+    const { repository } = repositoryWithClock();
+
+    await rejectsWith(
+      repository.resolve(name),
+      ModelUnavailableError,
+      `model '${name}' config.json is ${MAX_CONFIG_BYTES + 1} bytes; at most ${MAX_CONFIG_BYTES} are allowed`,
+    );
+  });
+
+  it('ignores a failed early config read when there is no config.json, and reports it when there is', async () => {
+    const plain = unique('no-config');
+    const configured = unique('with-config');
+    await publish(plain, [1]);
+    await publish(configured, [1], { task: 'regression' });
+    const { repository } = repositoryWithClock();
+    await s3.setFault('status503', (request) => request.key.endsWith('/config.json'));
+
+    const resolved = await repository.resolve(plain);
+    await assert.rejects(repository.resolve(configured), StorageUnavailableError);
+    await s3.setFault(null);
+
+    assert.deepEqual(resolved.config, {});
+    assert.deepEqual((await repository.resolve(configured)).config, { task: 'regression' });
   });
 
   it('does not download an unchanged config.json again on refresh', async () => {

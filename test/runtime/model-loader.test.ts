@@ -9,6 +9,7 @@ import {
   ServingError,
   StorageUnavailableError,
 } from '../../src/errors.ts';
+import { buildOnnxModel } from '../../src/onnx/graph-builder.ts';
 import { ModelRepository } from '../../src/repository/model-repository.ts';
 import {
   defaultCacheBytes,
@@ -17,6 +18,7 @@ import {
   type ModelLoaderOptions,
   type ModelRef,
   type SessionFactory,
+  WARM_UP_MODEL_BASE64,
 } from '../../src/runtime/model-loader.ts';
 import { conformanceDir } from '../helpers/paths.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
@@ -369,5 +371,55 @@ describe('defaultCacheBytes', () => {
 
   it('falls back to 1 GiB when the memory is unknown', () => {
     for (const memory of [undefined, 0, -1, Number.NaN]) assert.equal(defaultCacheBytes(memory), 2 ** 30);
+  });
+});
+
+describe('ModelLoader: runtime warm-up', () => {
+  it('is the identity model it says it is, and onnxruntime loads it', async () => {
+    const built = buildOnnxModel({
+      inputs: [{ name: 'x', elemType: 'float32', shape: [1] }],
+      outputs: [{ name: 'y', elemType: 'float32', shape: [1] }],
+      initializers: [],
+      nodes: [{ opType: 'Identity', inputs: ['x'], outputs: ['y'] }],
+    });
+
+    const session = await InferenceSession.create(Buffer.from(WARM_UP_MODEL_BASE64, 'base64'));
+    const { y } = await session.run({ x: new Tensor('float32', Float32Array.from([3]), [1]) });
+    await session.release();
+
+    assert.equal(Buffer.from(built).toString('base64'), WARM_UP_MODEL_BASE64);
+    assert.deepEqual(Array.from((y?.data ?? []) as Float32Array), [3]);
+  });
+
+  it('runs once, while the first model file downloads, and a failed warm-up fails no load', async () => {
+    const first = await upload('warm-first', relu);
+    const second = await upload('warm-second', relu);
+    const events: string[] = [];
+    const store = Object.assign(Object.create(s3.store) as typeof s3.store, {
+      get: async (key: string) => {
+        events.push(`get ${key}`);
+        const object = await s3.store.get(key);
+        events.push(`got ${key}`);
+        return object;
+      },
+    });
+    const models = new ModelLoader({
+      store,
+      warmUp: async () => {
+        events.push('warm-up');
+        throw new Error('warm-up failed');
+      },
+    });
+
+    await models.get(first);
+    await models.get(second);
+
+    assert.deepEqual(events, [
+      `get ${first.key}`,
+      'warm-up',
+      `got ${first.key}`,
+      `get ${second.key}`,
+      `got ${second.key}`,
+    ]);
   });
 });
