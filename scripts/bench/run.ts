@@ -132,7 +132,7 @@ async function main(): Promise<void> {
                 { model: 'mlp-3m', batch: 64 },
                 { model: 'resnet50', batch: 1 },
               ],
-          { calls: quick ? 3 : 10, warmup: 2, threads: Math.min(cpus().length, 4) },
+          { calls: quick ? 3 : 8, rounds: quick ? 2 : 4, warmup: 2, threads: Math.min(cpus().length, 4) },
         )),
       );
     }

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as ortNode from 'onnxruntime-node';
@@ -261,11 +262,25 @@ export async function payloadSpeed(
   return { rows, decodeMs: d.median, encodeMs: e.median, bodyBytes };
 }
 
-/** Section 4: onnxruntime-node vs onnxruntime-web (wasm, same thread count) on the same inputs. */
+/**
+ * Quiet time before each measured block of section 4. Both runtimes leave a pool thread spinning
+ * for about 30–45 ms after their last run (measured: one core busy, then idle), which on a small
+ * machine steals a core from the other runtime's next call; 100 ms lets it park.
+ */
+export const RUNTIME_BLOCK_PAUSE_MS = 100;
+
+/**
+ * Section 4: onnxruntime-node vs onnxruntime-web (wasm, same thread count) on the same inputs.
+ *
+ * Each runtime is measured in blocks, never call by call: alternating single calls put one
+ * runtime's run next to the other's still-spinning threads and slowed both 2–3× (mlp-3m batch 64:
+ * node 7 ms interleaved vs 2.4 ms alone). Each round runs one block per runtime, which one goes
+ * first alternates between rounds, and every block starts after a pause and a few discarded calls.
+ */
 export async function runtimeChoice(
   models: readonly BenchModel[],
   cases: { model: string; batch: number }[],
-  options: { calls: number; warmup: number; threads: number },
+  options: { calls: number; rounds: number; warmup: number; threads: number },
 ): Promise<Row[]> {
   const ortWeb = await import('onnxruntime-web');
   ortWeb.env.wasm.numThreads = options.threads;
@@ -288,16 +303,24 @@ export async function runtimeChoice(
     const webFeeds = { [model.input]: new ortWeb.Tensor('float32', data, shape) };
     const nodeTimes: number[] = [];
     const webTimes: number[] = [];
-    for (let i = 0; i < options.warmup + options.calls; i++) {
-      let t = performance.now();
-      await nodeSession.run(nodeFeeds);
-      const n = performance.now() - t;
-      t = performance.now();
-      await webSession.run(webFeeds);
-      const w = performance.now() - t;
-      if (i >= options.warmup) {
-        nodeTimes.push(n);
-        webTimes.push(w);
+    const block = async (run: () => Promise<unknown>, times: number[]) => {
+      await sleep(RUNTIME_BLOCK_PAUSE_MS);
+      for (let i = 0; i < options.warmup; i++) await run();
+      for (let i = 0; i < options.calls; i++) {
+        const t = performance.now();
+        await run();
+        times.push(performance.now() - t);
+      }
+    };
+    const runNode = () => nodeSession.run(nodeFeeds);
+    const runWeb = () => webSession.run(webFeeds);
+    for (let round = 0; round < options.rounds; round++) {
+      if (round % 2 === 0) {
+        await block(runNode, nodeTimes);
+        await block(runWeb, webTimes);
+      } else {
+        await block(runWeb, webTimes);
+        await block(runNode, nodeTimes);
       }
     }
     await nodeSession.release();
