@@ -133,6 +133,10 @@ describe('POST /v2/models/{name}/outcomes', () => {
 
     assert.equal(get.response.status, 405);
     assert.equal(get.response.headers.allow, 'POST');
-    assert.deepEqual(JSON.parse(metadata.response.body).extensions, ['model_repository', 'binary_tensor_data', 'outcomes']);
+    assert.deepEqual(JSON.parse(metadata.response.body).extensions, [
+      'model_repository',
+      'binary_tensor_data',
+      'outcomes',
+    ]);
   });
 });
