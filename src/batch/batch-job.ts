@@ -1,12 +1,12 @@
 import { captureSettings } from '../capture/api-capture.ts';
 import {
-  type CapturedInputs,
+  captureRecordLine,
   captureTensor,
-  createCaptureRecord,
-  type FeatureValue,
+  type FeatureKeys,
+  featureInputsJson,
+  featureKeys,
   isSampled,
   MAX_CAPTURED_ELEMENTS,
-  serializeCaptureRecord,
   toJsonLine,
 } from '../capture/record.ts';
 import { parseInferenceRequest } from '../codec/parse-request.ts';
@@ -274,10 +274,11 @@ class BatchFileRun {
     const { settings, service, store } = this.#deps;
     const etag = object.etag ?? this.#request.etag ?? '';
     const scorer = new BatchScorer({ model, service, schema });
-    const capture = {
+    const capture: CaptureContext = {
       rate: sampleRate,
       seed: `${this.#input.key}\n${etag}`,
       written: object.lastModified ?? new Date(this.#startedAt),
+      features: schema === undefined ? undefined : featureKeys(schema.featureNames),
     };
     this.#writers.output = store.createWriter(this.#keys.output, { contentType: JSONL });
     const rows = readRows(
@@ -288,6 +289,13 @@ class BatchFileRun {
         notTabular,
         maxRecordChars: settings.maxRecordChars,
         maxLineChars: settings.maxLineChars,
+        capture:
+          capture.features === undefined || capture.rate <= 0
+            ? undefined
+            : {
+                features: capture.features,
+                isCaptured: (line) => isSampled(capture.rate, capture.seed, line),
+              },
       },
       this.#report,
     );
@@ -308,7 +316,7 @@ class BatchFileRun {
     rows: BatchRow[],
     model: LoadedModel,
     schema: TabularSchema | undefined,
-    capture: { rate: number; seed: string; written: Date },
+    capture: CaptureContext,
     etag: string,
   ): Promise<void> {
     this.#checkDeadline();
@@ -336,7 +344,7 @@ class BatchFileRun {
       output += `${toJsonLine(result.response)}\n`;
       if (isSampled(capture.rate, capture.seed, result.row.line)) {
         this.#counts.captured += 1;
-        captures += this.#captureLine(result, model, schema, now);
+        captures += this.#captureLine(result, model, schema, capture.features, now);
       }
     }
     await this.#writers.output?.write(output);
@@ -360,22 +368,23 @@ class BatchFileRun {
     result: RowResult & { response: object },
     model: LoadedModel,
     schema: TabularSchema | undefined,
+    features: FeatureKeys | undefined,
     now: Date,
   ): string {
     const max = this.#deps.settings.maxCapturedElements ?? MAX_CAPTURED_ELEMENTS;
     const { row, response, latencyMs } = result;
-    return serializeCaptureRecord(
-      createCaptureRecord({
+    return captureRecordLine(
+      {
         id: row.id,
         ts: now,
         model: model.name,
         version: String(model.version),
         source: 'batch',
-        inputs: capturedInputs(row, schema, max),
         outputs: response.outputs.map((output) => captureTensor(output, max)),
         latencyMs,
         origin: { key: this.#input.key, line: row.line },
-      }),
+      },
+      capturedInputs(row, schema, features, max),
     );
   }
 
@@ -477,32 +486,51 @@ class BatchFileRun {
   }
 }
 
-/** A row's inputs for its capture record: features by name, or the request's tensors. */
-function capturedInputs(row: BatchRow, schema: TabularSchema | undefined, max: number): CapturedInputs {
-  if (row.kind === 'features' && schema !== undefined) return featureMap(schema.featureNames, row.values);
-  if (row.kind !== 'request') return {};
+/** How a file's rows are captured. */
+interface CaptureContext {
+  /** Sampling rate (0 to 1) and the seed that makes it deterministic for the file. */
+  rate: number;
+  seed: string;
+  /** Names the capture object by the input's time. */
+  written: Date;
+  /** The model's feature names, prepared once for the records' inputs (tabular models). */
+  features?: FeatureKeys;
+}
+
+/**
+ * A row's inputs for its capture record, as JSON: features by name, or the request's tensors
+ * (`truncated` when any was summarised).
+ */
+function capturedInputs(
+  row: BatchRow,
+  schema: TabularSchema | undefined,
+  features: FeatureKeys | undefined,
+  max: number,
+): { json: string; truncated: boolean } {
+  if (row.kind === 'features' && features !== undefined) {
+    return { json: row.inputsJson ?? featureInputsJson(features, row.values), truncated: false };
+  }
+  if (row.kind !== 'request') return { json: '{}', truncated: false };
   const request = parseInferenceRequest(row.body);
   const [only] = request.inputs;
-  if (schema !== undefined && request.inputs.length === 1 && only?.name === schema.inputName) {
+  if (
+    features !== undefined &&
+    schema !== undefined &&
+    request.inputs.length === 1 &&
+    only?.name === schema.inputName
+  ) {
     const values = flatten(only.data);
     if (values.length === schema.featureNames.length) {
-      return featureMap(schema.featureNames, values as FeatureValue[]);
+      return { json: featureInputsJson(features, values), truncated: false };
     }
   }
-  return request.inputs.map((input) =>
+  const tensors = request.inputs.map((input) =>
     captureTensor(
       { name: input.name, datatype: input.datatype, shape: input.shape, data: flatten(input.data) },
       max,
     ),
   );
-}
-
-function featureMap(names: readonly string[], values: readonly FeatureValue[]): Record<string, FeatureValue> {
-  // No prototype, so a feature named '__proto__' is a plain key like any other.
-  const map: Record<string, FeatureValue> = Object.create(null);
-  for (let index = 0; index < names.length; index++)
-    map[names[index] as string] = values[index] as FeatureValue;
-  return map;
+  return { json: toJsonLine(tensors), truncated: tensors.some((tensor) => tensor.truncated === true) };
 }
 
 function flatten(data: unknown): unknown[] {

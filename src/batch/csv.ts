@@ -17,10 +17,13 @@ const COMMA = 0x2c;
 const LF = 0x0a;
 const CR = 0x0d;
 
+const SEARCHED = { comma: ',', newline: '\n', quote: '"' } as const;
+
 /** Positions of the next separator and newline at or after some index, searched once each. */
 interface Cursor {
   comma: number;
   newline: number;
+  quote: number;
 }
 
 type Parsed = { record: CsvRecord | undefined; end: number; newlines: number } | undefined;
@@ -72,7 +75,7 @@ export class CsvParser {
 
   #parse(buffer: string, final: boolean): CsvRecord[] {
     const records: CsvRecord[] = [];
-    const cursor: Cursor = { comma: -1, newline: -1 };
+    const cursor: Cursor = { comma: -1, newline: -1, quote: -1 };
     let position = 0;
     let line = this.#line;
     while (position < buffer.length) {
@@ -99,15 +102,15 @@ export class CsvParser {
  */
 function parseRecord(buffer: string, start: number, final: boolean, cursor: Cursor, line: number): Parsed {
   const length = buffer.length;
-  const fields: string[] = [];
+  let fields: string[] = [];
   let error: string | undefined;
   let newlines = 0;
   let firstQuoted = false;
   let at = start;
 
-  const next = (kind: 'comma' | 'newline', from: number): number => {
+  const next = (kind: keyof Cursor, from: number): number => {
     if (cursor[kind] < from) {
-      const found = buffer.indexOf(kind === 'comma' ? ',' : '\n', from);
+      const found = buffer.indexOf(SEARCHED[kind], from);
       // Remembering "none before the end" keeps a file without commas from being rescanned.
       cursor[kind] = found === -1 ? length : found;
     }
@@ -118,6 +121,17 @@ function parseRecord(buffer: string, start: number, final: boolean, cursor: Curs
     const blank = fields.length === 1 && fields[0] === '' && !firstQuoted;
     return { record: blank ? undefined : { line, fields, ...(error ? { error } : {}) }, end, newlines };
   };
+
+  // A record without any quote (the common case) is a plain split of its line.
+  const lineEnd = next('newline', at);
+  if (lineEnd >= length && !final) return undefined;
+  if (next('quote', at) > lineEnd) {
+    fields = buffer.slice(at, lineEnd).split(',');
+    const last = fields.length - 1;
+    const tail = fields[last] as string;
+    if (tail.charCodeAt(tail.length - 1) === CR) fields[last] = tail.slice(0, -1);
+    return lineEnd >= length ? finish(length, false) : finish(lineEnd + 1, true);
+  }
 
   while (true) {
     if (buffer.charCodeAt(at) === QUOTE) {

@@ -1,10 +1,18 @@
-import type { FeatureValue } from '../capture/record.ts';
+import { type FeatureKeys, type FeatureValue, featureInputsJson } from '../capture/record.ts';
 import { describeValue, listNames, quote } from '../codec/describe.ts';
 import { parseJsonBody } from '../codec/parse-request.ts';
 import { BadRequestError, ServingError } from '../errors.ts';
 import { CsvParser } from './csv.ts';
+import type { DecimalRead } from './decimal.ts';
 import { LineSplitter } from './lines.ts';
-import { featureFromJson, featureFromText, RowError, type TabularSchema } from './tabular.ts';
+import {
+  featureFromCsvText,
+  featureFromJson,
+  RowError,
+  type TabularSchema,
+  type TextReading,
+  textReading,
+} from './tabular.ts';
 import { NOT_UTF8 } from './text-input.ts';
 
 export const INPUT_FORMATS = ['csv', 'jsonl'] as const;
@@ -20,7 +28,14 @@ export const ID_FIELD = 'id';
  * - `invalid`: a row that cannot be scored, with the reason.
  */
 export type BatchRow =
-  | { line: number; id: string; kind: 'features'; values: FeatureValue[] }
+  | {
+      line: number;
+      id: string;
+      kind: 'features';
+      values: FeatureValue[];
+      /** The inputs of the row's capture record as JSON, when the reader was asked for them. */
+      inputsJson?: string;
+    }
   | { line: number; id: string; kind: 'request'; body: Record<string, unknown> }
   | { line: number; id: string; kind: 'invalid'; error: string };
 
@@ -33,6 +48,12 @@ export interface RowReaderOptions {
   notTabular?: string;
   maxRecordChars?: number;
   maxLineChars?: number;
+  /**
+   * CSV rows that will be captured get the JSON of their capture inputs (`inputsJson`) as they are
+   * read: most CSV numbers are written as JSON writes them, so their text is copied instead of
+   * formatting the parsed number again.
+   */
+  capture?: { features: FeatureKeys; isCaptured(line: number): boolean };
 }
 
 /** What the reader found out about the input, filled in as it reads. */
@@ -132,6 +153,12 @@ interface CsvColumns {
   featureColumns: number[];
   idColumn: number;
   schema: TabularSchema;
+  reading: TextReading;
+  /** Scratch space of `readDecimal`, reused for every value. */
+  read: DecimalRead;
+  /** Scratch space, reused for every row: per feature, its text when that is its value's JSON, else `''`. */
+  json: string[];
+  capture: RowReaderOptions['capture'];
 }
 
 function csvColumns(
@@ -172,6 +199,10 @@ function csvColumns(
     featureColumns: schema.featureNames.map((feature) => index.get(feature) ?? -1),
     idColumn: index.get(ID_FIELD) ?? -1,
     schema,
+    reading: textReading(schema.datatype),
+    read: { value: 0, canonical: false },
+    json: new Array<string>(schema.featureNames.length).fill(''),
+    capture: options.capture,
   };
 }
 
@@ -193,18 +224,23 @@ function csvRow(record: { line: number; fields: string[]; error?: string }, colu
       error: `expected ${columns.width} fields as in the header, got ${fields.length}`,
     };
   }
-  const { featureNames, datatype } = columns.schema;
+  const { schema, featureColumns, reading, read, json, capture } = columns;
+  const { featureNames, datatype } = schema;
   const values = new Array<FeatureValue>(featureNames.length);
   try {
     for (let feature = 0; feature < featureNames.length; feature++) {
-      const text = fields[columns.featureColumns[feature] ?? -1] ?? '';
-      values[feature] = featureFromText(text, datatype, featureNames[feature] ?? '');
+      const text = fields[featureColumns[feature] ?? -1] ?? '';
+      values[feature] = featureFromCsvText(text, datatype, reading, featureNames[feature] ?? '', read);
+      json[feature] = read.canonical ? text : '';
     }
   } catch (error) {
     if (error instanceof RowError) return { line, id, kind: 'invalid', error: error.message };
     throw error;
   }
-  return { line, id, kind: 'features', values };
+  if (capture === undefined || !capture.isCaptured(line)) return { line, id, kind: 'features', values };
+  // Written now, while the texts are at hand: a row keeps one string rather than hundreds of pieces.
+  const inputsJson = featureInputsJson(capture.features, values, 0, json);
+  return { line, id, kind: 'features', values, inputsJson };
 }
 
 async function* jsonRows(text: AsyncIterable<string>, options: RowReaderOptions): AsyncGenerator<BatchRow> {

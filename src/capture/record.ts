@@ -83,6 +83,19 @@ export function captureTensor(tensor: TensorLike, maxElements = MAX_CAPTURED_ELE
   return { name, datatype, shape: [...shape], truncated: true, summary: summarise(data) };
 }
 
+/** What a capture record is made of (`createCaptureRecord`, `captureRecordLine`). */
+export interface CaptureRecordFields {
+  id: string;
+  ts: Date;
+  model: string;
+  version: string;
+  source: CaptureSource;
+  inputs: CapturedInputs;
+  outputs: CapturedTensor[];
+  latencyMs: number;
+  origin?: { key: string; line: number };
+}
+
 /**
  * Builds a capture record; `truncated` is set when any tensor was summarised.
  *
@@ -96,17 +109,7 @@ export function captureTensor(tensor: TensorLike, maxElements = MAX_CAPTURED_ELE
  * });
  * ```
  */
-export function createCaptureRecord(fields: {
-  id: string;
-  ts: Date;
-  model: string;
-  version: string;
-  source: CaptureSource;
-  inputs: CapturedInputs;
-  outputs: CapturedTensor[];
-  latencyMs: number;
-  origin?: { key: string; line: number };
-}): CaptureRecord {
+export function createCaptureRecord(fields: CaptureRecordFields): CaptureRecord {
   const tensors = Array.isArray(fields.inputs) ? [...fields.inputs, ...fields.outputs] : fields.outputs;
   const truncated = tensors.some((tensor) => tensor.truncated === true);
   return {
@@ -127,6 +130,115 @@ export function createCaptureRecord(fields: {
 /** One JSON line (with its newline); int64 values beyond 2^53 stay exact. */
 export function serializeCaptureRecord(record: CaptureRecord): string {
   return `${toJsonLine(record)}\n`;
+}
+
+/**
+ * Feature names prepared for writing rows of their values as JSON objects (`featureInputsJson`):
+ * each key's JSON, in the order `JSON.stringify` writes a map of them (integer-like names first,
+ * a repeated name once, holding its last value).
+ */
+export interface FeatureKeys {
+  /** `"name":` per key of the map, in its order. */
+  keys: string[];
+  /** `,"name":`: the same, after a member. */
+  nextKeys: string[];
+  /** The index in the feature values of each key's value. */
+  indices: number[];
+}
+
+/**
+ * Prepares `names` for `featureInputsJson`; once per model or file, not per row.
+ *
+ * @example
+ * ```ts
+ * featureKeys(['b', 'a']); // { keys: ['"b":', '"a":'], nextKeys: [',"b":', ',"a":'], indices: [1, 0] }
+ * ```
+ */
+export function featureKeys(names: readonly string[]): FeatureKeys {
+  // The same map the record would hold, with positions as values: JavaScript orders its keys.
+  const positions: Record<string, number> = Object.create(null);
+  for (let index = 0; index < names.length; index++) positions[names[index] as string] = index;
+  const ordered = Object.keys(positions);
+  const keys = ordered.map((name) => `${JSON.stringify(name)}:`);
+  return {
+    keys,
+    nextKeys: keys.map((key) => `,${key}`),
+    indices: ordered.map((name) => positions[name] as number),
+  };
+}
+
+/**
+ * The JSON of feature inputs `{name: value}` for values `offset`… of `values`, written straight
+ * from the values: the text `JSON.stringify` gives for the map a record would hold. `valueJson`,
+ * when given, holds per value its JSON text when already known (`''` when not), which is copied
+ * instead of formatting the number again.
+ *
+ * @example
+ * ```ts
+ * featureInputsJson(featureKeys(['a', 'b']), [1.5, 2]); // '{"a":1.5,"b":2}'
+ * ```
+ */
+export function featureInputsJson(
+  features: FeatureKeys,
+  values: readonly unknown[],
+  offset = 0,
+  valueJson?: readonly string[],
+): string {
+  const { keys, nextKeys, indices } = features;
+  // Pieces joined once: a flat string, where `+=` would leave a rope of thousands of short-lived
+  // pieces per row for the collector (records wait in a batch's buffer before they are written).
+  const parts: string[] = ['{'];
+  for (let k = 0; k < keys.length; k++) {
+    const index = indices[k] as number;
+    const known = valueJson === undefined ? '' : (valueJson[index] ?? '');
+    const part = known === '' ? featureValueJson(values[offset + index]) : known;
+    if (part === undefined) continue;
+    parts.push((parts.length === 1 ? keys[k] : nextKeys[k]) as string, part);
+  }
+  parts.push('}');
+  return parts.join('');
+}
+
+/**
+ * A capture record's JSON line (with its newline) from its fields, with the inputs given as JSON
+ * text and whether any input tensor was summarised: exactly
+ * `serializeCaptureRecord(createCaptureRecord(fields))`, without building the record.
+ *
+ * @example
+ * ```ts
+ * const inputs = featureInputsJson(keys, row.values);
+ * writer.write(captureRecordLine({ id, ts, model, version, source: 'batch', outputs, latencyMs }, { json: inputs, truncated: false }));
+ * ```
+ */
+export function captureRecordLine(
+  fields: Omit<CaptureRecordFields, 'inputs'>,
+  inputs: { json: string; truncated: boolean },
+): string {
+  const truncated = inputs.truncated || fields.outputs.some((tensor) => tensor.truncated === true);
+  const latency = Math.round(fields.latencyMs * 1000) / 1000;
+  let text = `{"schema":${CAPTURE_SCHEMA_VERSION},"id":${JSON.stringify(fields.id)},"ts":${JSON.stringify(
+    fields.ts.toISOString(),
+  )},"model":${JSON.stringify(fields.model)},"version":${JSON.stringify(fields.version)},"source":${JSON.stringify(
+    fields.source,
+  )},"inputs":${inputs.json},"outputs":${toJsonLine(fields.outputs)},"latency_ms":${toJsonLine(latency)}`;
+  if (truncated) text += ',"truncated":true';
+  if (fields.origin !== undefined) text += `,"origin":${toJsonLine(fields.origin)}`;
+  return `${text}}\n`;
+}
+
+/** The JSON of a feature value as `JSON.stringify` writes it in an object; `undefined` leaves the key out. */
+function featureValueJson(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'string':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    default:
+      // null, bigint (int64 beyond 2^53), objects; undefined and functions leave the key out.
+      return toJsonLine(value) as string | undefined;
+  }
 }
 
 /**
