@@ -138,7 +138,9 @@ async function main(): Promise<void> {
     }
     if (only.has('batch')) {
       const batch = await batchScoring(s3, models, {
-        rows: quick ? { 'mlp-3m': 512, 'breast-cancer': 2000 } : { 'mlp-3m': 5000, 'breast-cancer': 50_000 },
+        rows: quick
+          ? { 'mlp-3m': 512, 'breast-cancer': 2000 }
+          : { 'mlp-3m': 5000, 'mlp-3m-nocapture': 5000, 'breast-cancer': 50_000 },
         batchSize: 256,
         repeats: quick ? 1 : 3,
       });
