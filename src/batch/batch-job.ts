@@ -91,6 +91,12 @@ export type BatchFileOutcome =
   | { status: 'succeeded' | 'partial'; key: string; summary: BatchSummary }
   | { status: 'failed'; key: string; summary: BatchSummary; error: unknown };
 
+/** The input was replaced while this run scored it: the run for the new content owns the outputs. */
+class SupersededError extends Error {}
+
+const SUPERSEDED =
+  'the input was replaced while it was being scored; the run for the new content writes the output';
+
 /** The run stopped because the invocation is about to time out. */
 export class DeadlineExceededError extends ServingError {
   constructor(message: string) {
@@ -213,10 +219,43 @@ class BatchFileRun {
       const status = await this.#score(object, model, schema, notTabular, sampleRate);
       return { status, key, summary: this.#summary };
     } catch (error) {
+      // Replacing the input can also break the read of the old content under way.
+      if (error instanceof SupersededError || (this.#claimed && (await this.#superseded()))) {
+        await this.#abortWriters();
+        return { status: 'ignored', key, reason: SUPERSEDED };
+      }
       return { status: 'failed', key, summary: await this.#fail(error), error };
     } finally {
       this.#object?.close();
     }
+  }
+
+  /**
+   * Throws `SupersededError` when the input no longer holds the content this run reads: a newer
+   * upload of the same key has its own run, whose summary and outputs this one must not replace.
+   * Checked before every summary write and before the outputs are completed; a deleted input does
+   * not count (nothing newer to protect).
+   */
+  async #assertCurrent(): Promise<void> {
+    const etag = this.#summary.input.etag;
+    if (etag === null) return;
+    const now = await this.#deps.store.head(this.#input.key);
+    if (now !== undefined && now.etag !== undefined && now.etag !== etag)
+      throw new SupersededError(SUPERSEDED);
+  }
+
+  /** Whether the input was replaced; a store that cannot tell counts as not. */
+  async #superseded(): Promise<boolean> {
+    try {
+      await this.#assertCurrent();
+      return false;
+    } catch (error) {
+      return error instanceof SupersededError;
+    }
+  }
+
+  async #abortWriters(): Promise<void> {
+    await Promise.all(Object.values(this.#writers).map((writer: ObjectWriter) => writer.abort()));
   }
 
   async #previousSummary(): Promise<BatchSummary | undefined> {
@@ -359,6 +398,7 @@ class BatchFileRun {
     }
     if (this.#clock() - this.#lastProgressAt >= this.#deps.settings.progressIntervalMs) {
       this.#lastProgressAt = this.#clock();
+      await this.#assertCurrent();
       await this.#writeSummary();
       this.#deps.log?.info('batch progress', { key: this.#input.key, ...this.#summary.counts });
     }
@@ -399,6 +439,7 @@ class BatchFileRun {
 
   async #finish(): Promise<'succeeded' | 'partial'> {
     const { output, errors, captures } = this.#writers;
+    await this.#assertCurrent();
     const written = output === undefined ? undefined : await output.complete();
     const errorsWritten = errors === undefined ? undefined : await errors.complete();
     // No failed row this time: an errors object left by an earlier run of this key is stale.
@@ -425,7 +466,7 @@ class BatchFileRun {
   }
 
   async #fail(error: unknown): Promise<BatchSummary> {
-    await Promise.all(Object.values(this.#writers).map((writer: ObjectWriter) => writer.abort()));
+    await this.#abortWriters();
     const known = error instanceof ServingError;
     if (!known) {
       this.#deps.log?.error('batch file failed unexpectedly', { key: this.#input.key, error });
@@ -443,11 +484,14 @@ class BatchFileRun {
     // input): what an earlier run wrote stays untouched, and the retry decides.
     if (!this.#claimed) return this.#summary;
     try {
+      // A newer upload of this key has its own run: its outputs and summary stay.
+      await this.#assertCurrent();
       // Outputs of an earlier run of this key do not belong to the content that just failed.
       await this.#deps.store.delete(this.#keys.output);
       await this.#deps.store.delete(this.#keys.errors);
       await this.#writeSummary(true);
     } catch (cleanupError) {
+      if (cleanupError instanceof SupersededError) return this.#summary;
       this.#deps.log?.warn('could not record the failed batch run', {
         key: this.#input.key,
         error: cleanupError,

@@ -452,6 +452,40 @@ describe('batch scoring: at-least-once delivery', () => {
     assert.equal(fromNew?.status, 'skipped');
   });
 
+  it("the input replaced while a run scores it: the older run leaves the newer run's output and summary alone", async () => {
+    const key = 'batch/input/breast-cancer/overlap.csv';
+    const header = `id,${cancer.featureNames.join(',')}`;
+    const manyRows = Array.from(
+      { length: 30_000 },
+      (_, r) => `${r},${cancer.rows[r % cancer.rows.length]?.join(',')}`,
+    );
+    const oldEvent = await dropInput(s3.store, s3.bucket, key, `${header}\n${manyRows.join('\n')}\n`);
+
+    const older = batch.deliver(oldEvent);
+    // Once the older run has claimed the file (its `running` summary), new content arrives and is
+    // scored to the end while the older run is still reading.
+    const summaryKey = 'batch/output/breast-cancer/overlap.csv.summary.json';
+    while ((await s3.store.head(summaryKey)) === undefined) await new Promise((done) => setTimeout(done, 5));
+    const newEvent = await dropInput(
+      s3.store,
+      s3.bucket,
+      key,
+      `${header}\n${manyRows.slice(0, 3).join('\n')}\n`,
+    );
+    const [fromNew] = await batch.deliver(newEvent);
+    const [fromOld] = await older;
+
+    assert.equal(fromNew?.status, 'succeeded');
+    assert.equal(fromOld?.status, 'ignored', JSON.stringify(fromOld).slice(0, 900));
+    const summary = await readJson(s3.store, summaryKey);
+    assert.equal(summary.status, 'succeeded');
+    assert.equal((summary.counts as { total: number }).total, 3);
+    assert.equal(
+      (await readJsonLines(s3.store, 'batch/output/breast-cancer/overlap.csv.out.jsonl')).length,
+      3,
+    );
+  });
+
   it('a failed upload half way (S3 refuses a part): nothing visible, the upload aborted; the redelivery writes every row once', async () => {
     // Enough rows for the output to take several 5 MiB parts.
     const count = 40_000;
