@@ -16,7 +16,12 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Tensor } from 'onnxruntime-node';
+import { BINARY_HEADER, tensorBytes } from '../src/codec/binary.ts';
+import { ORT_TYPE_OF } from '../src/codec/datatypes.ts';
+import { ELEMENT_CODECS } from '../src/codec/elements.ts';
 import { mulberry32 } from '../src/random.ts';
+import type { Datatype } from '../src/types.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAX_DURATION_S = 3600;
@@ -40,6 +45,8 @@ export interface LoadTestOptions {
   sigv4?: { region: string; service?: string };
   /** Autocannon's per-request timeout, seconds (default 10). */
   timeoutSeconds?: number;
+  /** Send the inputs and ask for the outputs as binary tensor data instead of JSON. */
+  binary?: boolean;
 }
 
 interface TensorMeta {
@@ -64,6 +71,8 @@ export interface LoadTestReport {
   durationSeconds: number;
   rate: number | null;
   inputSource: 'metadata' | 'reference';
+  /** How tensors travelled: JSON, or binary tensor data. */
+  bodyFormat: 'json' | 'binary';
   requests: number;
   throughput: { requestsPerSecond: number; bytesPerSecond: number };
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
@@ -166,23 +175,50 @@ export function syntheticRequest(
   return { body: JSON.stringify({ inputs }), source };
 }
 
+/**
+ * The same request with every input as binary tensor data and every output asked for as binary
+ * data: the JSON part, then the inputs' bytes (the binary tensor data extension).
+ */
+export function binaryRequest(jsonBody: string): { body: Buffer; headers: Record<string, string> } {
+  const request = JSON.parse(jsonBody) as {
+    inputs: { name: string; shape: number[]; datatype: Datatype; data: unknown[] }[];
+  };
+  const chunks: Uint8Array[] = [];
+  const inputs = request.inputs.map(({ data, ...input }) => {
+    const codec = ELEMENT_CODECS[input.datatype];
+    const storage = codec.allocate(data.length);
+    if (codec.fill(data, storage, 0) !== -1)
+      throw new Error(`input ${input.name}: a value does not fit ${input.datatype}`);
+    const bytes = tensorBytes(new Tensor(ORT_TYPE_OF[input.datatype], storage, input.shape));
+    chunks.push(bytes);
+    return { ...input, parameters: { binary_data_size: bytes.byteLength } };
+  });
+  const json = Buffer.from(JSON.stringify({ inputs, parameters: { binary_data_output: true } }));
+  return {
+    body: Buffer.concat([json, ...chunks]),
+    headers: { 'content-type': 'application/octet-stream', [BINARY_HEADER]: String(json.byteLength) },
+  };
+}
+
 /** SigV4 for API Gateway (`execute-api`), with the Node crypto module; one signature per body. */
 async function signRequest(
   method: 'GET' | 'POST',
   url: URL,
-  body: string,
+  body: string | Buffer,
   region: string,
   service: string,
+  extraHeaders: Record<string, string> = {},
 ): Promise<Record<string, string>> {
   const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
   const credentials = await defaultProvider()();
   const now = new Date();
   const amzDate = now.toISOString().replace(/[:-]|\.\d{3}/g, '');
   const day = amzDate.slice(0, 8);
-  const sha = (data: string) => createHash('sha256').update(data).digest('hex');
+  const sha = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
   const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
   const headers: Record<string, string> = {
     ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+    ...extraHeaders,
     host: url.host,
     'x-amz-content-sha256': sha(body),
     'x-amz-date': amzDate,
@@ -268,14 +304,24 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRep
   for (let i = 0; i < DISTINCT_BODIES; i++) {
     const request = syntheticRequest(metadata, { batch, seed: 1 + i, reference: options.reference });
     source = request.source;
+    const wire = options.binary
+      ? binaryRequest(request.body)
+      : { body: request.body, headers: { 'content-type': 'application/json' } };
     const headers = sign
-      ? await signRequest('POST', inferUrl, request.body, sign.region, sign.service ?? 'execute-api')
-      : { 'content-type': 'application/json' };
+      ? await signRequest(
+          'POST',
+          inferUrl,
+          wire.body,
+          sign.region,
+          sign.service ?? 'execute-api',
+          wire.headers,
+        )
+      : wire.headers;
     requests.push({
       method: 'POST',
       path: `${inferUrl.pathname}${inferUrl.search}`,
       headers,
-      body: request.body,
+      body: wire.body,
     });
   }
   const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
@@ -300,6 +346,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRep
     durationSeconds,
     rate: options.rate ?? null,
     inputSource: source,
+    bodyFormat: options.binary ? 'binary' : 'json',
     requests: result.requests.total,
     throughput: { requestsPerSecond: result.requests.average, bytesPerSecond: result.throughput.average },
     latencyMs: {
@@ -324,6 +371,7 @@ export function formatReport(report: LoadTestReport): string {
       `${report.connections} / ${report.durationSeconds} s${report.rate ? ` @ ${report.rate} req/s` : ''}`,
     ],
     ['inputs', report.inputSource === 'reference' ? 'from the reference profile' : 'from the model metadata'],
+    ['tensors as', report.bodyFormat === 'binary' ? 'binary tensor data' : 'JSON'],
     ['requests', String(report.requests)],
     ['throughput', `${report.throughput.requestsPerSecond.toFixed(1)} req/s`],
     [
@@ -354,13 +402,14 @@ async function main(): Promise<void> {
       batch: { type: 'string' },
       reference: { type: 'string' },
       sigv4: { type: 'boolean', default: false },
+      binary: { type: 'boolean', default: false },
       region: { type: 'string' },
       out: { type: 'string' },
     },
   });
   if (values.url === undefined || values.model === undefined) {
     process.stderr.write(
-      'usage: npm run loadtest -- --url <base> --model <name> [--version v] [--connections N] [--duration s] [--rate r] [--amount n] [--batch n] [--reference reference.json] [--sigv4 --region r] [--out file.json]\n',
+      'usage: npm run loadtest -- --url <base> --model <name> [--version v] [--connections N] [--duration s] [--rate r] [--amount n] [--batch n] [--reference reference.json] [--binary] [--sigv4 --region r] [--out file.json]\n',
     );
     process.exit(2);
   }
@@ -376,6 +425,7 @@ async function main(): Promise<void> {
     amount: num(values.amount),
     batch: num(values.batch),
     reference,
+    binary: values.binary,
     sigv4: values.sigv4 ? { region: values.region ?? process.env.AWS_REGION ?? 'us-east-1' } : undefined,
   });
   const out = resolve(

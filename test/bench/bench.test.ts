@@ -78,6 +78,7 @@ describe('npm run loadtest', () => {
   let s3: TestS3Server;
   let server: ReturnType<typeof createServer>;
   let url = '';
+  let binaryAnswers = 0;
 
   before(async () => {
     s3 = await startS3Server();
@@ -99,11 +100,14 @@ describe('npm run loadtest', () => {
           .handle({
             method: req.method ?? 'GET',
             path: req.url ?? '/',
+            headers: req.headers as Record<string, string>,
             body: chunks.length ? Buffer.concat(chunks) : undefined,
           })
           .then((outcome) => {
-            res.writeHead(outcome.response.status, outcome.response.headers);
-            res.end(outcome.response.body);
+            const { status, headers, body, binary } = outcome.response;
+            if (binary !== undefined) binaryAnswers += 1;
+            res.writeHead(status, headers);
+            res.end(binary === undefined ? body : Buffer.concat([Buffer.from(body), binary]));
           })
           .catch(() => {
             res.writeHead(500);
@@ -129,6 +133,25 @@ describe('npm run loadtest', () => {
     assert.equal(report.inputSource, 'metadata');
     for (const key of ['p50', 'p90', 'p99', 'max'] as const) assert.ok(report.latencyMs[key] >= 0);
     assert.match(formatReport(report), /latency p50 \/ p90 \/ p99 \/ max/);
+  });
+
+  it('--binary: inputs and outputs as binary tensor data, all answered 200', async () => {
+    binaryAnswers = 0;
+    const report = await runLoadTest({
+      url,
+      model: 'relu',
+      connections: 2,
+      durationSeconds: 1,
+      amount: 100,
+      binary: true,
+    });
+    assert.ok(report.requests > 0);
+    assert.equal(report.non2xx, 0);
+    assert.equal(report.errors, 0);
+    assert.equal(report.bodyFormat, 'binary');
+    // Requests still in flight when the run ends are answered but not counted by the tool.
+    assert.ok(binaryAnswers >= report.requests, 'every answer carried binary outputs');
+    assert.match(formatReport(report), /tensors as\s+binary tensor data/);
   });
 
   it('draws tabular inputs from a reference profile', () => {
