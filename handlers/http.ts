@@ -1,16 +1,17 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { formatCaptureLines } from '../src/capture/log-line.ts';
 import { readServingConfig } from '../src/config/serving-config.ts';
 import type { HttpOutcome } from '../src/http/app.ts';
 import { createServing } from '../src/serving.ts';
-import { logger, metrics, SERVICE_NAME } from './commons/powertools.ts';
+import { RequestMetrics } from './commons/emf.ts';
+import { logger, METRICS_NAMESPACE, SERVICE_NAME } from './commons/powertools.ts';
 
 const config = readServingConfig(process.env);
 const serving = createServing(config);
+const metrics = new RequestMetrics({ namespace: METRICS_NAMESPACE, service: SERVICE_NAME });
+let coldStart = true;
 
 if (config.preload.length > 0) {
   // Init time is not billed up to 10 s and runs at full CPU: the best moment to load models.
@@ -23,9 +24,13 @@ if (config.preload.length > 0) {
 /** API Gateway HTTP API (payload format 2.0) → Open Inference Protocol. */
 async function httpHandler(
   event: APIGatewayProxyEventV2,
-  _context: Context,
+  context: Context,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   const started = performance.now();
+  if (coldStart) {
+    coldStart = false;
+    process.stdout.write(metrics.coldStart(context.functionName, Date.now()));
+  }
   logger.setCorrelationId(event.requestContext?.requestId);
   const body = eventBody(event);
   const outcome = await serving.handle({
@@ -99,28 +104,27 @@ function record(
 ): void {
   const { stats, error, response, outcomes } = outcome;
   if (stats) {
-    // Two dimension sets: the service-wide one (the empty set adds only the default `service`
-    // dimension, which alarms aggregate on) and one per model and version.
-    metrics.addDimensions({});
-    metrics.addDimensions({ model: stats.model, version: stats.version });
-    metrics.addMetric(stats.cacheHit ? 'ModelCacheHit' : 'ModelCacheMiss', MetricUnit.Count, 1);
-    if (stats.loadMs !== undefined) metrics.addMetric('ModelLoadTime', MetricUnit.Milliseconds, stats.loadMs);
-    if ('inferMs' in stats) metrics.addMetric('InferenceTime', MetricUnit.Milliseconds, stats.inferMs);
-    if (captured !== undefined) metrics.addMetric('CapturedPredictions', MetricUnit.Count, captured);
+    // Two dimension sets: the service-wide one, which alarms aggregate on, and one per model and
+    // version.
+    metrics.dimensions({ model: stats.model, version: stats.version });
+    metrics.add(stats.cacheHit ? 'ModelCacheHit' : 'ModelCacheMiss', 'Count', 1);
+    if (stats.loadMs !== undefined) metrics.add('ModelLoadTime', 'Milliseconds', stats.loadMs);
+    if ('inferMs' in stats) metrics.add('InferenceTime', 'Milliseconds', stats.inferMs);
+    if (captured !== undefined) metrics.add('CapturedPredictions', 'Count', captured);
   }
+  // Outcomes are about a model, not a version: per model, and service-wide.
   if (outcomes) {
-    // Outcomes are about a model, not a version: per model, and service-wide.
-    metrics.addDimensions({});
-    metrics.addDimensions({ model: outcomes.model });
-    metrics.addMetric('OutcomesReceived', MetricUnit.Count, outcomes.accepted);
+    metrics.dimensions({ model: outcomes.model });
+    metrics.add('OutcomesReceived', 'Count', outcomes.accepted);
   }
-  metrics.addMetric('Requests', MetricUnit.Count, 1);
-  metrics.addMetric('RequestTime', MetricUnit.Milliseconds, requestMs);
-  metrics.addMetric('RequestBytes', MetricUnit.Bytes, requestBytes);
-  metrics.addMetric('ResponseBytes', MetricUnit.Bytes, responseBytes ?? Buffer.byteLength(response.body));
-  metrics.addMetric('Errors4xx', MetricUnit.Count, response.status >= 400 && response.status < 500 ? 1 : 0);
-  metrics.addMetric('Errors5xx', MetricUnit.Count, response.status >= 500 ? 1 : 0);
-  if (error) metrics.addMetric(`Error${error.kind}`, MetricUnit.Count, 1);
+  metrics.add('Requests', 'Count', 1);
+  metrics.add('RequestTime', 'Milliseconds', requestMs);
+  metrics.add('RequestBytes', 'Bytes', requestBytes);
+  metrics.add('ResponseBytes', 'Bytes', responseBytes ?? Buffer.byteLength(response.body));
+  metrics.add('Errors4xx', 'Count', response.status >= 400 && response.status < 500 ? 1 : 0);
+  metrics.add('Errors5xx', 'Count', response.status >= 500 ? 1 : 0);
+  if (error) metrics.add(`Error${error.kind}`, 'Count', 1);
+  process.stdout.write(metrics.flush(Date.now()));
 
   const fields = {
     operation: outcome.operation,
@@ -139,6 +143,4 @@ function record(
   else logger.info('request', fields);
 }
 
-export const handler = middy(httpHandler)
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics, { captureColdStartMetric: true }));
+export const handler = middy(httpHandler).use(injectLambdaContext(logger, { resetKeys: true }));
