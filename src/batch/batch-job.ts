@@ -461,6 +461,7 @@ class BatchFileRun {
     const status = failed === 0 ? 'succeeded' : 'partial';
     this.#summary.status = status;
     this.#summary.counts = { total, ok, failed };
+    await this.#assertCurrent();
     await this.#writeSummary(true);
     return status;
   }

@@ -98,7 +98,7 @@ export function attachBinaryInputs(request: InferenceRequest, binary: Uint8Array
     const label = `input ${quote(input.name)}:`;
     if (binary === undefined) {
       throw new BadRequestError(
-        `${label} parameters.binary_data_size is set but the request has no Inference-Header-Content-Length header, so nothing marks where its binary data starts`,
+        `${label} parameters.binary_data_size is set but no binary data came with the request (binary data follows the JSON object of an HTTP body, with an Inference-Header-Content-Length header giving the JSON object's length; batch files carry values in 'data')`,
       );
     }
     const end = offset + input.binaryDataSize;

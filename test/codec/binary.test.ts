@@ -114,7 +114,7 @@ describe('attachBinaryInputs', () => {
   it('refuses binary_data_size without the header', () => {
     rejects(
       () => attachBinaryInputs(request(), undefined),
-      /^input 'a': parameters.binary_data_size is set but the request has no Inference-Header-Content-Length header/,
+      /^input 'a': parameters.binary_data_size is set but no binary data came with the request \(binary data follows the JSON object of an HTTP body/,
     );
   });
 
