@@ -16,46 +16,14 @@
 import type { Tensor } from 'onnxruntime-node';
 import { BadRequestError } from '../errors.ts';
 import type { Datatype, InferenceRequest, InferenceResponse, RequestInput } from '../types.ts';
+import { ELEMENT_BYTES } from './datatypes.ts';
 import { countOf, describeValue, formatShape, quote } from './describe.ts';
-import type { TensorStorage } from './elements.ts';
+import { ELEMENT_CODECS, type TensorStorage } from './elements.ts';
 import { toFloat16Bits } from './float16.ts';
 import { stringifyJson } from './json.ts';
 
 /** The header that gives the length of the JSON part of a body carrying binary tensor data. */
 export const BINARY_HEADER = 'inference-header-content-length';
-
-/** Bytes per element of each fixed-size datatype (BYTES is variable). */
-const ELEMENT_BYTES: Readonly<Record<Exclude<Datatype, 'BYTES'>, number>> = {
-  BOOL: 1,
-  UINT8: 1,
-  INT8: 1,
-  UINT16: 2,
-  INT16: 2,
-  FP16: 2,
-  UINT32: 4,
-  INT32: 4,
-  FP32: 4,
-  UINT64: 8,
-  INT64: 8,
-  FP64: 8,
-};
-
-const STORAGE: Readonly<
-  Record<Exclude<Datatype, 'BYTES'>, (length: number) => Exclude<TensorStorage, string[]>>
-> = {
-  BOOL: (n) => new Uint8Array(n),
-  UINT8: (n) => new Uint8Array(n),
-  INT8: (n) => new Int8Array(n),
-  UINT16: (n) => new Uint16Array(n),
-  INT16: (n) => new Int16Array(n),
-  FP16: (n) => new Uint16Array(n),
-  UINT32: (n) => new Uint32Array(n),
-  INT32: (n) => new Int32Array(n),
-  FP32: (n) => new Float32Array(n),
-  UINT64: (n) => new BigUint64Array(n),
-  INT64: (n) => new BigInt64Array(n),
-  FP64: (n) => new Float64Array(n),
-};
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
@@ -134,7 +102,7 @@ export function decodeBinaryData(input: RequestInput & { binary: Uint8Array }): 
       `${label}: shape ${formatShape(shape)} of ${datatype} needs ${count * size} bytes of binary data (${countOf(count, 'element')} of ${size}), got ${binary.byteLength}`,
     );
   }
-  const storage = STORAGE[datatype](count);
+  const storage = ELEMENT_CODECS[datatype].allocate(count) as Exclude<TensorStorage, string[]>;
   // A copy, so the storage is aligned for its element type whatever the offset in the body.
   new Uint8Array(storage.buffer, 0, binary.byteLength).set(binary);
   if (datatype === 'BOOL') {
@@ -289,7 +257,7 @@ export function encodeBinaryResponse(
 }
 
 /** One array holding `chunks` one after the other. */
-export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
   if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
   const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
   let offset = 0;

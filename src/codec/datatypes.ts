@@ -43,3 +43,19 @@ export const DATATYPE_OF_ONNX_ELEM_TYPE: Readonly<Record<number, Datatype>> = {
   12: 'UINT32',
   13: 'UINT64',
 };
+
+/** Bytes per element of each fixed-size datatype, as tensors lay them out (BYTES is variable). */
+export const ELEMENT_BYTES: Readonly<Record<Exclude<Datatype, 'BYTES'>, number>> = {
+  BOOL: 1,
+  UINT8: 1,
+  INT8: 1,
+  UINT16: 2,
+  INT16: 2,
+  FP16: 2,
+  UINT32: 4,
+  INT32: 4,
+  FP32: 4,
+  UINT64: 8,
+  INT64: 8,
+  FP64: 8,
+};

@@ -2,7 +2,7 @@
  * Decodes a serialized ONNX `TensorProto` (the `input_N.pb` / `output_N.pb` files of the ONNX
  * backend tests) into plain JS values, from `raw_data` or from the typed repeated fields.
  */
-import { DATATYPE_OF_ONNX_ELEM_TYPE } from '../codec/datatypes.ts';
+import { DATATYPE_OF_ONNX_ELEM_TYPE, ELEMENT_BYTES } from '../codec/datatypes.ts';
 import { fromFloat16Bits } from '../codec/float16.ts';
 import type { Datatype, TensorElement } from '../types.ts';
 import { onnxElemTypeName } from './elem-types.ts';
@@ -39,21 +39,6 @@ interface TensorFields {
   uint64s: bigint[];
   strings: Uint8Array[];
 }
-
-const RAW_WIDTH: Record<Exclude<Datatype, 'BYTES'>, number> = {
-  BOOL: 1,
-  UINT8: 1,
-  INT8: 1,
-  UINT16: 2,
-  INT16: 2,
-  FP16: 2,
-  UINT32: 4,
-  INT32: 4,
-  FP32: 4,
-  UINT64: 8,
-  INT64: 8,
-  FP64: 8,
-};
 
 const utf8 = new TextDecoder();
 
@@ -161,7 +146,7 @@ function toDim(dim: bigint): number {
 
 function rawData(raw: Uint8Array, datatype: Datatype, count: number, label: string): TensorElement[] {
   if (datatype === 'BYTES') throw new Error(`${label}: string tensors cannot use raw_data`);
-  const width = RAW_WIDTH[datatype];
+  const width = ELEMENT_BYTES[datatype];
   if (raw.length !== count * width) {
     throw new Error(
       `${label}: raw_data has ${raw.length} bytes, ${count} ${datatype} values need ${count * width}`,
