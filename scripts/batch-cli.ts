@@ -17,11 +17,11 @@ import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { S3ObjectStore } from '../src/adapters/aws/s3-store.ts';
 import { batchOutputKeys, parseBatchInputKey, VERSION_METADATA_KEY } from '../src/batch/keys.ts';
 import { type BatchSummary, parseSummary } from '../src/batch/summary.ts';
 import { ServingError } from '../src/errors.ts';
 import { assertModelName, parseVersionSelector } from '../src/repository/names.ts';
-import type { S3ObjectStore } from '../src/store/s3-store.ts';
 import { openCliTarget, type TargetFlags } from './local/stack-settings.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -12,15 +12,15 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDatasetCsv } from '../src/training/dataset.ts';
+import { parseDatasetCsv } from './lib/training/dataset.ts';
 import {
   accuracy,
   type LinearClassifier,
   predictLabels,
   trainLinearClassifier,
-} from '../src/training/linear-classifier.ts';
-import { CLASSIFIER_IO, classifierToOnnx } from '../src/training/onnx-export.ts';
-import { stratifiedSplit } from '../src/training/split.ts';
+} from './lib/training/linear-classifier.ts';
+import { CLASSIFIER_IO, classifierToOnnx } from './lib/training/onnx-export.ts';
+import { stratifiedSplit } from './lib/training/split.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

@@ -9,14 +9,14 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DRIFT_DEFAULTS } from '../src/drift/drift-config.ts';
-import { EventBridgePublisher } from '../src/drift/eventbridge-publisher.ts';
-import type { DriftEventPublisher } from '../src/drift/events.ts';
-import { FileEventPublisher } from '../src/drift/file-publisher.ts';
-import { formatPercent } from '../src/drift/html/format.ts';
-import type { DriftReport } from '../src/drift/report-types.ts';
-import { type ModelRunOutcome, runDriftChecks } from '../src/drift/run.ts';
-import type { StreamingObjectStore } from '../src/store/object-store.ts';
+import { EventBridgePublisher } from '../src/adapters/aws/eventbridge-publisher.ts';
+import { FileEventPublisher } from '../src/adapters/file/file-event-publisher.ts';
+import type { DriftEventPublisher } from '../src/drift/check/events.ts';
+import { type ModelRunOutcome, runDriftChecks } from '../src/drift/check/run.ts';
+import { DRIFT_DEFAULTS } from '../src/drift/check/settings.ts';
+import { formatPercent } from '../src/drift/report/html/format.ts';
+import type { DriftReport } from '../src/drift/report/report-types.ts';
+import type { StreamingObjectStore } from '../src/ports/object-store.ts';
 import { openCliTarget, type TargetFlags } from './local/stack-settings.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

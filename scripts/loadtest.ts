@@ -20,8 +20,8 @@ import { Tensor } from 'onnxruntime-node';
 import { BINARY_HEADER, tensorBytes } from '../src/codec/binary.ts';
 import { ORT_TYPE_OF } from '../src/codec/datatypes.ts';
 import { ELEMENT_CODECS } from '../src/codec/elements.ts';
-import { mulberry32 } from '../src/random.ts';
 import type { Datatype } from '../src/types.ts';
+import { mulberry32 } from './lib/random.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAX_DURATION_S = 3600;

@@ -13,14 +13,18 @@ import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DriftConfigError } from '../src/drift/drift-config.ts';
-import { referenceFromData } from '../src/drift/reference-from-data.ts';
-import { ReferenceInputError } from '../src/drift/reference-table.ts';
-import { REFERENCE_FILE, type ReferenceDocument, referenceKey } from '../src/drift/reference-types.ts';
+import { DriftConfigError } from '../src/drift/check/settings.ts';
+import { referenceFromData } from '../src/drift/profiles/reference-from-data.ts';
+import { ReferenceInputError } from '../src/drift/profiles/reference-table.ts';
+import {
+  REFERENCE_FILE,
+  type ReferenceDocument,
+  referenceKey,
+} from '../src/drift/profiles/reference-types.ts';
 import { ServingError } from '../src/errors.ts';
+import type { ObjectStore } from '../src/ports/object-store.ts';
 import { ModelRepository } from '../src/repository/model-repository.ts';
 import { listPublishedVersions, publishModel } from '../src/repository/publish.ts';
-import type { ObjectStore } from '../src/store/object-store.ts';
 import { openCliTarget, type TargetFlags } from './local/stack-settings.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -1,35 +1,30 @@
-import type { S3Client } from '@aws-sdk/client-s3';
+import packageJson from '../package.json' with { type: 'json' };
 import type { ServingConfig } from './config/serving-config.ts';
 import { createHttpApp } from './http/app.ts';
 import { OutcomeService } from './outcomes/outcome-service.ts';
+import type { StreamingObjectStore } from './ports/object-store.ts';
 import { InferenceService, type ServerInfo } from './protocol/service.ts';
 import { ModelRepository } from './repository/model-repository.ts';
 import { assertModelName, parseVersionSelector } from './repository/names.ts';
 import { defaultCacheBytes, ModelLoader } from './runtime/model-loader.ts';
-import { createS3Client, S3ObjectStore } from './store/s3-store.ts';
 
 /** Name and version reported by server metadata. */
-export const SERVER_INFO: ServerInfo = { name: 'onnx-serve', version: '0.1.0' };
+export const SERVER_INFO: ServerInfo = { name: 'onnx-serve', version: packageJson.version };
 
 /**
- * Wires the serving core from configuration: S3 store → model repository → loader → protocol
- * service (and the outcomes endpoint, on the same bucket) → HTTP app. Called once per process (module scope of a handler, or the local stack).
+ * Wires the serving core from configuration and the store it is handed: model repository →
+ * loader → protocol service (and the outcomes endpoint, on the same bucket) → HTTP app. Called
+ * once per process by a composition root (a Lambda handler's module scope, a test, a benchmark),
+ * which builds the store adapter (S3, or anything else behind the `ObjectStore` port).
  *
  * @example
  * ```ts
- * const serving = createServing(readServingConfig(process.env));
+ * const serving = createServing(readServingConfig(process.env), { store: new S3ObjectStore({ client, bucket }) });
  * const outcome = await serving.handle({ method: 'GET', path: '/v2/health/ready' });
  * ```
  */
-export function createServing(config: ServingConfig, clients: { s3?: S3Client } = {}) {
-  const s3 =
-    clients.s3 ??
-    createS3Client({
-      region: config.region,
-      endpoint: config.s3Endpoint,
-      forcePathStyle: config.s3ForcePathStyle,
-    });
-  const store = new S3ObjectStore({ client: s3, bucket: config.bucket });
+export function createServing(config: ServingConfig, ports: { store: StreamingObjectStore }) {
+  const { store } = ports;
   const repository = new ModelRepository({ store, refreshIntervalMs: config.refreshIntervalMs });
   const loader = new ModelLoader({
     store,
@@ -68,3 +63,6 @@ export function createServing(config: ServingConfig, clients: { s3?: S3Client } 
 
   return { store, repository, loader, service, outcomes, handle, preload };
 }
+
+/** The serving core as `createServing` wires it. */
+export type Serving = ReturnType<typeof createServing>;

@@ -3,6 +3,7 @@
  * `session.run` over the same rows at the same micro-batch size.
  */
 import * as ortNode from 'onnxruntime-node';
+import { s3StoresOf } from '../../src/adapters/aws/s3-store.ts';
 import { createBatchScoring } from '../../src/batch/batch-scoring.ts';
 import { readBatchConfig } from '../../src/config/batch-config.ts';
 import { DEFAULT_SESSION_OPTIONS } from '../../src/runtime/model-loader.ts';
@@ -16,10 +17,14 @@ export async function batchScoring(
 ): Promise<{ rows: Row[]; raw: Record<string, unknown> }> {
   const rows: Row[] = [];
   const raw: Record<string, unknown> = {};
-  const batch = createBatchScoring(
-    readBatchConfig({ ...s3.env, BATCH_SIZE: String(options.batchSize), CAPTURE_ENABLED: 'true' }),
-    { s3: s3.client },
-  );
+  const config = readBatchConfig({
+    ...s3.env,
+    BATCH_SIZE: String(options.batchSize),
+    CAPTURE_ENABLED: 'true',
+  });
+  const batch = createBatchScoring(config, {
+    storeFor: s3StoresOf(s3.client, { partBytes: config.partBytes }),
+  });
   for (const [name, count] of Object.entries(options.rows)) {
     const model = models.find((m) => m.name === name);
     const features = model?.config?.feature_names;

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { buildOnnxModel, type Initializer, type NodeSpec } from '../../src/onnx/graph-builder.ts';
-import { mulberry32 } from '../../src/random.ts';
-import { createS3Client, S3ObjectStore } from '../../src/store/s3-store.ts';
+import { createS3Client, S3ObjectStore } from '../../src/adapters/aws/s3-store.ts';
 import { buildDemoModels } from '../demo-models.ts';
+import { buildOnnxModel, type Initializer, type NodeSpec } from '../lib/onnx/graph-builder.ts';
+import { mulberry32 } from '../lib/random.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '../local/s3-server.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));

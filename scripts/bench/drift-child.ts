@@ -3,8 +3,8 @@
  * the window end from the environment, runs `checkModel`, and reports time and peak RSS over IPC.
  */
 import { readFileSync } from 'node:fs';
-import { checkModel } from '../../src/drift/check.ts';
-import { createS3Client, S3ObjectStore } from '../../src/store/s3-store.ts';
+import { createS3Client, S3ObjectStore } from '../../src/adapters/aws/s3-store.ts';
+import { checkModel } from '../../src/drift/check/check.ts';
 
 const env = process.env;
 const client = createS3Client({

@@ -4,7 +4,7 @@
  */
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
-import { referenceFromData } from '../../src/drift/reference-from-data.ts';
+import { referenceFromData } from '../../src/drift/profiles/reference-from-data.ts';
 import { trainDemoModel } from '../demo-models.ts';
 import { type BenchModel, type BenchS3, progress, ROOT, random, summarize } from './common.ts';
 import type { Row } from './report.ts';

@@ -97,7 +97,7 @@ async function quiet<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export function createCore(s3: BenchS3): Core {
-  return createServing(readServingConfig({ ...s3.env, CAPTURE_ENABLED: 'false' }), { s3: s3.client });
+  return createServing(readServingConfig({ ...s3.env, CAPTURE_ENABLED: 'false' }), { store: s3.store });
 }
 
 export async function loadHttpHandler(s3: BenchS3): Promise<Handler> {

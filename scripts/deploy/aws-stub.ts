@@ -1,6 +1,6 @@
 /**
  * A loopback stand-in for the two AWS calls `serverless package` makes, so that packaging works
- * with no AWS account and no network (DESIGN.md, "Packaging"):
+ * with no AWS account and no network (docs/deploy.md, "Package, deploy, remove"):
  *
  * - CloudFormation `DescribeStacks`: osls asks it when the service has `layers:`, to reuse an
  *   unchanged layer. The stub answers as CloudFormation does for a stack that was never deployed,

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
-import { type DecodedTensor, decodeTensorProto } from '../../src/onnx/tensor-proto.ts';
+import { type DecodedTensor, decodeTensorProto } from '../lib/onnx/tensor-proto.ts';
 
 /** The ONNX backend tests' tolerance. */
 const RTOL = 1e-3;

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { captureOfLogLine } from '../../src/capture/log-line.ts';
 import { CAPTURES_PREFIX } from '../../src/capture/record.ts';
-import type { ObjectStore } from '../../src/store/object-store.ts';
+import type { ObjectStore } from '../../src/ports/object-store.ts';
 
 /** Seconds between flushes when not configured (Firehose's interval is 60 to 900 s). */
 export const DEFAULT_FLUSH_INTERVAL_MS = 5_000;

@@ -1,9 +1,9 @@
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { referenceFromData } from '../../src/drift/reference-from-data.ts';
-import { REFERENCE_FILE, referenceKey } from '../../src/drift/reference-types.ts';
+import { referenceFromData } from '../../src/drift/profiles/reference-from-data.ts';
+import { REFERENCE_FILE, referenceKey } from '../../src/drift/profiles/reference-types.ts';
+import type { ObjectStore } from '../../src/ports/object-store.ts';
 import { listPublishedVersions, publishModel } from '../../src/repository/publish.ts';
-import type { ObjectStore } from '../../src/store/object-store.ts';
 import { buildDemoModels, DEMO_MODEL_NAMES } from '../demo-models.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { S3Event } from 'aws-lambda';
-import { encodeS3Key } from '../../src/events/s3-event.ts';
+import { encodeS3Key } from '../../src/adapters/aws/s3-event.ts';
 
 /** One object change reported by the local S3 server, key as stored (not encoded). */
 export interface ObjectNotification {

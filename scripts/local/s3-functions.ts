@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context, S3Event } from 'aws-lambda';
-import type { ObjectStore } from '../../src/store/object-store.ts';
+import type { ObjectStore } from '../../src/ports/object-store.ts';
 import { lambdaContext } from './apigw-event.ts';
 import { notificationsOfS3rverEvent } from './s3-event.ts';
 import { readS3Bindings, type S3Binding, S3NotificationDispatcher } from './s3-notifications.ts';

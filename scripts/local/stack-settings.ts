@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createS3Client, type S3ClientOptions, S3ObjectStore } from '../../src/store/s3-store.ts';
+import { createS3Client, type S3ClientOptions, S3ObjectStore } from '../../src/adapters/aws/s3-store.ts';
 
 /** What `npm start` writes to `.local/stack.json` for other tools to find the local stack. */
 export interface StackSettings {

@@ -11,11 +11,12 @@ import {
 } from '../capture/record.ts';
 import { parseInferenceRequest } from '../codec/parse-request.ts';
 import { BadRequestError, ServingError, StorageUnavailableError } from '../errors.ts';
+import type { ObjectStream, ObjectWriter, StreamingObjectStore } from '../ports/object-store.ts';
 import type { InferenceService } from '../protocol/service.ts';
 import type { ModelRepository } from '../repository/model-repository.ts';
 import { assertModelName, parseVersionSelector, type VersionSelector } from '../repository/names.ts';
 import { assertServable, type LoadedModel, type ModelLoader } from '../runtime/model-loader.ts';
-import type { ObjectStream, ObjectWriter, StreamingObjectStore } from '../store/object-store.ts';
+import { decodeText, newTextInputInfo, type TextInputInfo } from '../text/text-input.ts';
 import {
   type BatchInputKey,
   type BatchOutputKeys,
@@ -35,7 +36,6 @@ import {
   type VersionSource,
 } from './summary.ts';
 import { type TabularSchema, tabularSchema } from './tabular.ts';
-import { decodeText, newTextInputInfo, type TextInputInfo } from './text-input.ts';
 
 /** Rows per micro-batch unless configured. */
 export const DEFAULT_BATCH_SIZE = 256;

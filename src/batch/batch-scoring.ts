@@ -1,49 +1,37 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { BatchConfig } from '../config/batch-config.ts';
+import type { ObjectNotification, StreamingObjectStore } from '../ports/object-store.ts';
 import { createServing } from '../serving.ts';
-import { createS3Client, S3ObjectStore } from '../store/s3-store.ts';
 import { type BatchFileOutcome, type BatchJobDeps, type BatchLog, scoreBatchFile } from './batch-job.ts';
 
-/** Timeouts of the batch function's S3 client: a part upload or a paused read takes longer than an API call. */
-export const BATCH_S3_TIMEOUTS = { requestTimeoutMs: 120_000, socketTimeoutMs: 120_000 } as const;
-
-/** An object named by an S3 notification. */
-export interface BatchObjectRef {
-  bucket: string;
-  key: string;
-  etag?: string;
-}
+/** The input file to score: an object a notification named (its event name is not needed). */
+export type BatchObjectRef = Pick<ObjectNotification, 'bucket' | 'key' | 'etag'>;
 
 /**
  * Wires batch scoring from configuration: the serving core (model repository, loader, protocol
- * service) for the models in `MODEL_BUCKET`, and a streaming store for each bucket that input
- * files arrive in (outputs are written beside their input). Called once per process.
+ * service) for the models in `MODEL_BUCKET`, and the store of each bucket that input files arrive
+ * in (outputs are written beside their input), from the `storeFor` port a composition root hands
+ * in. Called once per process.
  *
  * @example
  * ```ts
- * const batch = createBatchScoring(readBatchConfig(process.env));
+ * const batch = createBatchScoring(config, { storeFor: (bucket) => new S3ObjectStore({ client, bucket }) });
  * const outcome = await batch.scoreObject({ bucket, key, etag }, { deadline });
  * ```
  */
-export function createBatchScoring(config: BatchConfig, clients: { s3?: S3Client } = {}) {
-  const s3 =
-    clients.s3 ??
-    createS3Client({
-      region: config.region,
-      endpoint: config.s3Endpoint,
-      forcePathStyle: config.s3ForcePathStyle,
-      ...BATCH_S3_TIMEOUTS,
-    });
-  const serving = createServing(config, { s3 });
-  const stores = new Map<string, S3ObjectStore>();
-  const storeFor = (bucket: string): S3ObjectStore => {
+export function createBatchScoring(
+  config: BatchConfig,
+  ports: { storeFor: (bucket: string) => StreamingObjectStore },
+) {
+  const stores = new Map<string, StreamingObjectStore>();
+  const storeFor = (bucket: string): StreamingObjectStore => {
     let store = stores.get(bucket);
     if (store === undefined) {
-      store = new S3ObjectStore({ client: s3, bucket, partBytes: config.partBytes });
+      store = ports.storeFor(bucket);
       stores.set(bucket, store);
     }
     return store;
   };
+  const serving = createServing(config, { store: storeFor(config.bucket) });
   const settings: BatchJobDeps['settings'] = {
     batchSize: config.batchSize,
     progressIntervalMs: config.progressIntervalMs,
@@ -71,3 +59,6 @@ export function createBatchScoring(config: BatchConfig, clients: { s3?: S3Client
 
   return { scoreObject, serving, settings };
 }
+
+/** Batch scoring as `createBatchScoring` wires it. */
+export type BatchScoring = ReturnType<typeof createBatchScoring>;

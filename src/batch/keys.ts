@@ -1,5 +1,5 @@
 /**
- * Object keys of batch scoring (DESIGN.md: `batch/input/{name}/…` → `batch/output/{name}/…`).
+ * Object keys of batch scoring (docs/batch.md: `batch/input/{name}/…` → `batch/output/{name}/…`).
  * Every key derives from the input key alone, so a redelivered event finds what an earlier run
  * wrote.
  */

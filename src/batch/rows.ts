@@ -2,9 +2,10 @@ import { type FeatureKeys, type FeatureValue, featureInputsJson } from '../captu
 import { describeValue, listNames, quote } from '../codec/describe.ts';
 import { parseJsonBody } from '../codec/parse-request.ts';
 import { BadRequestError, ServingError } from '../errors.ts';
-import { CsvParser } from './csv.ts';
-import type { DecimalRead } from './decimal.ts';
-import { LineSplitter } from './lines.ts';
+import { CsvParser } from '../text/csv.ts';
+import type { DecimalRead } from '../text/decimal.ts';
+import { LineSplitter } from '../text/lines.ts';
+import { NOT_UTF8 } from '../text/text-input.ts';
 import {
   featureFromCsvText,
   featureFromJson,
@@ -13,7 +14,6 @@ import {
   type TextReading,
   textReading,
 } from './tabular.ts';
-import { NOT_UTF8 } from './text-input.ts';
 
 export const INPUT_FORMATS = ['csv', 'jsonl'] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];

@@ -3,8 +3,8 @@
  * of its errors object. Both are documented in docs/batch.md; clients poll the summary.
  */
 
+import type { Compression } from '../text/text-input.ts';
 import type { InputFormat } from './rows.ts';
-import type { Compression } from './text-input.ts';
 
 export const SUMMARY_SCHEMA_VERSION = 1;
 

@@ -1,7 +1,7 @@
 import type { FeatureValue } from '../capture/record.ts';
 import { describeValue, formatShape, quote } from '../codec/describe.ts';
+import { type DecimalRead, readDecimal } from '../text/decimal.ts';
 import type { Datatype, ModelSignature } from '../types.ts';
-import { type DecimalRead, readDecimal } from './decimal.ts';
 
 /**
  * How rows of named features become the input of a tabular model: one input of shape `[N, F]`

@@ -1,6 +1,6 @@
 /**
  * The prediction capture record: one JSON line per prediction, written under
- * `captures/{model}/{yyyy}/{MM}/{dd}/{HH}/…` (DESIGN.md) by batch scoring directly and, for the
+ * `captures/{model}/{yyyy}/{MM}/{dd}/{HH}/…` (docs/captures.md) by batch scoring directly and, for the
  * API, by the log pipeline. The schema is documented in docs/captures.md; drift checks read it.
  */
 import { stringifyJson } from '../codec/json.ts';

@@ -15,7 +15,7 @@
  */
 import type { Tensor } from 'onnxruntime-node';
 import { BadRequestError } from '../errors.ts';
-import type { Datatype, InferenceRequest, InferenceResponse, RequestInput } from '../types.ts';
+import type { InferenceRequest, InferenceResponse, RequestInput } from '../types.ts';
 import { ELEMENT_BYTES } from './datatypes.ts';
 import { countOf, describeValue, formatShape, quote } from './describe.ts';
 import { ELEMENT_CODECS, type TensorStorage } from './elements.ts';

@@ -1,7 +1,7 @@
 import { DEFAULT_BATCH_SIZE, DEFAULT_PROGRESS_INTERVAL_MS } from '../batch/batch-job.ts';
-import { DEFAULT_MAX_RECORD_CHARS } from '../batch/csv.ts';
-import { DEFAULT_MAX_LINE_CHARS } from '../batch/lines.ts';
-import { DEFAULT_PART_BYTES, MIN_PART_BYTES } from '../store/s3-writer.ts';
+import { DEFAULT_PART_BYTES, MIN_PART_BYTES } from '../ports/object-store.ts';
+import { DEFAULT_MAX_RECORD_CHARS } from '../text/csv.ts';
+import { DEFAULT_MAX_LINE_CHARS } from '../text/lines.ts';
 import { type Env, readNumber } from './env.ts';
 import { readServingConfig, type ServingConfig } from './serving-config.ts';
 

@@ -1,12 +1,9 @@
-import { DRIFT_DEFAULTS, type DriftDefaults } from '../drift/drift-config.ts';
+import { DRIFT_DEFAULTS, type DriftDefaults } from '../drift/check/settings.ts';
 import { type Env, readBoolean, readNumber, readOptionalString, readString } from './env.ts';
+import { readStoreConnection, type StoreConnection } from './store-config.ts';
 
 /** Everything the drift function reads from its environment. */
-export interface DriftCheckConfig {
-  bucket: string;
-  region: string;
-  s3Endpoint?: string;
-  s3ForcePathStyle: boolean;
+export interface DriftCheckConfig extends StoreConnection {
   /** EventBridge bus of the ModelDriftDetected events. */
   eventBusName: string;
   /** When set (the local stack), events are appended to this JSON-lines file instead. */
@@ -40,10 +37,7 @@ export interface DriftCheckConfig {
  */
 export function readDriftCheckConfig(env: Env): DriftCheckConfig {
   return {
-    bucket: readString(env, 'MODEL_BUCKET'),
-    region: readString(env, 'AWS_REGION', 'us-east-1'),
-    s3Endpoint: readOptionalString(env, 'S3_ENDPOINT'),
-    s3ForcePathStyle: readBoolean(env, 'S3_FORCE_PATH_STYLE', false),
+    ...readStoreConnection(env),
     eventBusName: readString(env, 'EVENT_BUS_NAME', 'default'),
     eventsFile: readOptionalString(env, 'DRIFT_EVENTS_FILE'),
     defaults: {

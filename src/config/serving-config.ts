@@ -1,14 +1,9 @@
 import { DEFAULT_MAX_BODY_BYTES } from '../http/limits.ts';
-import { type Env, readBoolean, readList, readNumber, readOptionalString, readString } from './env.ts';
+import { type Env, readBoolean, readList, readNumber } from './env.ts';
+import { readStoreConnection, type StoreConnection } from './store-config.ts';
 
 /** Everything the serving functions read from their environment. */
-export interface ServingConfig {
-  /** Bucket holding the model repository under `models/`. */
-  bucket: string;
-  region: string;
-  /** S3 endpoint override (a local S3-compatible server); unset on AWS. */
-  s3Endpoint?: string;
-  s3ForcePathStyle: boolean;
+export interface ServingConfig extends StoreConnection {
   /** How long a model listing or config.json is trusted before S3 is asked again. */
   refreshIntervalMs: number;
   /** Byte budget of loaded sessions; undefined means derived from the function's memory. */
@@ -31,10 +26,7 @@ export function readServingConfig(env: Env): ServingConfig {
   const cacheMb = readNumber(env, 'MODEL_CACHE_MB', 0, { min: 0 });
   const memory = readNumber(env, 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 0, { min: 0 });
   return {
-    bucket: readString(env, 'MODEL_BUCKET'),
-    region: readString(env, 'AWS_REGION', 'us-east-1'),
-    s3Endpoint: readOptionalString(env, 'S3_ENDPOINT'),
-    s3ForcePathStyle: readBoolean(env, 'S3_FORCE_PATH_STYLE', false),
+    ...readStoreConnection(env),
     refreshIntervalMs: readNumber(env, 'MODEL_REFRESH_SECONDS', 30, { min: 0, max: 86_400 }) * 1000,
     cacheBytes: cacheMb > 0 ? cacheMb * 1024 * 1024 : undefined,
     functionMemoryMb: memory > 0 ? memory : undefined,

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '../errors.ts';
+import type { ObjectStore } from '../ports/object-store.ts';
 import type { ModelRepository } from '../repository/model-repository.ts';
 import { assertModelName } from '../repository/names.ts';
-import type { ObjectStore } from '../store/object-store.ts';
 import { parseOutcomesBody } from './body.ts';
 import { type OutcomeRecord, outcomeFolder } from './outcome.ts';
 

@@ -5,11 +5,12 @@
  * is counted (with a few samples for the report) and skipped, never thrown, so one bad line never
  * stops a drift check. The drift check is the reader's user.
  */
-import { CsvParser } from '../batch/csv.ts';
-import { LineSplitter } from '../batch/lines.ts';
-import { decodeText } from '../batch/text-input.ts';
+
 import { BadRequestError } from '../errors.ts';
-import type { StreamingObjectStore } from '../store/object-store.ts';
+import type { StreamingObjectStore } from '../ports/object-store.ts';
+import { CsvParser } from '../text/csv.ts';
+import { LineSplitter } from '../text/lines.ts';
+import { decodeText } from '../text/text-input.ts';
 import {
   type Checked,
   checkOutcomeId,

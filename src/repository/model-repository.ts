@@ -5,7 +5,7 @@ import type {
   ObjectStream,
   StoredObject,
   StreamingObjectStore,
-} from '../store/object-store.ts';
+} from '../ports/object-store.ts';
 import { readValidationRecord, type ValidationRecord } from '../validation/metadata.ts';
 import { METADATA_FILE } from '../validation/model-key.ts';
 import { type ModelConfig, parseModelConfig } from './model-config.ts';

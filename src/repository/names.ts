@@ -1,6 +1,6 @@
 import { BadRequestError } from '../errors.ts';
 
-/** Model names as the repository layout allows them (DESIGN.md); `..` is rejected separately. */
+/** Model names as the repository layout allows them (docs/model-repository.md); `..` is rejected separately. */
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 export const MAX_MODEL_NAME_LENGTH = 128;
 

@@ -1,6 +1,6 @@
 import { BadRequestError } from '../errors.ts';
 import { readModelInfo } from '../onnx/model-info.ts';
-import type { ObjectStore } from '../store/object-store.ts';
+import type { ObjectStore } from '../ports/object-store.ts';
 import { parseModelConfig } from './model-config.ts';
 import { assertModelName } from './names.ts';
 

@@ -1,6 +1,6 @@
 import { InferenceSession } from 'onnxruntime-node';
 import { ModelUnavailableError, NotFoundError, ServingError } from '../errors.ts';
-import type { ObjectStore, StoredObject } from '../store/object-store.ts';
+import type { ObjectStore, StoredObject } from '../ports/object-store.ts';
 import type { ModelSignature } from '../types.ts';
 import { LruCache } from './lru-cache.ts';
 import { type GuardedSession, guardSession } from './session-guard.ts';

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { InferenceSession, env as ortEnv, type Tensor } from 'onnxruntime-node';
 import { type ModelInfo, NotAnOnnxModelError, readModelInfo } from '../onnx/model-info.ts';
+import type { ObjectNotification, ObjectStore } from '../ports/object-store.ts';
 import { DEFAULT_SESSION_OPTIONS, type SessionFactory } from '../runtime/model-loader.ts';
 import { deriveSignature } from '../runtime/signature.ts';
-import type { ObjectStore } from '../store/object-store.ts';
 import { type ModelMetadata, roundMs, summarizeLatency, VALIDATOR_VERSION } from './metadata.ts';
 import { metadataKeyOf, parseModelKey } from './model-key.ts';
 import { SMOKE_FILLS, type SmokeFill, SmokeInputError, smokeFeeds, smokeInputs } from './smoke-inputs.ts';
@@ -272,4 +272,27 @@ export function runtimeReason(error: unknown): string {
     .replace(/onnxruntime::\S+\([^)]*\)\s*(?:const\s*)?/g, '')
     .trim();
   return line || 'unknown error';
+}
+
+/**
+ * Validates the object a store notification names, when it is a model file created in the model
+ * bucket; anything else (another event, another bucket) is `ignored` with the reason.
+ *
+ * @example
+ * ```ts
+ * await validateNotifiedModel(store, { bucket: 'models', key: 'models/iris/2/model.onnx', eventName: 'ObjectCreated:Put' }, { bucket: 'models' });
+ * ```
+ */
+export function validateNotifiedModel(
+  store: ObjectStore,
+  object: ObjectNotification,
+  options: ValidateModelOptions & { bucket: string },
+): Promise<ValidationResult> {
+  const ignored = (reason: string) =>
+    Promise.resolve({ outcome: 'ignored' as const, key: object.key, reason });
+  if (!object.eventName.startsWith('ObjectCreated:')) {
+    return ignored(`event ${object.eventName} does not create an object`);
+  }
+  if (object.bucket !== options.bucket) return ignored(`bucket '${object.bucket}' is not the model bucket`);
+  return validateModel(store, object.key, options);
 }

@@ -2,13 +2,14 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { type DemoModelName, trainDemoModel } from '../../scripts/demo-models.ts';
+import { mulberry32 } from '../../scripts/lib/random.ts';
+import { CLASSIFIER_IO, classifierToOnnx } from '../../scripts/lib/training/onnx-export.ts';
+import { encodeS3Key, objectsOfS3Event } from '../../src/adapters/aws/s3-event.ts';
+import { s3StoresOf } from '../../src/adapters/aws/s3-store.ts';
 import { createBatchScoring } from '../../src/batch/batch-scoring.ts';
 import { readBatchConfig } from '../../src/config/batch-config.ts';
-import { encodeS3Key, objectsOfS3Event } from '../../src/events/s3-event.ts';
-import { mulberry32 } from '../../src/random.ts';
+import type { StreamingObjectStore } from '../../src/ports/object-store.ts';
 import { publishModel } from '../../src/repository/publish.ts';
-import type { StreamingObjectStore } from '../../src/store/object-store.ts';
-import { CLASSIFIER_IO, classifierToOnnx } from '../../src/training/onnx-export.ts';
 
 /** A demo model trained for the test, with what direct inference needs. */
 export interface TestModel {
@@ -86,7 +87,9 @@ export function s3Event(bucket: string, key: string, etag: string | undefined, s
 /** The batch core wired as the handler wires it, against the test server. */
 export function createTestBatch(s3: { bucket: string; client: S3Client }, env: Record<string, string> = {}) {
   const config = readBatchConfig({ MODEL_BUCKET: s3.bucket, MODEL_REFRESH_SECONDS: '0', ...env });
-  const batch = createBatchScoring(config, { s3: s3.client });
+  const batch = createBatchScoring(config, {
+    storeFor: s3StoresOf(s3.client, { partBytes: config.partBytes }),
+  });
   /** Handles an event as the handler does, returning each object's outcome. */
   const deliver = async (event: S3Event) => {
     const outcomes = [];

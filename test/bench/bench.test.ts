@@ -9,9 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { BenchResult } from '../../scripts/bench/run.ts';
+import { buildOnnxModel } from '../../scripts/lib/onnx/graph-builder.ts';
 import { formatReport, runLoadTest, syntheticRequest } from '../../scripts/loadtest.ts';
 import { readServingConfig } from '../../src/config/serving-config.ts';
-import { buildOnnxModel } from '../../src/onnx/graph-builder.ts';
 import { createServing } from '../../src/serving.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 
@@ -90,7 +90,7 @@ describe('npm run loadtest', () => {
     await s3.store.put('models/relu/1/model.onnx', model);
     await s3.store.put('models/relu/config.json', JSON.stringify({ feature_names: ['a', 'b', 'c'] }));
     const serving = createServing(readServingConfig({ MODEL_BUCKET: s3.bucket, CAPTURE_ENABLED: 'false' }), {
-      s3: s3.client,
+      store: s3.store,
     });
     server = createServer((req, res) => {
       const chunks: Buffer[] = [];

@@ -1,7 +1,7 @@
 /**
  * Evaluates, on a log line, the two expressions the capture pipeline of the template is made of,
  * so that tests can prove the pipeline turns the http function's log lines into the `captures/`
- * layout of DESIGN.md:
+ * layout of docs/captures.md:
  *
  * - the CloudWatch Logs subscription filter pattern, in its JSON form with `=` comparisons joined
  *   by `&&` (`{ $.message = "capture" }`);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chiSquaredTest, zTest } from '../../src/drift/stats/chi-squared.ts';
+import { chiSquaredTest, zTest } from '../../src/drift/statistics/chi-squared.ts';
 import {
   jensenShannonDistance,
   jensenShannonTest,
   populationStabilityIndex,
   psiTest,
-} from '../../src/drift/stats/divergence.ts';
+} from '../../src/drift/statistics/divergence.ts';
 import { assertClose } from './helpers.ts';
 
 describe('chi-squared test of homogeneity', () => {

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildCategoricalProfile } from '../../src/drift/stats/categorical-profile.ts';
-import { chooseTest } from '../../src/drift/stats/choose.ts';
-import { alignCategories, compareCategorical } from '../../src/drift/stats/compare-categorical.ts';
-import { compareNumeric } from '../../src/drift/stats/compare-numeric.ts';
-import { mergeNumericProfiles } from '../../src/drift/stats/merge.ts';
-import { buildNumericProfile } from '../../src/drift/stats/numeric-profile.ts';
-import { resolveDriftOptions } from '../../src/drift/stats/options.ts';
-import { predictionLabelDrift, predictionScoreDrift } from '../../src/drift/stats/prediction.ts';
-import { prepareNumeric } from '../../src/drift/stats/sorted.ts';
+import { buildCategoricalProfile } from '../../src/drift/statistics/categorical-profile.ts';
+import { chooseTest } from '../../src/drift/statistics/choose.ts';
+import { alignCategories, compareCategorical } from '../../src/drift/statistics/compare-categorical.ts';
+import { compareNumeric } from '../../src/drift/statistics/compare-numeric.ts';
+import { mergeNumericProfiles } from '../../src/drift/statistics/merge.ts';
+import { buildNumericProfile } from '../../src/drift/statistics/numeric-profile.ts';
+import { resolveDriftOptions } from '../../src/drift/statistics/options.ts';
+import { predictionLabelDrift, predictionScoreDrift } from '../../src/drift/statistics/prediction.ts';
+import { prepareNumeric } from '../../src/drift/statistics/sorted.ts';
 import { categoricalSample, normalSample } from './helpers.ts';
 
 describe('chooseTest (Evidently defaults)', () => {

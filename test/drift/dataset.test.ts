@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FeatureDrift, TestResult } from '../../src/drift/stats/types.ts';
-import { adjustPValues, assessDataset, verdictOf } from '../../src/drift/stats/verdict.ts';
+import type { FeatureDrift, TestResult } from '../../src/drift/statistics/types.ts';
+import { adjustPValues, assessDataset, verdictOf } from '../../src/drift/statistics/verdict.ts';
 import { assertAllClose, assertClose } from './helpers.ts';
 
 function feature(name: string, test: TestResult | null): FeatureDrift {

@@ -9,7 +9,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Context } from 'aws-lambda';
 import { lambdaContext } from '../../scripts/local/apigw-event.ts';
 import type { DriftCheckConfig } from '../../src/config/drift-check-config.ts';
-import type { ModelDriftDetectedDetail } from '../../src/drift/events.ts';
+import type { ModelDriftDetectedDetail } from '../../src/drift/check/events.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 import {
   captureRecords,
@@ -62,7 +62,7 @@ before(async () => {
     AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
     POWERTOOLS_LOG_LEVEL: 'INFO',
   });
-  const module = await import('../../handlers/drift.ts');
+  const module = await import('../../handlers/functions/drift.ts');
   createDriftHandler = module.createDriftHandler as unknown as typeof createDriftHandler;
   const { readDriftCheckConfig } = await import('../../src/config/drift-check-config.ts');
   config = readDriftCheckConfig(process.env);

@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { buildOnnxModel } from '../../scripts/lib/onnx/graph-builder.ts';
 import { type CaptureRecord, captureTensor, createCaptureRecord } from '../../src/capture/record.ts';
-import { checkModel } from '../../src/drift/check.ts';
-import { referenceFromData } from '../../src/drift/reference-from-data.ts';
-import type { ReferenceDocument } from '../../src/drift/reference-types.ts';
-import { buildDriftReport } from '../../src/drift/report.ts';
-import { buildOnnxModel } from '../../src/onnx/graph-builder.ts';
+import { checkModel } from '../../src/drift/check/check.ts';
+import { referenceFromData } from '../../src/drift/profiles/reference-from-data.ts';
+import type { ReferenceDocument } from '../../src/drift/profiles/reference-types.ts';
+import { buildDriftReport } from '../../src/drift/report/report.ts';
 import { publishModel } from '../../src/repository/publish.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 import { assertClose, normalSample } from './helpers.ts';

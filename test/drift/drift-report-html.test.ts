@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { type BrowserContext, chromium } from 'playwright-core';
-import { checkModel } from '../../src/drift/check.ts';
-import { buildDriftReport } from '../../src/drift/report.ts';
-import { renderDriftHtml } from '../../src/drift/report-html.ts';
-import type { DriftReport } from '../../src/drift/report-types.ts';
+import { checkModel } from '../../src/drift/check/check.ts';
+import { buildDriftReport } from '../../src/drift/report/report.ts';
+import { renderDriftHtml } from '../../src/drift/report/report-html.ts';
+import type { DriftReport } from '../../src/drift/report/report-types.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 import {
   captureRecords,

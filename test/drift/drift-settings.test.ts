@@ -7,16 +7,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { readDriftCheckConfig } from '../../src/config/drift-check-config.ts';
-import { DriftConfigError, featureOptions, parseDriftSettings } from '../../src/drift/drift-config.ts';
-import { escapeHtml, formatNumber } from '../../src/drift/html/format.ts';
-import { DriftInvocationError, parseDriftInvocation } from '../../src/drift/invocation.ts';
-import { DEFAULT_THRESHOLDS } from '../../src/drift/stats/index.ts';
+import { DriftInvocationError, parseDriftInvocation } from '../../src/drift/check/invocation.ts';
+import { DriftConfigError, featureOptions, parseDriftSettings } from '../../src/drift/check/settings.ts';
 import {
   captureHourPrefixes,
   outcomeDayPrefixes,
   reportFolder,
   windowEndingAt,
-} from '../../src/drift/window.ts';
+} from '../../src/drift/check/window.ts';
+import { escapeHtml, formatNumber } from '../../src/drift/report/html/format.ts';
+import { DEFAULT_THRESHOLDS } from '../../src/drift/statistics/index.ts';
 
 describe('config.json drift settings', () => {
   it("defaults to Evidently's thresholds, 24 hours, 100 predictions and 30 outcomes", () => {

@@ -7,8 +7,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { EventBridgePublisher } from '../../src/drift/eventbridge-publisher.ts';
-import type { ModelDriftDetectedDetail } from '../../src/drift/events.ts';
+import { EventBridgePublisher } from '../../src/adapters/aws/eventbridge-publisher.ts';
+import type { ModelDriftDetectedDetail } from '../../src/drift/check/events.ts';
 
 interface Received {
   headers: IncomingHttpHeaders;

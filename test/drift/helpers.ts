@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mulberry32 } from '../../src/random.ts';
+import { mulberry32 } from '../../scripts/lib/random.ts';
 
 /** Deterministic uniform [0, 1) generator, so statistical tests never flake. */
 export const seededRandom = mulberry32;

@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { checkModel } from '../../src/drift/check.ts';
-import { summaryKey } from '../../src/drift/hour-summaries.ts';
-import { buildDriftReport } from '../../src/drift/report.ts';
-import type { DriftReport } from '../../src/drift/report-types.ts';
+import { checkModel } from '../../src/drift/check/check.ts';
+import { buildDriftReport } from '../../src/drift/report/report.ts';
+import type { DriftReport } from '../../src/drift/report/report-types.ts';
+import { summaryKey } from '../../src/drift/summaries/hour-summaries.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 import {
   captureRecords,

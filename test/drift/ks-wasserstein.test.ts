@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ksPValue, ksStatistic, ksTest } from '../../src/drift/stats/ks.ts';
-import { kolmogorovSurvival } from '../../src/drift/stats/special.ts';
-import { wasserstein1, wassersteinTest } from '../../src/drift/stats/wasserstein.ts';
+import { ksPValue, ksStatistic, ksTest } from '../../src/drift/statistics/ks.ts';
+import { kolmogorovSurvival } from '../../src/drift/statistics/special.ts';
+import { wasserstein1, wassersteinTest } from '../../src/drift/statistics/wasserstein.ts';
 import { assertClose } from './helpers.ts';
 
 const sorted = (values: number[]) => Float64Array.from(values).sort();

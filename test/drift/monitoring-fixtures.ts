@@ -6,6 +6,7 @@
 
 import { gzipSync } from 'node:zlib';
 import { type DemoModelName, trainDemoModel } from '../../scripts/demo-models.ts';
+import { CLASSIFIER_IO, classifierToOnnx } from '../../scripts/lib/training/onnx-export.ts';
 import { formatCaptureLine } from '../../src/capture/log-line.ts';
 import {
   type CaptureRecord,
@@ -14,12 +15,11 @@ import {
   createCaptureRecord,
   serializeCaptureRecord,
 } from '../../src/capture/record.ts';
-import { referenceFromData } from '../../src/drift/reference-from-data.ts';
-import { REFERENCE_FILE, type ReferenceDocument } from '../../src/drift/reference-types.ts';
+import { referenceFromData } from '../../src/drift/profiles/reference-from-data.ts';
+import { REFERENCE_FILE, type ReferenceDocument } from '../../src/drift/profiles/reference-types.ts';
 import { outcomeFolder } from '../../src/outcomes/outcome.ts';
+import type { ObjectStore } from '../../src/ports/object-store.ts';
 import { publishModel } from '../../src/repository/publish.ts';
-import type { ObjectStore } from '../../src/store/object-store.ts';
-import { CLASSIFIER_IO, classifierToOnnx } from '../../src/training/onnx-export.ts';
 import { type DirectResult, directInference } from '../helpers/direct-inference.ts';
 
 export interface DemoFixture {

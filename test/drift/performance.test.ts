@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classificationMetrics } from '../../src/drift/stats/classification.ts';
-import { regressionMetrics } from '../../src/drift/stats/regression.ts';
-import { rocAucFromGroups } from '../../src/drift/stats/roc.ts';
+import { classificationMetrics } from '../../src/drift/statistics/classification.ts';
+import { regressionMetrics } from '../../src/drift/statistics/regression.ts';
+import { rocAucFromGroups } from '../../src/drift/statistics/roc.ts';
 import { assertClose } from './helpers.ts';
 
 // Expected values are the outputs printed in scikit-learn's documentation examples for the same

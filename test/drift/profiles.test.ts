@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildCategoricalProfile } from '../../src/drift/stats/categorical-profile.ts';
-import { ksStatistic } from '../../src/drift/stats/ks.ts';
-import { mergeCategoricalProfiles, mergeNumericProfiles } from '../../src/drift/stats/merge.ts';
+import { buildCategoricalProfile } from '../../src/drift/statistics/categorical-profile.ts';
+import { ksStatistic } from '../../src/drift/statistics/ks.ts';
+import { mergeCategoricalProfiles, mergeNumericProfiles } from '../../src/drift/statistics/merge.ts';
 import {
   binCounts,
   buildNumericProfile,
   equalWidthEdges,
   histogramOf,
   quantileCuts,
-} from '../../src/drift/stats/numeric-profile.ts';
-import { midQuantiles, sketchQuantile } from '../../src/drift/stats/sketch.ts';
-import { prepareNumeric, quantileSorted } from '../../src/drift/stats/sorted.ts';
-import { wasserstein1 } from '../../src/drift/stats/wasserstein.ts';
+} from '../../src/drift/statistics/numeric-profile.ts';
+import { midQuantiles, sketchQuantile } from '../../src/drift/statistics/sketch.ts';
+import { prepareNumeric, quantileSorted } from '../../src/drift/statistics/sorted.ts';
+import { wasserstein1 } from '../../src/drift/statistics/wasserstein.ts';
 import { assertAllClose, assertClose, normalSample } from './helpers.ts';
 
 const X = [

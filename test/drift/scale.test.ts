@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildCategoricalProfile } from '../../src/drift/stats/categorical-profile.ts';
-import { classificationMetrics } from '../../src/drift/stats/classification.ts';
-import { compareCategorical } from '../../src/drift/stats/compare-categorical.ts';
-import { compareNumeric } from '../../src/drift/stats/compare-numeric.ts';
-import { buildNumericProfile } from '../../src/drift/stats/numeric-profile.ts';
-import { regressionMetrics } from '../../src/drift/stats/regression.ts';
-import { prepareNumeric } from '../../src/drift/stats/sorted.ts';
-import { assessDataset } from '../../src/drift/stats/verdict.ts';
+import { buildCategoricalProfile } from '../../src/drift/statistics/categorical-profile.ts';
+import { classificationMetrics } from '../../src/drift/statistics/classification.ts';
+import { compareCategorical } from '../../src/drift/statistics/compare-categorical.ts';
+import { compareNumeric } from '../../src/drift/statistics/compare-numeric.ts';
+import { buildNumericProfile } from '../../src/drift/statistics/numeric-profile.ts';
+import { regressionMetrics } from '../../src/drift/statistics/regression.ts';
+import { prepareNumeric } from '../../src/drift/statistics/sorted.ts';
+import { assessDataset } from '../../src/drift/statistics/verdict.ts';
 import { categoricalSample, normalSample, seededRandom } from './helpers.ts';
 
 const ROWS = 1_000_000;

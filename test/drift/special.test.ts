@@ -6,7 +6,7 @@ import {
   normalTwoSided,
   regularizedGammaP,
   regularizedGammaQ,
-} from '../../src/drift/stats/special.ts';
+} from '../../src/drift/statistics/special.ts';
 import { assertClose } from './helpers.ts';
 
 // Expected values: SciPy 1.17.1 (scipy.special.gammaincc / gammainc / gammaln / kolmogorov,

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { main as drift } from '../../scripts/drift-cli.ts';
 import { captureOfStoredLine } from '../../src/capture/log-line.ts';
-import type { ReferenceDocument } from '../../src/drift/reference-types.ts';
-import type { DriftReport } from '../../src/drift/report-types.ts';
+import type { ReferenceDocument } from '../../src/drift/profiles/reference-types.ts';
+import type { DriftReport } from '../../src/drift/report/report-types.ts';
 import { requestJson } from '../helpers/http.ts';
 import { type RunningStack, startStack } from '../helpers/local-stack.ts';
 

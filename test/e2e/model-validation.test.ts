@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../src/store/s3-store.ts';
+import { createS3Client } from '../../src/adapters/aws/s3-store.ts';
 import type { ModelMetadata } from '../../src/validation/metadata.ts';
 import { requestJson } from '../helpers/http.ts';
 import { jsonLines, type RunningStack, startStack } from '../helpers/local-stack.ts';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { BatchFileOutcome } from '../../src/batch/batch-job.ts';
-import { LineSplitter, type TextLine } from '../../src/batch/lines.ts';
+import { LineSplitter, type TextLine } from '../../src/text/lines.ts';
 import {
   createTestBatch,
   dropInput,

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { S3ObjectStore } from '../../src/adapters/aws/s3-store.ts';
 import { readServingConfig } from '../../src/config/serving-config.ts';
 import type { HttpOutcome } from '../../src/http/app.ts';
 import { createServing } from '../../src/serving.ts';
@@ -30,7 +31,7 @@ export async function reluModel(): Promise<Uint8Array> {
 /** `createServing` over `s3`, with environment overrides (`MAX_BODY_BYTES`, `MODEL_CACHE_MB`, …). */
 export function servingOver(s3: TestS3Server, env: Record<string, string> = {}): Serving {
   return createServing(readServingConfig({ MODEL_BUCKET: s3.bucket, ...env }), {
-    s3: s3.createClient(FAST_CLIENT),
+    store: new S3ObjectStore({ client: s3.createClient(FAST_CLIENT), bucket: s3.bucket }),
   });
 }
 

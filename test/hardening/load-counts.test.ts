@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { S3ObjectStore } from '../../src/adapters/aws/s3-store.ts';
 import { formatCaptureLines } from '../../src/capture/log-line.ts';
 import { readServingConfig } from '../../src/config/serving-config.ts';
 import { publishModel } from '../../src/repository/publish.ts';
@@ -18,13 +19,14 @@ before(async () => {
   s3 = await startS3Server();
   await publishModel(s3.store, { name: 'relu', version: 1, model: await reluModel() });
   // Patient timeouts: this is about counting under load, not about faults.
+  const client = s3.createClient({
+    maxAttempts: 1,
+    connectionTimeoutMs: 60_000,
+    requestTimeoutMs: 60_000,
+    socketTimeoutMs: 60_000,
+  });
   serving = createServing(readServingConfig({ MODEL_BUCKET: s3.bucket }), {
-    s3: s3.createClient({
-      maxAttempts: 1,
-      connectionTimeoutMs: 60_000,
-      requestTimeoutMs: 60_000,
-      socketTimeoutMs: 60_000,
-    }),
+    store: new S3ObjectStore({ client, bucket: s3.bucket }),
   });
 });
 

@@ -1,5 +1,5 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { CLASSIFIER_IO } from '../../src/training/onnx-export.ts';
+import { CLASSIFIER_IO } from '../../scripts/lib/training/onnx-export.ts';
 
 /** A demo-style classifier: one `[N, F]` float input, `label` and `probabilities` outputs. */
 export interface ClassifierModel {

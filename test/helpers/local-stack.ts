@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLocalStore, type StackSettings } from '../../scripts/local/stack-settings.ts';
-import type { ObjectStore } from '../../src/store/object-store.ts';
+import type { ObjectStore } from '../../src/ports/object-store.ts';
 import { ROOT } from './paths.ts';
 
 export interface RunningStack extends StackSettings {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
-import { createS3Client, type S3ClientOptions, S3ObjectStore } from '../../src/store/s3-store.ts';
+import { createS3Client, type S3ClientOptions, S3ObjectStore } from '../../src/adapters/aws/s3-store.ts';
 
 /**
  * Failures the proxy in front of the S3 server can inject:
@@ -39,7 +39,7 @@ export interface TestS3Server {
   bucket: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
-  /** A client configured per DESIGN.md, with small retries and timeouts. */
+  /** A client configured as docs/architecture.md says S3-compatible stores need, with small retries and timeouts. */
   client: S3Client;
   store: S3ObjectStore;
   /** Every request received since the start or the last `resetRequests()`. */

@@ -19,8 +19,8 @@ import {
   toS3Event,
 } from '../../scripts/local/s3-event.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '../../scripts/local/s3-server.ts';
-import { objectsOfS3Event } from '../../src/events/s3-event.ts';
-import { createS3Client } from '../../src/store/s3-store.ts';
+import { objectsOfS3Event } from '../../src/adapters/aws/s3-event.ts';
+import { createS3Client } from '../../src/adapters/aws/s3-store.ts';
 
 const KEY = 'batch/input/iris/my file+1 été.csv';
 const options = { region: 'eu-west-1', configurationId: 'batch-s3-1', sequencer: '0055AED6DCD90281E5' };

@@ -22,8 +22,8 @@ import {
   type LocalS3,
   startLocalS3,
 } from '../../scripts/local/s3-server.ts';
-import { objectsOfS3Event } from '../../src/events/s3-event.ts';
-import { createS3Client } from '../../src/store/s3-store.ts';
+import { objectsOfS3Event } from '../../src/adapters/aws/s3-event.ts';
+import { createS3Client } from '../../src/adapters/aws/s3-store.ts';
 import { ROOT } from '../helpers/paths.ts';
 
 const binding: S3Binding = {

@@ -3,10 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import ort from 'onnxruntime-node';
+import { buildOnnxModel, encodeTensorProto } from '../../scripts/lib/onnx/graph-builder.ts';
 import { datatypeOfOrtType } from '../../src/codec/datatypes.ts';
-import { buildOnnxModel, encodeTensorProto } from '../../src/onnx/graph-builder.ts';
 import { readModelInfo } from '../../src/onnx/model-info.ts';
-import { ProtoWriter } from '../../src/onnx/protobuf.ts';
+import { ProtoWriter } from '../../src/onnx/protobuf-writer.ts';
 import type { TensorSpec } from '../../src/types.ts';
 import { conformanceCases } from './conformance-cases.ts';
 

@@ -7,12 +7,12 @@ import {
   fieldString,
   ProtobufError,
   type ProtoField,
-  ProtoWriter,
   readFields,
   repeatedFixed,
   repeatedVarints,
   WireType,
 } from '../../src/onnx/protobuf.ts';
+import { ProtoWriter } from '../../src/onnx/protobuf-writer.ts';
 
 const UINT64_MAX = (1n << 64n) - 1n;
 

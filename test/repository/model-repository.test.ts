@@ -6,13 +6,13 @@ import {
   NotFoundError,
   StorageUnavailableError,
 } from '../../src/errors.ts';
+import type { ObjectStore, StreamingObjectStore } from '../../src/ports/object-store.ts';
 import {
   MAX_CONFIG_BYTES,
   ModelRepository,
   type ModelRepositoryOptions,
 } from '../../src/repository/model-repository.ts';
 import { parseVersionSelector } from '../../src/repository/names.ts';
-import type { ObjectStore, StreamingObjectStore } from '../../src/store/object-store.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 
 let s3: TestS3Server;

@@ -3,13 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { buildOnnxModel } from '../../scripts/lib/onnx/graph-builder.ts';
 import {
   ModelUnavailableError,
   NotFoundError,
   ServingError,
   StorageUnavailableError,
 } from '../../src/errors.ts';
-import { buildOnnxModel } from '../../src/onnx/graph-builder.ts';
 import { ModelRepository } from '../../src/repository/model-repository.ts';
 import {
   defaultCacheBytes,

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { InferenceSession } from 'onnxruntime-node';
-import { buildOnnxModel } from '../../src/onnx/graph-builder.ts';
+import { buildOnnxModel } from '../../scripts/lib/onnx/graph-builder.ts';
 import { deriveSignature, markUndeclaredRanks } from '../../src/runtime/signature.ts';
 import { conformanceDir } from '../helpers/paths.ts';
 

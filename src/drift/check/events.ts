@@ -1,0 +1,84 @@
+/**
+ * The `ModelDriftDetected` event: what a drift check tells the rest of the world when a model
+ * drifts or its performance degrades, so that a retraining pipeline can start. Published on
+ * EventBridge in AWS (`eventbridge-publisher.ts`), appended to a file in the local stack
+ * (`file-publisher.ts`); any other `DriftEventPublisher` can be handed in.
+ */
+import type { DriftReport } from '../report/report-types.ts';
+
+/** EventBridge `source` of the event (serverless.yml `custom.drift.eventSource`). */
+export const DRIFT_EVENT_SOURCE = 'onnx-serve';
+/** EventBridge `detail-type` (serverless.yml `custom.drift.eventDetailType`). */
+export const DRIFT_EVENT_DETAIL_TYPE = 'ModelDriftDetected';
+/** Drifted feature names listed in an event at most (EventBridge entries are limited to 256 KB). */
+export const MAX_EVENT_FEATURES = 100;
+
+/** The event's `detail`. */
+export interface ModelDriftDetectedDetail {
+  model: string;
+  version: string;
+  /** The dataset (data drift) verdict. */
+  verdict: DriftReport['verdict'];
+  /** Why the event was raised: `data_drift`, `performance_degraded`. */
+  reasons: string[];
+  drifted_features: string[];
+  prediction_verdict: string | null;
+  performance_verdict: string;
+  window: DriftReport['window'];
+  generated_at: string;
+  report: { bucket?: string; json: string; html: string; latest: string };
+  metrics: Record<string, number | null>;
+}
+
+/** Where drift events go. `publish` throws when the event could not be delivered. */
+export interface DriftEventPublisher {
+  publish(detail: ModelDriftDetectedDetail): Promise<void>;
+}
+
+/**
+ * The event detail of a report whose alert was raised.
+ *
+ * @example
+ * ```ts
+ * if (report.alert.raised) await publisher.publish(driftEventDetail(report, 'my-bucket', latestKey(report.model)));
+ * ```
+ */
+export function driftEventDetail(
+  report: DriftReport,
+  bucket: string | undefined,
+  latest: string,
+): ModelDriftDetectedDetail {
+  return {
+    model: report.model,
+    version: report.version ?? '',
+    verdict: report.verdict,
+    reasons: report.alert.reasons,
+    drifted_features: report.data_drift.drifted_features.slice(0, MAX_EVENT_FEATURES),
+    prediction_verdict: report.prediction_drift?.verdict ?? null,
+    performance_verdict: report.performance.verdict,
+    window: report.window,
+    generated_at: report.generated_at,
+    report: { ...(bucket ? { bucket } : {}), json: report.keys.json, html: report.keys.html, latest },
+    metrics: reportMetrics(report),
+  };
+}
+
+/**
+ * The headline numbers of a report, as the metrics and the event carry them.
+ *
+ * @example
+ * ```ts
+ * reportMetrics(report); // { drifted_features: 3, max_drift_score: 0.41, prediction_drift: 0, accuracy: 0.93, … }
+ * ```
+ */
+export function reportMetrics(report: DriftReport): Record<string, number | null> {
+  return {
+    predictions: report.counts.predictions,
+    drifted_features: report.data_drift.drifted_features.length,
+    max_drift_score: report.data_drift.max_psi,
+    dataset_drift: report.verdict === 'drift' ? 1 : 0,
+    prediction_drift: report.prediction_drift?.verdict === 'drift' ? 1 : 0,
+    outcome_coverage: report.outcomes.coverage,
+    ...report.performance.metrics,
+  };
+}

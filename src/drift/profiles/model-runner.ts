@@ -1,0 +1,170 @@
+/**
+ * Runs a tabular ONNX model on reference rows with onnxruntime, to record the predictions it makes
+ * on its own training data. Values go through the same conversions as batch scoring and the same
+ * codec as the API, so the reference predictions are the ones serving would return.
+ */
+import { InferenceSession } from 'onnxruntime-node';
+import { featureFromJson, featureFromText, RowError, tabularSchema } from '../../batch/tabular.ts';
+import type { FeatureValue } from '../../capture/record.ts';
+import { decodeInputs } from '../../codec/decode.ts';
+import { encodeOutputs } from '../../codec/encode.ts';
+import { deriveSignature, markUndeclaredRanks } from '../../runtime/signature.ts';
+import type { TensorElement } from '../../types.ts';
+import type { RawValue } from './reference-table.ts';
+
+/** Rows per `session.run`. */
+export const REFERENCE_BATCH_ROWS = 1024;
+
+/** One output over all rows: `width` elements per row, flat; rows not scored hold NaN. */
+export interface OutputColumn {
+  width: number;
+  values: (number | string)[];
+}
+
+export interface ReferencePredictions {
+  /** 1 for each row the model was run on. */
+  scored: Uint8Array;
+  outputs: Map<string, OutputColumn>;
+  /** Why rows were not scored: the first few messages. */
+  errors: string[];
+}
+
+/** What computing a reference needs from a model: its outputs for rows of named features. */
+export interface ReferencePredictor {
+  outputNames: readonly string[];
+  predict(
+    rows: readonly ReadonlyMap<string, RawValue>[],
+    format: 'csv' | 'jsonl',
+  ): Promise<ReferencePredictions>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `modelBytes` with onnxruntime as a predictor over rows of `featureNames`.
+ *
+ * @throws Error when the model is not tabular (one `[N, F]` input), naming why.
+ * @example
+ * ```ts
+ * const predictor = await createOnnxPredictor('iris', bytes, featureNames);
+ * const { outputs } = await predictor.predict(table.rows, table.format);
+ * await predictor.close();
+ * ```
+ */
+export async function createOnnxPredictor(
+  model: string,
+  modelBytes: Uint8Array,
+  featureNames: readonly string[],
+): Promise<ReferencePredictor> {
+  const session = await InferenceSession.create(modelBytes);
+  try {
+    const { signature } = deriveSignature(session.inputMetadata, session.outputMetadata);
+    markUndeclaredRanks(signature, modelBytes);
+    const tabular = tabularSchema(model, signature, featureNames);
+    if (tabular.schema === undefined) throw new Error(tabular.reason);
+    const schema = tabular.schema;
+    const outputNames = signature.outputs.map((output) => output.name);
+    const perRun = Math.max(1, Math.min(REFERENCE_BATCH_ROWS, schema.rowsPerRun));
+
+    const run = async (batch: FeatureValue[][]): Promise<Map<string, TensorElement[]>> => {
+      const width = schema.featureNames.length;
+      const data = new Array<FeatureValue>(batch.length * width);
+      batch.forEach((row, r) => {
+        for (let f = 0; f < width; f++) data[r * width + f] = row[f] as FeatureValue;
+      });
+      const feeds = decodeInputs(
+        [{ name: schema.inputName, datatype: schema.datatype, shape: [batch.length, width], data }],
+        signature.inputs,
+      );
+      const results = await session.run(feeds, outputNames);
+      const encoded = encodeOutputs(
+        results,
+        outputNames.map((name) => ({ name })),
+      );
+      return new Map(encoded.map((output) => [output.name, output.data]));
+    };
+
+    return {
+      outputNames,
+      async predict(rows, format) {
+        const scored = new Uint8Array(rows.length);
+        const outputs = new Map<string, OutputColumn>();
+        const errors: string[] = [];
+        const note = (index: number, error: unknown) => {
+          if (errors.length < 5) errors.push(`row ${index + 1}: ${(error as Error).message}`);
+        };
+        const pending: { index: number; values: FeatureValue[] }[] = [];
+        const flush = async () => {
+          if (pending.length === 0) return;
+          const batch = pending.splice(0, pending.length);
+          let results: Map<string, TensorElement[]>;
+          try {
+            results = await run(batch.map((row) => row.values));
+          } catch (error) {
+            if (batch.length === 1) {
+              note(batch[0]?.index ?? 0, error);
+              return;
+            }
+            // One bad row must not cost the whole batch: run them one at a time.
+            for (const row of batch) {
+              pending.push(row);
+              await flush();
+            }
+            return;
+          }
+          for (const [name, data] of results) {
+            const width = data.length / batch.length;
+            if (!Number.isInteger(width)) throw new Error(`output '${name}' is not one row per input row`);
+            let column = outputs.get(name);
+            if (column === undefined) {
+              column = { width, values: new Array<number | string>(rows.length * width).fill(Number.NaN) };
+              outputs.set(name, column);
+            }
+            batch.forEach((row, r) => {
+              for (let k = 0; k < width; k++)
+                (column as OutputColumn).values[row.index * width + k] = element(data[r * width + k]);
+              scored[row.index] = 1;
+            });
+          }
+        };
+        for (const [index, row] of rows.entries()) {
+          try {
+            const values = schema.featureNames.map((feature) =>
+              convert(row.get(feature), schema.datatype, feature, format),
+            );
+            pending.push({ index, values });
+          } catch (error) {
+            if (!(error instanceof RowError)) throw error;
+            note(index, error);
+          }
+          if (pending.length >= perRun) await flush();
+        }
+        await flush();
+        return { scored, outputs, errors };
+      },
+      close: () => session.release(),
+    };
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
+}
+
+function convert(
+  value: RawValue,
+  datatype: Parameters<typeof featureFromText>[1],
+  feature: string,
+  format: 'csv' | 'jsonl',
+): FeatureValue {
+  if (format === 'csv') {
+    if (typeof value !== 'string') throw new RowError(`feature '${feature}' is missing`);
+    return featureFromText(value, datatype, feature);
+  }
+  return featureFromJson(value, datatype, feature);
+}
+
+function element(value: TensorElement | undefined): number | string {
+  if (typeof value === 'number' || typeof value === 'string') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return Number.NaN;
+}

@@ -1,0 +1,99 @@
+/**
+ * `models/{name}/{version}/reference.json`: what the model saw in training, summarised, so that
+ * drift checks can compare recent traffic with it without the training rows. Schema documented
+ * in docs/monitoring.md.
+ */
+import type { Task } from '../../repository/model-config.ts';
+import type {
+  CategoricalProfile,
+  ClassificationMetrics,
+  NumericProfile,
+  RegressionMetrics,
+} from '../statistics/index.ts';
+
+/** Version of the reference layout, written as `schema`. */
+export const REFERENCE_SCHEMA_VERSION = 1;
+export const REFERENCE_FILE = 'reference.json';
+
+/** `models/{name}/{version}/reference.json`. */
+export function referenceKey(model: string, version: string | number): string {
+  return `models/${model}/${version}/${REFERENCE_FILE}`;
+}
+
+export type FeatureProfile = NumericProfile | CategoricalProfile;
+
+/** One input feature, in the model's feature order. */
+export interface ReferenceFeature {
+  name: string;
+  profile: FeatureProfile;
+}
+
+/**
+ * The model's predictions on the reference rows: the distribution of predicted labels
+ * (classification) or of the score (regression).
+ */
+export type ReferencePrediction =
+  | {
+      kind: 'label';
+      /** Output holding the label; null when the label is the argmax of `probabilities`. */
+      output: string | null;
+      /** Output holding the class probabilities, when the model has one. */
+      probabilities: string | null;
+      /** Class names by index (config.json `labels`); labels are reported by name when known. */
+      labels: string[] | null;
+      profile: CategoricalProfile;
+    }
+  | { kind: 'score'; output: string; profile: NumericProfile };
+
+/** Performance of the model on the labelled reference rows. */
+export interface ReferencePerformance {
+  label_column: string;
+  classification?: ClassificationMetrics;
+  regression?: RegressionMetrics;
+}
+
+export interface ReferenceDocument {
+  schema: typeof REFERENCE_SCHEMA_VERSION;
+  model: string;
+  created_at: string;
+  task: Task;
+  source: {
+    /** File name only (never a local path). */
+    file: string;
+    format: 'csv' | 'jsonl';
+    /** Rows read. */
+    rows: number;
+    /** Rows the model could not be run on (missing or invalid values); profiled all the same. */
+    unscored_rows: number;
+    label_column: string | null;
+  };
+  /** Rows profiled. */
+  rows: number;
+  features: ReferenceFeature[];
+  prediction: ReferencePrediction | null;
+  performance: ReferencePerformance | null;
+}
+
+/**
+ * Parses a stored reference.json, checking only what the drift check relies on.
+ *
+ * @throws Error naming what is wrong.
+ */
+export function parseReferenceDocument(json: unknown, key: string): ReferenceDocument {
+  const fail = (what: string): never => {
+    throw new Error(`${key}: ${what}`);
+  };
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return fail('not a JSON object');
+  const doc = json as Partial<ReferenceDocument>;
+  if (doc.schema !== REFERENCE_SCHEMA_VERSION) {
+    return fail(`schema ${String(doc.schema)} is not supported (expected ${REFERENCE_SCHEMA_VERSION})`);
+  }
+  if (!Array.isArray(doc.features)) return fail("'features' must be an array");
+  for (const feature of doc.features) {
+    const kind = (feature as Partial<ReferenceFeature>)?.profile?.kind;
+    if (typeof feature?.name !== 'string' || (kind !== 'numeric' && kind !== 'categorical')) {
+      return fail("every feature needs a 'name' and a numeric or categorical 'profile'");
+    }
+  }
+  return doc as ReferenceDocument;
+}
