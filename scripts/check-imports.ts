@@ -18,7 +18,13 @@ export interface ImportViolation {
 }
 
 /** Packages only adapters and composition roots may import. */
-const PLATFORM_PACKAGES = [/^@aws-sdk\//, /^aws-lambda$/, /^@aws-lambda-powertools\//, /^@middy\//, /^@smithy\//];
+const PLATFORM_PACKAGES = [
+  /^@aws-sdk\//,
+  /^aws-lambda$/,
+  /^@aws-lambda-powertools\//,
+  /^@middy\//,
+  /^@smithy\//,
+];
 
 /** The layers a file can be in, by path from the repository root. */
 type Layer = 'core' | 'adapter' | 'handler' | 'script' | 'other';
@@ -40,7 +46,8 @@ const RULES: Record<Layer, { banned: Layer[]; platform: boolean }> = {
   other: { banned: [], platform: false },
 };
 
-const SPECIFIER = /(?:^|[\s;])(?:import|export)\s(?:[^'"]*?\sfrom\s)?\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+const SPECIFIER =
+  /(?:^|[\s;])(?:import|export)\s(?:[^'"]*?\sfrom\s)?\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 /** Every import specifier of a TypeScript source, with its line. */
 export function importsOf(source: string): { specifier: string; line: number }[] {
@@ -64,7 +71,12 @@ export function checkFile(root: string, path: string, source: string): ImportVio
       const target = relative(root, resolve(root, dirname(path), specifier));
       const targetLayer = layerOf(target);
       if (rule.banned.includes(targetLayer)) {
-        violations.push({ file: path, line, specifier, rule: `${layer} code must not import ${targetLayer} code` });
+        violations.push({
+          file: path,
+          line,
+          specifier,
+          rule: `${layer} code must not import ${targetLayer} code`,
+        });
       }
     } else if (rule.platform && PLATFORM_PACKAGES.some((pattern) => pattern.test(specifier))) {
       violations.push({
@@ -111,5 +123,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const violations = await checkImports(root);
   for (const v of violations) console.error(`${v.file}:${v.line}: '${v.specifier}': ${v.rule}`);
   if (violations.length > 0) process.exit(1);
-  console.log('imports follow the architecture: the core imports no adapter, handler, script or platform package');
+  console.log(
+    'imports follow the architecture: the core imports no adapter, handler, script or platform package',
+  );
 }

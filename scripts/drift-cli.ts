@@ -11,11 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EventBridgePublisher } from '../src/adapters/aws/eventbridge-publisher.ts';
 import { FileEventPublisher } from '../src/adapters/file/file-event-publisher.ts';
-import type { DriftEventPublisher } from '../src/drift/check/events.ts';
 import { type ModelRunOutcome, runDriftChecks } from '../src/drift/check/run.ts';
 import { DRIFT_DEFAULTS } from '../src/drift/check/settings.ts';
 import { formatPercent } from '../src/drift/report/html/format.ts';
 import type { DriftReport } from '../src/drift/report/report-types.ts';
+import type { DriftEventPublisher } from '../src/ports/drift-event-publisher.ts';
 import type { StreamingObjectStore } from '../src/ports/object-store.ts';
 import { openCliTarget, type TargetFlags } from './local/stack-settings.ts';
 

@@ -10,7 +10,7 @@
  * `--sigv4` signs requests for an API that uses IAM authorisation (credentials from the usual
  * AWS chain); a signature lasts 15 minutes, so a signed run is limited to 900 s.
  */
-import { createHash, createHmac } from 'node:crypto';
+
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -22,6 +22,7 @@ import { ORT_TYPE_OF } from '../src/codec/datatypes.ts';
 import { ELEMENT_CODECS } from '../src/codec/elements.ts';
 import type { Datatype } from '../src/types.ts';
 import { mulberry32 } from './lib/random.ts';
+import { signRequest } from './lib/sigv4.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAX_DURATION_S = 3600;
@@ -200,57 +201,6 @@ export function binaryRequest(jsonBody: string): { body: Buffer; headers: Record
   };
 }
 
-/** SigV4 for API Gateway (`execute-api`), with the Node crypto module; one signature per body. */
-async function signRequest(
-  method: 'GET' | 'POST',
-  url: URL,
-  body: string | Buffer,
-  region: string,
-  service: string,
-  extraHeaders: Record<string, string> = {},
-): Promise<Record<string, string>> {
-  const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
-  const credentials = await defaultProvider()();
-  const now = new Date();
-  const amzDate = now.toISOString().replace(/[:-]|\.\d{3}/g, '');
-  const day = amzDate.slice(0, 8);
-  const sha = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
-  const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
-  const headers: Record<string, string> = {
-    ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
-    ...extraHeaders,
-    host: url.host,
-    'x-amz-content-sha256': sha(body),
-    'x-amz-date': amzDate,
-  };
-  if (credentials.sessionToken) headers['x-amz-security-token'] = credentials.sessionToken;
-  const signed = Object.keys(headers).sort();
-  const canonical = [
-    method,
-    url.pathname
-      .split('/')
-      .map((s) => encodeURIComponent(decodeURIComponent(s)))
-      .join('/'),
-    '',
-    ...signed.map((h) => `${h}:${headers[h]}`),
-    '',
-    signed.join(';'),
-    headers['x-amz-content-sha256'],
-  ].join('\n');
-  const scope = `${day}/${region}/${service}/aws4_request`;
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha(canonical)].join('\n');
-  let key = hmac(`AWS4${credentials.secretAccessKey}`, day);
-  key = hmac(key, region);
-  key = hmac(key, service);
-  key = hmac(key, 'aws4_request');
-  const signature = createHmac('sha256', key).update(toSign).digest('hex');
-  const { host: _host, ...rest } = headers;
-  return {
-    ...rest,
-    authorization: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`,
-  };
-}
-
 interface AutocannonResult {
   requests: { average: number; total: number };
   throughput: { average: number };
@@ -290,7 +240,10 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRep
   const inferUrl = new URL(`${modelPath}/infer`, base);
   const sign = options.sigv4;
   const metadataHeaders = sign
-    ? await signRequest('GET', metadataUrl, '', sign.region, sign.service ?? 'execute-api')
+    ? await signRequest('GET', metadataUrl, '', {
+        region: sign.region,
+        service: sign.service ?? 'execute-api',
+      })
     : {};
   const response = await fetch(metadataUrl, {
     headers: metadataHeaders,
@@ -312,8 +265,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRep
           'POST',
           inferUrl,
           wire.body,
-          sign.region,
-          sign.service ?? 'execute-api',
+          { region: sign.region, service: sign.service ?? 'execute-api' },
           wire.headers,
         )
       : wire.headers;

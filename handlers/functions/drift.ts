@@ -7,9 +7,9 @@ import { EventBridgePublisher } from '../../src/adapters/aws/eventbridge-publish
 import { FileEventPublisher } from '../../src/adapters/file/file-event-publisher.ts';
 import { type DriftCheckConfig, readDriftCheckConfig } from '../../src/config/drift-check-config.ts';
 import type { Env } from '../../src/config/env.ts';
-import type { DriftEventPublisher } from '../../src/drift/check/events.ts';
 import { parseDriftInvocation, planDriftRun } from '../../src/drift/check/invocation.ts';
 import { type ModelRunOutcome, runDriftChecks } from '../../src/drift/check/run.ts';
+import type { DriftEventPublisher } from '../../src/ports/drift-event-publisher.ts';
 import type { StreamingObjectStore } from '../../src/ports/object-store.ts';
 import { bucketStore } from '../commons/clients.ts';
 import { partialFailure, remainingMsOf } from '../commons/invocation.ts';

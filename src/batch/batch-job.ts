@@ -37,11 +37,6 @@ import {
 } from './summary.ts';
 import { type TabularSchema, tabularSchema } from './tabular.ts';
 
-/** Rows per micro-batch unless configured. */
-export const DEFAULT_BATCH_SIZE = 256;
-/** How often a running summary is rewritten with the counts so far, unless configured. */
-export const DEFAULT_PROGRESS_INTERVAL_MS = 10_000;
-
 const JSONL = 'application/x-ndjson';
 
 export interface BatchSettings {

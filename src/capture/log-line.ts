@@ -5,6 +5,7 @@
  * `captures/{model}/{yyyy}/{MM}/{dd}/{HH}/` using `capture.model` and `capture.ts`; the local stack
  * does the same from the same lines (scripts/local/capture-pipeline.ts). docs/captures.md.
  */
+import { isJsonObject } from '../codec/json.ts';
 import { type CaptureRecord, captureTensor, toJsonLine } from './record.ts';
 
 /** The `message` of a capture log line: what the subscription filter selects on. */
@@ -95,7 +96,7 @@ export function captureOfLogLine(line: string): CaptureRecord | undefined {
   const value = parseObject(line);
   if (value?.message !== CAPTURE_LOG_MESSAGE) return undefined;
   const capture = value.capture;
-  if (!isObject(capture) || typeof capture.model !== 'string' || typeof capture.ts !== 'string') {
+  if (!isJsonObject(capture) || typeof capture.model !== 'string' || typeof capture.ts !== 'string') {
     return undefined;
   }
   return capture as unknown as CaptureRecord;
@@ -117,7 +118,7 @@ export function captureOfLogLine(line: string): CaptureRecord | undefined {
 export function captureOfStoredLine(line: string): CaptureRecord | undefined {
   const value = parseObject(line);
   if (value === undefined) return undefined;
-  const record = value.message === CAPTURE_LOG_MESSAGE && isObject(value.capture) ? value.capture : value;
+  const record = value.message === CAPTURE_LOG_MESSAGE && isJsonObject(value.capture) ? value.capture : value;
   if (typeof record.schema !== 'number' || typeof record.id !== 'string') return undefined;
   return record as unknown as CaptureRecord;
 }
@@ -146,12 +147,8 @@ function parseObject(line: string): Record<string, unknown> | undefined {
   if (!trimmed.startsWith('{')) return undefined;
   try {
     const value: unknown = JSON.parse(trimmed);
-    return isObject(value) ? value : undefined;
+    return isJsonObject(value) ? value : undefined;
   } catch {
     return undefined;
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -73,3 +73,8 @@ function isFlatPrimitive(values: readonly unknown[]): boolean {
   }
   return true;
 }
+
+/** A JSON object (not null, not an array). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

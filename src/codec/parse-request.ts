@@ -7,6 +7,7 @@ import {
   type RequestOutput,
 } from '../types.ts';
 import { describeValue, formatShape, quote } from './describe.ts';
+import { isJsonObject } from './json.ts';
 import { findJsonSyntaxError } from './json-syntax.ts';
 
 /** Deepest nesting of arrays and objects a request body may have (rank-32 nested data needs 36). */
@@ -65,7 +66,7 @@ export function parseJsonBody(text: string): unknown {
  * ```
  */
 export function parseInferenceRequest(body: unknown): InferenceRequest {
-  if (!isObject(body)) {
+  if (!isJsonObject(body)) {
     throw new BadRequestError(`request body: expected a JSON object, got ${describeValue(body)}`);
   }
   const id = own(body, 'id') ?? undefined;
@@ -102,7 +103,8 @@ function parseInputs(value: unknown): RequestInput[] {
 
 function parseInput(value: unknown, index: number): RequestInput {
   const at = `inputs[${index}]`;
-  if (!isObject(value)) throw new BadRequestError(`${at}: expected an object, got ${describeValue(value)}`);
+  if (!isJsonObject(value))
+    throw new BadRequestError(`${at}: expected an object, got ${describeValue(value)}`);
   const name = own(value, 'name');
   if (typeof name !== 'string' || name === '') {
     throw new BadRequestError(`${at}.name: expected a non-empty string, got ${describeValue(name)}`);
@@ -178,7 +180,7 @@ function parseOutputs(value: unknown): RequestOutput[] | undefined {
   const seen = new Set<string>();
   return value.map((output: unknown, index) => {
     const at = `outputs[${index}]`;
-    if (!isObject(output))
+    if (!isJsonObject(output))
       throw new BadRequestError(`${at}: expected an object, got ${describeValue(output)}`);
     const name = own(output, 'name');
     if (typeof name !== 'string' || name === '') {
@@ -193,12 +195,9 @@ function parseOutputs(value: unknown): RequestOutput[] | undefined {
 
 function optionalObject(value: unknown, label: string): JsonObject | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!isObject(value)) throw new BadRequestError(`${label} expected an object, got ${describeValue(value)}`);
+  if (!isJsonObject(value))
+    throw new BadRequestError(`${label} expected an object, got ${describeValue(value)}`);
   return value;
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Reads only own properties, so nothing inherited (or planted on a prototype) is ever taken as input. */

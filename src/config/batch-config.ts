@@ -1,4 +1,3 @@
-import { DEFAULT_BATCH_SIZE, DEFAULT_PROGRESS_INTERVAL_MS } from '../batch/batch-job.ts';
 import { DEFAULT_PART_BYTES, MIN_PART_BYTES } from '../ports/object-store.ts';
 import { DEFAULT_MAX_RECORD_CHARS } from '../text/csv.ts';
 import { DEFAULT_MAX_LINE_CHARS } from '../text/lines.ts';
@@ -6,6 +5,11 @@ import { type Env, readNumber } from './env.ts';
 import { readServingConfig, type ServingConfig } from './serving-config.ts';
 
 const MIB = 1024 * 1024;
+
+/** Rows per micro-batch unless configured. */
+export const DEFAULT_BATCH_SIZE = 256;
+/** How often a running summary is rewritten with the counts so far, unless configured. */
+export const DEFAULT_PROGRESS_INTERVAL_MS = 10_000;
 
 /** Everything the batch scoring function reads from its environment. */
 export interface BatchConfig extends ServingConfig {

@@ -1,5 +1,7 @@
-import { describeValue, quote } from '../codec/describe.ts';
+import * as z from 'zod/mini';
+import { quote } from '../codec/describe.ts';
 import { BadRequestError } from '../errors.ts';
+import { closedObject, parseUserJson } from '../schema/user-json.ts';
 import {
   type Checked,
   checkOutcomeId,
@@ -8,8 +10,6 @@ import {
   MAX_OUTCOMES_PER_REQUEST,
   type OutcomeRecord,
 } from './outcome.ts';
-
-const ITEM_FIELDS = new Set(['id', 'value', 'ts']);
 
 /**
  * Validates the body of `POST /v2/models/{name}/outcomes` and returns the records to store:
@@ -27,35 +27,16 @@ const ITEM_FIELDS = new Set(['id', 'value', 'ts']);
  * ```
  */
 export function parseOutcomesBody(body: unknown, receivedAt: Date): OutcomeRecord[] {
-  if (!isObject(body)) {
-    throw new BadRequestError(
-      `request body: expected a JSON object {"outcomes": [...]}, got ${describeValue(body)}`,
-    );
-  }
-  const list = Object.hasOwn(body, 'outcomes') ? body.outcomes : undefined;
-  if (!Array.isArray(list)) {
-    throw new BadRequestError(
-      `outcomes: expected an array of {"id", "value", "ts"?} objects, got ${list === undefined ? 'nothing' : describeValue(list)}`,
-    );
-  }
-  if (list.length === 0)
-    throw new BadRequestError('outcomes: expected at least one outcome, got an empty array');
-  if (list.length > MAX_OUTCOMES_PER_REQUEST) {
-    throw new BadRequestError(
-      `outcomes: ${list.length} outcomes in one request; at most ${MAX_OUTCOMES_PER_REQUEST} are allowed (send several requests)`,
-    );
-  }
-
+  const { outcomes: list } = parseUserJson(
+    outcomesBodySchema,
+    body,
+    (problem) => new BadRequestError(problem.message),
+    { root: 'request body' },
+  );
   const received = receivedAt.toISOString();
   const firstIndex = new Map<string, number>();
-  return list.map((item: unknown, index): OutcomeRecord => {
+  return list.map((item, index): OutcomeRecord => {
     const at = `outcomes[${index}]`;
-    if (!isObject(item)) throw new BadRequestError(`${at}: expected an object, got ${describeValue(item)}`);
-    for (const key of Object.keys(item)) {
-      if (!ITEM_FIELDS.has(key)) {
-        throw new BadRequestError(`${at}: unknown field ${quote(key)}; an outcome has id, value and ts`);
-      }
-    }
     const id = required(checkOutcomeId(item.id), `${at}.id`);
     const earlier = firstIndex.get(id);
     if (earlier !== undefined) {
@@ -73,11 +54,31 @@ export function parseOutcomesBody(body: unknown, receivedAt: Date): OutcomeRecor
   });
 }
 
+/**
+ * The body's envelope. The fields' values are checked by the same rules as outcome files
+ * (`checkOutcomeId`, `checkOutcomeValue`, `checkOutcomeTs`), which give the specific reasons.
+ */
+const outcomesBodySchema = z.object(
+  {
+    outcomes: z
+      .array(
+        closedObject(
+          { id: z.optional(z.unknown()), value: z.optional(z.unknown()), ts: z.optional(z.unknown()) },
+          'an object {"id", "value", "ts"?}',
+        ),
+        { error: 'an array of {"id", "value", "ts"?} objects' },
+      )
+      .check(
+        z.minLength(1, { error: 'at least one outcome' }),
+        z.maxLength(MAX_OUTCOMES_PER_REQUEST, {
+          error: `at most ${MAX_OUTCOMES_PER_REQUEST} outcomes in one request (send several requests)`,
+        }),
+      ),
+  },
+  { error: 'a JSON object {"outcomes": [...]}' },
+);
+
 function required<T>(checked: Checked<T>, field: string): T {
   if (!checked.ok) throw new BadRequestError(`${field} ${checked.reason}`);
   return checked.value;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

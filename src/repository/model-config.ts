@@ -1,4 +1,6 @@
+import * as z from 'zod/mini';
 import { ModelUnavailableError } from '../errors.ts';
+import { describeJson, parseUserJson } from '../schema/user-json.ts';
 import { ALIAS_PATTERN, isVersionNumber, MAX_VERSION, versionOfFolder } from './names.ts';
 
 export const TASKS = ['classification', 'regression', 'other'] as const;
@@ -39,22 +41,90 @@ export interface ParsedModelConfig {
   warnings: string[];
 }
 
-const KNOWN_FIELDS = new Set([
-  'task',
-  'labels',
-  'feature_names',
-  'outputs',
-  'aliases',
-  'default_version',
-  'capture',
-  'drift',
-  'description',
-]);
-const OUTPUT_ROLES = ['label', 'probabilities', 'score'] as const;
+const versionNumber = (() => {
+  const expected = `a version number (1 to ${MAX_VERSION})`;
+  return z
+    .int({ error: expected })
+    .check(z.minimum(1, { error: expected }), z.maximum(MAX_VERSION, { error: expected }));
+})();
+
+/** An array of distinct strings (labels, feature names). */
+const uniqueStrings = z.array(z.string({ error: 'a string' }), { error: 'an array of strings' }).check(
+  z.superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((item, index) => {
+      if (seen.has(item)) ctx.addIssue({ code: 'custom', message: 'unique', path: [index], input: item });
+      seen.add(item);
+    });
+  }),
+);
+
+const outputName = z.string({ error: 'an output name' }).check(z.minLength(1, { error: 'an output name' }));
+const sampleRate = z
+  .number({ error: 'a number from 0 to 1' })
+  .check(z.minimum(0, { error: 'a number from 0 to 1' }), z.maximum(1, { error: 'a number from 0 to 1' }));
+
+/** An optional field with its description (shown by editors through the published JSON Schema). */
+function field<T extends z.ZodMiniType>(schema: T, description: string) {
+  return z.optional(schema.check(z.describe(description)));
+}
+
+/**
+ * The schema of `models/{name}/config.json` as the serving path reads it. The `drift` section is
+ * only checked to be an object here; the drift check validates it (`parseDriftSettings`), and the
+ * published JSON Schema (docs/model-config.schema.json) carries its full schema.
+ */
+export const modelConfigSchema = z.looseObject(
+  {
+    $schema: field(z.string({ error: 'a string' }), 'The JSON Schema editors check this file with.'),
+    task: field(
+      z.enum(TASKS, { error: `one of ${TASKS.map((t) => `'${t}'`).join(', ')}` }),
+      'What the model does; classification and regression enable the matching performance metrics.',
+    ),
+    labels: field(uniqueStrings, 'Class labels, in the order of the probabilities output.'),
+    feature_names: field(uniqueStrings, 'Names of the columns of a tabular input, in order.'),
+    outputs: field(
+      z.looseObject(
+        {
+          label: z.optional(outputName),
+          probabilities: z.optional(outputName),
+          score: z.optional(outputName),
+        },
+        { error: 'an object' },
+      ),
+      'Which outputs hold the predicted label, the class probabilities and a score.',
+    ),
+    aliases: field(
+      z.record(
+        z
+          .string()
+          .check(z.regex(ALIAS_PATTERN, { error: 'an alias (a letter, then letters, digits, _ . -)' })),
+        versionNumber,
+        { error: 'an object of alias → version' },
+      ),
+      'Alias → version, e.g. {"stable": 3}; requests may name an alias instead of a version.',
+    ),
+    default_version: field(
+      z.union([z.number(), z.string()], { error: 'a version number or an alias' }),
+      'The version served when a request names none: a version number or one of the aliases (default: the highest valid version).',
+    ),
+    capture: field(
+      z.looseObject(
+        { sample_rate: z.optional(sampleRate), enabled: z.optional(z.boolean({ error: 'true or false' })) },
+        { error: 'an object' },
+      ),
+      'Prediction capture: enabled (default true) and sample_rate (0 to 1, default 1).',
+    ),
+    drift: z.optional(z.record(z.string(), z.unknown(), { error: 'an object' })),
+    description: field(z.string({ error: 'a string' }), "Free text shown in the model's metadata."),
+  },
+  { error: 'a JSON object' },
+);
 
 /**
  * Validates a parsed `config.json`. A mistake in it is the model owner's, not the caller's, so it
  * is a `ModelUnavailableError` (422) naming the field, what was expected and what was found.
+ * Unknown fields are ignored for forward compatibility, and listed in `warnings`.
  *
  * @example
  * ```ts
@@ -63,128 +133,68 @@ const OUTPUT_ROLES = ['label', 'probabilities', 'score'] as const;
  * ```
  */
 export function parseModelConfig(json: unknown, name: string): ParsedModelConfig {
-  const fail: Fail = (field, expected, got) => {
-    throw new ModelUnavailableError(
-      `model '${name}' config.json: '${field}' must be ${expected}; got ${describe(got)}`,
-    );
-  };
-  if (!isPlainObject(json)) return fail('(top level)', 'a JSON object', json);
+  const where = `model '${name}' config.json`;
+  const parsed = parseUserJson(
+    modelConfigSchema,
+    json,
+    (problem) => new ModelUnavailableError(`${where}: ${problem.message}`),
+  );
+  const warnings = [
+    ...unknownFields(parsed, Object.keys(modelConfigSchema.shape), ''),
+    ...unknownFields(parsed.outputs, OUTPUT_ROLES, 'outputs.'),
+    ...unknownFields(parsed.capture, ['sample_rate', 'enabled'], 'capture.'),
+  ].map((field) => `${where}: unknown field '${field}' ignored`);
 
   const config: ModelConfig = {};
-  const warnings: string[] = [];
-  for (const key of Object.keys(json)) {
-    if (!KNOWN_FIELDS.has(key)) warnings.push(`model '${name}' config.json: unknown field '${key}' ignored`);
+  if (parsed.task !== undefined) config.task = parsed.task;
+  if (parsed.labels !== undefined) config.labels = parsed.labels;
+  if (parsed.feature_names !== undefined) config.feature_names = parsed.feature_names;
+  if (parsed.outputs !== undefined) config.outputs = pick(parsed.outputs, OUTPUT_ROLES);
+  if (parsed.aliases !== undefined) config.aliases = { ...parsed.aliases };
+  if (parsed.default_version !== undefined) {
+    config.default_version = defaultVersion(parsed.default_version, config.aliases, where);
   }
-
-  const { task, labels, feature_names, outputs, aliases, default_version, capture, drift, description } =
-    json;
-  if (task !== undefined) {
-    if (!TASKS.includes(task as Task)) fail('task', `one of ${TASKS.map((t) => `'${t}'`).join(', ')}`, task);
-    config.task = task as Task;
-  }
-  if (labels !== undefined) config.labels = stringList(labels, 'labels', fail);
-  if (feature_names !== undefined) config.feature_names = stringList(feature_names, 'feature_names', fail);
-  if (outputs !== undefined) {
-    if (!isPlainObject(outputs)) return fail('outputs', 'an object', outputs);
-    config.outputs = {};
-    for (const [role, value] of Object.entries(outputs)) {
-      if (!OUTPUT_ROLES.includes(role as (typeof OUTPUT_ROLES)[number])) {
-        warnings.push(`model '${name}' config.json: unknown field 'outputs.${role}' ignored`);
-      } else if (typeof value !== 'string' || value.length === 0) {
-        fail(`outputs.${role}`, 'an output name', value);
-      } else {
-        config.outputs[role as (typeof OUTPUT_ROLES)[number]] = value;
-      }
-    }
-  }
-  if (aliases !== undefined) {
-    if (!isPlainObject(aliases)) return fail('aliases', 'an object of alias → version', aliases);
-    config.aliases = {};
-    for (const [alias, version] of Object.entries(aliases)) {
-      if (!ALIAS_PATTERN.test(alias)) {
-        fail('aliases', 'keyed by aliases (a letter, then letters, digits, _ . -)', alias);
-      }
-      if (!isVersionNumber(version))
-        fail(`aliases.${alias}`, `a version number (1 to ${MAX_VERSION})`, version);
-      config.aliases[alias] = version as number;
-    }
-  }
-  if (default_version !== undefined) {
-    config.default_version = defaultVersion(default_version, config.aliases, fail);
-  }
-  if (capture !== undefined) {
-    if (!isPlainObject(capture)) return fail('capture', 'an object', capture);
-    const { sample_rate: rate, enabled } = capture;
-    if (rate !== undefined && (typeof rate !== 'number' || !(rate >= 0 && rate <= 1))) {
-      fail('capture.sample_rate', 'a number from 0 to 1', rate);
-    }
-    if (enabled !== undefined && typeof enabled !== 'boolean')
-      fail('capture.enabled', 'true or false', enabled);
-    for (const key of Object.keys(capture)) {
-      if (key !== 'sample_rate' && key !== 'enabled')
-        warnings.push(`model '${name}' config.json: unknown field 'capture.${key}' ignored`);
-    }
-    config.capture = {
-      ...(rate === undefined ? {} : { sample_rate: rate as number }),
-      ...(enabled === undefined ? {} : { enabled: enabled as boolean }),
-    };
-  }
-  if (drift !== undefined) {
-    if (!isPlainObject(drift)) return fail('drift', 'an object', drift);
-    config.drift = drift;
-  }
-  if (description !== undefined) {
-    if (typeof description !== 'string') fail('description', 'a string', description);
-    config.description = description as string;
-  }
+  if (parsed.capture !== undefined)
+    config.capture = pick(parsed.capture, ['sample_rate', 'enabled'] as const);
+  if (parsed.drift !== undefined) config.drift = parsed.drift;
+  if (parsed.description !== undefined) config.description = parsed.description;
   return { config, warnings };
 }
 
-type Fail = (field: string, expected: string, got: unknown) => never;
+const OUTPUT_ROLES = ['label', 'probabilities', 'score'] as const;
 
-function stringList(value: unknown, field: string, fail: Fail): string[] {
-  if (!Array.isArray(value)) return fail(field, 'an array of strings', value);
-  const seen = new Set<string>();
-  value.forEach((item, index) => {
-    if (typeof item !== 'string') fail(`${field}[${index}]`, 'a string', item);
-    if (seen.has(item)) fail(`${field}[${index}]`, 'unique', item);
-    seen.add(item);
-  });
-  return [...seen];
+function unknownFields(value: object | undefined, known: readonly string[], prefix: string): string[] {
+  if (value === undefined) return [];
+  return Object.keys(value)
+    .filter((key) => !known.includes(key))
+    .map((key) => `${prefix}${key}`);
 }
 
+/** The declared fields of a loose object that are present. */
+function pick<T extends object, K extends keyof T & string>(value: T, keys: readonly K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const key of keys) if (value[key] !== undefined) out[key] = value[key];
+  return out;
+}
+
+/** `default_version`: a version, a version written as a string ("3"), or one of the aliases. */
 function defaultVersion(
-  value: unknown,
+  value: number | string,
   aliases: Record<string, number> | undefined,
-  fail: Fail,
+  where: string,
 ): number | string {
-  if (isVersionNumber(value)) return value;
-  if (typeof value === 'string') {
-    // "3" is how a hand-written JSON file often spells version 3.
-    const version = versionOfFolder(value);
-    if (version !== undefined) return version;
-    if (aliases !== undefined && Object.hasOwn(aliases, value)) return value;
-    const known = Object.keys(aliases ?? {});
-    return fail(
-      'default_version',
-      `a version number or one of 'aliases' (${known.length > 0 ? known.join(', ') : 'none defined'})`,
-      value,
+  if (typeof value === 'number') {
+    if (isVersionNumber(value)) return value;
+    throw new ModelUnavailableError(
+      `${where}: 'default_version' must be a version number or an alias; got ${describeJson(value)}`,
     );
   }
-  return fail('default_version', 'a version number or an alias', value);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') {
-    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  }
-  return `${typeof value} ${String(value)}`;
+  // "3" is how a hand-written JSON file often spells version 3.
+  const version = versionOfFolder(value);
+  if (version !== undefined) return version;
+  if (aliases !== undefined && Object.hasOwn(aliases, value)) return value;
+  const known = Object.keys(aliases ?? {});
+  throw new ModelUnavailableError(
+    `${where}: 'default_version' must be a version number or one of 'aliases' (${known.length > 0 ? known.join(', ') : 'none defined'}); got ${describeJson(value)}`,
+  );
 }

@@ -6,9 +6,9 @@ import type {
   StoredObject,
   StreamingObjectStore,
 } from '../ports/object-store.ts';
-import { readValidationRecord, type ValidationRecord } from '../validation/metadata.ts';
-import { METADATA_FILE } from '../validation/model-key.ts';
+import { readValidationRecord, type ValidationRecord } from './metadata.ts';
 import { type ModelConfig, parseModelConfig } from './model-config.ts';
+import { METADATA_FILE } from './model-key.ts';
 import { assertModelName, MODEL_NAME_PATTERN, type VersionSelector, versionOfFolder } from './names.ts';
 
 export const MODELS_PREFIX = 'models/';

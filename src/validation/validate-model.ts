@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { InferenceSession, env as ortEnv, type Tensor } from 'onnxruntime-node';
 import { type ModelInfo, NotAnOnnxModelError, readModelInfo } from '../onnx/model-info.ts';
 import type { ObjectNotification, ObjectStore } from '../ports/object-store.ts';
+import { type ModelMetadata, roundMs, summarizeLatency, VALIDATOR_VERSION } from '../repository/metadata.ts';
+import { metadataKeyOf, parseModelKey } from '../repository/model-key.ts';
 import { DEFAULT_SESSION_OPTIONS, type SessionFactory } from '../runtime/model-loader.ts';
 import { deriveSignature } from '../runtime/signature.ts';
-import { type ModelMetadata, roundMs, summarizeLatency, VALIDATOR_VERSION } from './metadata.ts';
-import { metadataKeyOf, parseModelKey } from './model-key.ts';
 import { SMOKE_FILLS, type SmokeFill, SmokeInputError, smokeFeeds, smokeInputs } from './smoke-inputs.ts';
 
 /** Timed smoke runs after the warm-up, unless told otherwise. */

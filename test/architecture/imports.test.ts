@@ -101,3 +101,38 @@ describe('architecture: import rule', () => {
     );
   });
 });
+
+describe('architecture: declared packages', () => {
+  it('declares every package the code imports in package.json', async () => {
+    const { readFile, readdir } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    const declared = new Set([
+      ...Object.keys(manifest.dependencies),
+      ...Object.keys(manifest.devDependencies),
+    ]);
+    const undeclared = new Set<string>();
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (entry.name !== 'fixtures') await walk(path);
+        } else if (/\.(ts|mjs)$/.test(entry.name)) {
+          for (const { specifier } of importsOf(await readFile(path, 'utf8'))) {
+            if (specifier.startsWith('.') || specifier.startsWith('node:')) continue;
+            const parts = specifier.split('/');
+            const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? '');
+            // `aws-lambda` is a types-only import, declared as @types/aws-lambda.
+            const pkg = name === 'aws-lambda' ? '@types/aws-lambda' : name;
+            if (!declared.has(pkg)) undeclared.add(`${pkg} (${path.slice(ROOT.length)})`);
+          }
+        }
+      }
+    };
+    for (const top of ['src', 'handlers', 'scripts', 'test']) await walk(join(ROOT, top));
+    assert.deepEqual([...undeclared], []);
+  });
+});

@@ -295,7 +295,10 @@ describe('drift handler', () => {
 
     // Assess
     assert.ok(error instanceof Error);
-    assert.match(error.message, /drift check failed for 1 of \d model\(s\): iris: .*'drift\.thresholds key'/);
+    assert.match(
+      error.message,
+      /drift check failed for 1 of \d model\(s\): iris: .*unknown field 'drift\.thresholds\.kss'/,
+    );
     assert.equal(events.length, 1, 'breast-cancer was still checked and its event sent');
     const failure = lines.find((line) => typeof line._aws === 'object' && line.model === 'iris');
     assert.equal(failure?.DriftCheckFailures, 1);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../src/adapters/aws/s3-store.ts';
-import type { ModelMetadata } from '../../src/validation/metadata.ts';
+import type { ModelMetadata } from '../../src/repository/metadata.ts';
 import { requestJson } from '../helpers/http.ts';
 import { jsonLines, type RunningStack, startStack } from '../helpers/local-stack.ts';
 import { conformanceDir } from '../helpers/paths.ts';

@@ -38,16 +38,28 @@ describe('parseOutcomesBody', () => {
     value: 1,
   }));
   const invalid: [string, unknown, string][] = [
-    ['not an object', [1, 2], 'request body: expected a JSON object {"outcomes": [...]}, got array'],
+    [
+      'not an object',
+      [1, 2],
+      `'request body' must be a JSON object {"outcomes": [...]}; got an array of 2 items`,
+    ],
     [
       'no outcomes',
       { outcome: [] },
-      'outcomes: expected an array of {"id", "value", "ts"?} objects, got nothing',
+      `'outcomes' must be an array of {"id", "value", "ts"?} objects; got nothing`,
     ],
-    ['outcomes not an array', { outcomes: { id: 'a' } }, 'got object'],
-    ['an empty list', { outcomes: [] }, 'outcomes: expected at least one outcome, got an empty array'],
-    ['too many', { outcomes: tooMany }, `outcomes: 10001 outcomes in one request; at most 10000 are allowed`],
-    ['an entry that is not an object', { outcomes: ['a'] }, "outcomes[0]: expected an object, got 'a'"],
+    ['outcomes not an array', { outcomes: { id: 'a' } }, 'got an object'],
+    ['an empty list', { outcomes: [] }, "'outcomes' must be at least one outcome; got an empty array"],
+    [
+      'too many',
+      { outcomes: tooMany },
+      "'outcomes' must be at most 10000 outcomes in one request (send several requests); got an array of 10001 items",
+    ],
+    [
+      'an entry that is not an object',
+      { outcomes: ['a'] },
+      `'outcomes[0]' must be an object {"id", "value", "ts"?}; got "a"`,
+    ],
     ['a missing id', { outcomes: [{ value: 1 }] }, 'outcomes[0].id must be a non-empty string'],
     ['an empty id', { outcomes: [{ id: '', value: 1 }] }, 'outcomes[0].id must be a non-empty string'],
     ['a numeric id', { outcomes: [{ id: 7, value: 1 }] }, 'outcomes[0].id must be a non-empty string'],
@@ -105,7 +117,7 @@ describe('parseOutcomesBody', () => {
     [
       'an unknown field',
       { outcomes: [{ id: 'a', value: 1, time: '2026-06-01T10:00:00Z' }] },
-      "outcomes[0]: unknown field 'time'; an outcome has id, value and ts",
+      "unknown field 'outcomes[0].time' (known: id, value, ts)",
     ],
     [
       'a duplicate id',

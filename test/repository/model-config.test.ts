@@ -75,7 +75,7 @@ describe('parseModelConfig', () => {
   });
 
   const invalid: [string, unknown, string][] = [
-    ['an array', [], "model 'iris' config.json: '(top level)' must be a JSON object; got an array"],
+    ['an array', [], "model 'iris' config.json: '(top level)' must be a JSON object; got an empty array"],
     ['null', null, "'(top level)' must be a JSON object; got null"],
     [
       'an unknown task',
@@ -90,7 +90,7 @@ describe('parseModelConfig', () => {
       { feature_names: ['x', 'y', 'x'] },
       `'feature_names[2]' must be unique; got "x"`,
     ],
-    ['outputs as an array', { outputs: ['y'] }, "'outputs' must be an object; got an array"],
+    ['outputs as an array', { outputs: ['y'] }, "'outputs' must be an object; got an array of 1 item"],
     ['an empty output name', { outputs: { label: '' } }, `'outputs.label' must be an output name; got ""`],
     [
       'a zero alias',
@@ -103,7 +103,11 @@ describe('parseModelConfig', () => {
       { aliases: { stable: '2' } },
       `'aliases.stable' must be a version number (1 to 9007199254740991); got "2"`,
     ],
-    ['a numeric alias name', { aliases: { '2': 3 } }, `'aliases' must be keyed by aliases`],
+    [
+      'a numeric alias name',
+      { aliases: { '2': 3 } },
+      `'aliases key' must be an alias (a letter, then letters, digits, _ . -); got "2"`,
+    ],
     [
       'an unknown default alias',
       { aliases: { stable: 1 }, default_version: 'beta' },
@@ -127,7 +131,11 @@ describe('parseModelConfig', () => {
     ],
     ['a NaN-like sample rate', { capture: { sample_rate: '0.5' } }, `got "0.5"`],
     ['drift as a number', { drift: 3 }, "'drift' must be an object; got number 3"],
-    ['a non-string description', { description: ['x'] }, "'description' must be a string; got an array"],
+    [
+      'a non-string description',
+      { description: ['x'] },
+      "'description' must be a string; got an array of 1 item",
+    ],
   ];
   for (const [label, json, message] of invalid) {
     it(`rejects ${label} with a 422 naming the field`, () => {

@@ -7,7 +7,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { buildDemoModels } from '../../scripts/demo-models.ts';
 import { buildOnnxModel } from '../../scripts/lib/onnx/graph-builder.ts';
 import { StorageUnavailableError } from '../../src/errors.ts';
-import { type ModelMetadata, VALIDATOR_VERSION } from '../../src/validation/metadata.ts';
+import { type ModelMetadata, VALIDATOR_VERSION } from '../../src/repository/metadata.ts';
 import { type ValidationResult, validateModel } from '../../src/validation/validate-model.ts';
 import { conformanceDir } from '../helpers/paths.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';

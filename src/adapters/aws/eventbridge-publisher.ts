@@ -2,9 +2,9 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import {
   DRIFT_EVENT_DETAIL_TYPE,
   DRIFT_EVENT_SOURCE,
-  type DriftEventPublisher,
   type ModelDriftDetectedDetail,
 } from '../../drift/check/events.ts';
+import type { DriftEventPublisher } from '../../ports/drift-event-publisher.ts';
 
 /**
  * Publishes drift events on an EventBridge bus (`default` unless named). An entry EventBridge

@@ -3,9 +3,9 @@ import { dirname } from 'node:path';
 import {
   DRIFT_EVENT_DETAIL_TYPE,
   DRIFT_EVENT_SOURCE,
-  type DriftEventPublisher,
   type ModelDriftDetectedDetail,
 } from '../../drift/check/events.ts';
+import type { DriftEventPublisher } from '../../ports/drift-event-publisher.ts';
 
 /**
  * Appends drift events to a JSON-lines file, shaped as EventBridge delivers them to a target

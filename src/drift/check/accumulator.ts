@@ -196,7 +196,7 @@ function argmaxOf(values: ArrayLike<unknown> | undefined): number | undefined {
 }
 
 /** A numeric value: numbers, numeric text (the codec writes "NaN"/"Infinity" as text), booleans. */
-function numberOf(value: unknown): number {
+export function numberOf(value: unknown): number {
   if (typeof value === 'number') return value;
   if (typeof value === 'string') return value.trim() === '' ? Number.NaN : Number(value);
   if (typeof value === 'boolean') return value ? 1 : 0;

@@ -30,11 +30,6 @@ export interface ModelDriftDetectedDetail {
   metrics: Record<string, number | null>;
 }
 
-/** Where drift events go. `publish` throws when the event could not be delivered. */
-export interface DriftEventPublisher {
-  publish(detail: ModelDriftDetectedDetail): Promise<void>;
-}
-
 /**
  * The event detail of a report whose alert was raised.
  *

@@ -4,7 +4,9 @@
  * invocation may name models and a window: `{ "models": ["iris"], "window_hours": 6 }` (also
  * accepted inside `detail`).
  */
+import * as z from 'zod/mini';
 import { assertModelName } from '../../repository/names.ts';
+import { parseUserJson } from '../../schema/user-json.ts';
 
 export interface DriftInvocation {
   /** Only these models; undefined for every model with captures. */
@@ -46,30 +48,40 @@ export function parseDriftInvocation(event: unknown): DriftInvocation {
     const time = Date.parse(outer.time);
     if (Number.isFinite(time)) invocation.time = new Date(time);
   }
-  const models = source.models ?? outer.models;
-  if (models !== undefined) {
-    if (!Array.isArray(models) || models.length === 0) {
-      throw new DriftInvocationError("'models' must be a non-empty array of model names");
-    }
-    invocation.models = models.map((name) => {
-      try {
-        assertModelName(name);
-      } catch (error) {
-        throw new DriftInvocationError(`'models': ${(error as Error).message}`);
-      }
-      return name;
-    });
-  }
-  const hours = source.window_hours ?? outer.window_hours;
-  if (hours !== undefined) {
-    if (typeof hours !== 'number' || !(hours > 0) || !Number.isFinite(hours)) {
-      throw new DriftInvocationError(
-        `'window_hours' must be a positive number, got ${JSON.stringify(hours)}`,
-      );
-    }
-    invocation.windowHours = hours;
-  }
+  const options = parseUserJson(
+    invocationOptionsSchema,
+    { models: source.models ?? outer.models, window_hours: source.window_hours ?? outer.window_hours },
+    (problem) => new DriftInvocationError(problem.message),
+  );
+  if (options.models !== undefined) invocation.models = options.models;
+  if (options.window_hours !== undefined) invocation.windowHours = options.window_hours;
   return invocation;
+}
+
+/** The options a direct invocation may give (other fields of the event are the scheduler's). */
+const invocationOptionsSchema = z.object({
+  models: z.optional(
+    z
+      .array(
+        z
+          .string({ error: 'a model name' })
+          .check(z.refine(isModelName, { error: 'a model name (letters, digits, _ . -)' })),
+        { error: 'a non-empty array of model names' },
+      )
+      .check(z.minLength(1, { error: 'a non-empty array of model names' })),
+  ),
+  window_hours: z.optional(
+    z.number({ error: 'a positive number' }).check(z.positive({ error: 'a positive number' })),
+  ),
+});
+
+function isModelName(name: string): boolean {
+  try {
+    assertModelName(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** How one invocation runs its checks: the window end, resumption and summaries, and its deadline. */

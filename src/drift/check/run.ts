@@ -4,13 +4,14 @@
  * model's failure never stops the others; the caller sees every outcome.
  */
 
+import type { DriftEventPublisher } from '../../ports/drift-event-publisher.ts';
 import type { StreamingObjectStore } from '../../ports/object-store.ts';
 import { MODEL_NAME_PATTERN } from '../../repository/names.ts';
 import { buildDriftReport, latestKey, reportKeys } from '../report/report.ts';
 import type { DriftReport } from '../report/report-types.ts';
 import { readLatestPointer, writeLatestPointer, writeReportFiles } from '../report/report-writer.ts';
 import { checkModel } from './check.ts';
-import { type DriftEventPublisher, driftEventDetail } from './events.ts';
+import { driftEventDetail } from './events.ts';
 import type { DriftDefaults } from './settings.ts';
 
 export interface DriftRunOptions {

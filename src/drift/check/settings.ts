@@ -2,7 +2,10 @@
  * The `drift` section of a model's `config.json`, validated strictly (a typo fails naming the
  * field) and merged over the function's defaults.
  */
+import * as z from 'zod/mini';
+import { closedObject, parseUserJson } from '../../schema/user-json.ts';
 import {
+  CORRECTIONS,
   type DriftOptions,
   type DriftOptionsInput,
   resolveDriftOptions,
@@ -50,21 +53,14 @@ export class DriftConfigError extends Error {
   override readonly name = 'DriftConfigError';
 }
 
-const TOP_LEVEL = new Set([
-  'window_hours',
-  'min_predictions',
-  'min_outcomes',
-  'outcome_lookback_hours',
-  'thresholds',
-  'warning_ratio',
-  'correction',
-  'drift_share',
-  'test',
-  'features',
-  'performance',
-  'categorical_features',
-]);
-const TESTS: readonly TestName[] = ['ks', 'chisquare', 'z', 'wasserstein', 'jensenshannon', 'psi'];
+const TESTS = [
+  'ks',
+  'chisquare',
+  'z',
+  'wasserstein',
+  'jensenshannon',
+  'psi',
+] as const satisfies readonly TestName[];
 /** Metrics a performance rule may name, with the direction that is better. */
 export const PERFORMANCE_METRICS = {
   accuracy: 'higher',
@@ -78,6 +74,58 @@ export const PERFORMANCE_METRICS = {
   r2: 'higher',
 } as const;
 export type PerformanceMetricName = keyof typeof PERFORMANCE_METRICS;
+
+const testName = z.enum(TESTS, { error: `one of ${TESTS.join(', ')}` });
+const finite = z.number({ error: 'a number' });
+const positive = z.number({ error: 'a positive number' }).check(z.positive({ error: 'a positive number' }));
+const positiveInteger = z
+  .int({ error: 'a positive integer' })
+  .check(z.positive({ error: 'a positive integer' }));
+const nonNegative = z.number({ error: 'a number ≥ 0' }).check(z.minimum(0, { error: 'a number ≥ 0' }));
+const thresholdsSchema = z.partialRecord(testName, finite, {
+  error: (issue) =>
+    (issue.code as string) === 'unrecognized_keys'
+      ? `(known: ${TESTS.join(', ')})`
+      : `an object of test → threshold (${TESTS.join(', ')})`,
+});
+
+const featureOverrideSchema = closedObject(
+  { test: z.optional(testName), thresholds: z.optional(thresholdsSchema) },
+  'an object { test?, thresholds? }',
+);
+const metricNames = Object.keys(PERFORMANCE_METRICS) as [PerformanceMetricName, ...PerformanceMetricName[]];
+
+/**
+ * The `drift` section of `config.json`: every field optional, any other field an error naming the
+ * known ones. Value ranges that depend on the test (a p-value threshold in (0, 1)) are checked
+ * when the options are resolved.
+ */
+export const driftSectionSchema = closedObject({
+  window_hours: z.optional(positive),
+  min_predictions: z.optional(positiveInteger),
+  min_outcomes: z.optional(positiveInteger),
+  outcome_lookback_hours: z.optional(nonNegative),
+  thresholds: z.optional(thresholdsSchema),
+  warning_ratio: z.optional(finite),
+  correction: z.optional(z.enum(CORRECTIONS, { error: `one of ${CORRECTIONS.join(', ')}` })),
+  drift_share: z.optional(finite),
+  test: z.optional(testName),
+  features: z.optional(
+    z.record(z.string(), featureOverrideSchema, {
+      error: 'an object of feature name → { test?, thresholds? }',
+    }),
+  ),
+  performance: z.optional(
+    closedObject({
+      metric: z.optional(z.enum(metricNames, { error: `one of ${metricNames.join(', ')}` })),
+      max_drop: z.optional(nonNegative),
+      max_relative_drop: z.optional(nonNegative),
+    }),
+  ),
+  categorical_features: z.optional(
+    z.array(z.string({ error: 'a feature name' }), { error: 'an array of feature names' }),
+  ),
+});
 
 /**
  * Validates `drift` from config.json and fills in the defaults.
@@ -94,85 +142,59 @@ export function parseDriftSettings(
   model: string,
   defaults: DriftDefaults = DRIFT_DEFAULTS,
 ): DriftSettings {
-  const input = drift ?? {};
-  const where = (field: string) => `model '${model}' config.json: 'drift.${field}'`;
-  const fail = (field: string, expected: string, got: unknown): never => {
-    throw new DriftConfigError(`${where(field)} must be ${expected}; got ${describe(got)}`);
+  const where = `model '${model}' config.json`;
+  const input = parseUserJson(
+    driftSectionSchema,
+    drift ?? {},
+    (problem) => new DriftConfigError(`${where}: ${problem.message}`),
+    { prefix: 'drift.' },
+  );
+  const statsInput: DriftOptionsInput = {
+    ...(input.thresholds === undefined ? {} : { thresholds: input.thresholds }),
+    ...(input.warning_ratio === undefined ? {} : { warningRatio: input.warning_ratio }),
+    ...(input.drift_share === undefined ? {} : { driftShare: input.drift_share }),
+    ...(input.correction === undefined ? {} : { correction: input.correction }),
+    ...(input.test === undefined ? {} : { test: input.test }),
   };
-  for (const key of Object.keys(input)) {
-    if (!TOP_LEVEL.has(key)) {
-      throw new DriftConfigError(
-        `model '${model}' config.json: unknown field 'drift.${key}' (known: ${[...TOP_LEVEL].join(', ')})`,
-      );
-    }
-  }
-  const positive = (field: string, fallback: number, integer: boolean): number => {
-    const value = input[field];
-    if (value === undefined) return fallback;
-    if (
-      typeof value !== 'number' ||
-      !(value > 0) ||
-      !Number.isFinite(value) ||
-      (integer && !Number.isInteger(value))
-    )
-      return fail(field, integer ? 'a positive integer' : 'a positive number', value);
-    return value;
-  };
-  const statsInput: DriftOptionsInput = {};
-  if (input.thresholds !== undefined)
-    statsInput.thresholds = thresholds(input.thresholds, 'thresholds', fail);
-  if (input.warning_ratio !== undefined)
-    statsInput.warningRatio = numberOf(input.warning_ratio, 'warning_ratio', fail);
-  if (input.drift_share !== undefined)
-    statsInput.driftShare = numberOf(input.drift_share, 'drift_share', fail);
-  if (input.correction !== undefined)
-    statsInput.correction = input.correction as DriftOptionsInput['correction'];
-  if (input.test !== undefined) statsInput.test = testName(input.test, 'test', fail);
-  const options = resolve(statsInput, model, 'drift');
+  const options = resolve(statsInput, where, 'drift');
 
   const features: Record<string, DriftOptions> = {};
-  if (input.features !== undefined) {
-    if (!isObject(input.features))
-      fail('features', 'an object of feature name → { test, thresholds }', input.features);
-    for (const [feature, override] of Object.entries(input.features as Record<string, unknown>)) {
-      const field = `features.${feature}`;
-      if (!isObject(override)) return fail(field, 'an object { test?, thresholds? }', override);
-      for (const key of Object.keys(override)) {
-        if (key !== 'test' && key !== 'thresholds')
-          fail(`${field}.${key}`, "absent (known: 'test', 'thresholds')", key);
-      }
-      const featureInput: DriftOptionsInput = {
-        ...statsInput,
-        thresholds: {
-          ...statsInput.thresholds,
-          ...thresholds(override.thresholds ?? {}, `${field}.thresholds`, fail),
-        },
-      };
-      if (override.test !== undefined) featureInput.test = testName(override.test, `${field}.test`, fail);
-      Object.defineProperty(features, feature, {
-        value: resolve(featureInput, model, `drift.${field}`),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
+  // From the JSON's own keys: a record drops a feature named `__proto__`, which is still a name.
+  const rawFeatures = (drift?.features ?? {}) as Record<string, unknown>;
+  for (const feature of Object.keys(rawFeatures)) {
+    const override = parseUserJson(
+      featureOverrideSchema,
+      rawFeatures[feature],
+      (problem) => new DriftConfigError(`${where}: ${problem.message}`),
+      { prefix: `drift.features.${feature}.` },
+    );
+    const featureInput: DriftOptionsInput = {
+      ...statsInput,
+      thresholds: { ...statsInput.thresholds, ...override.thresholds },
+      ...(override.test === undefined ? {} : { test: override.test }),
+    };
+    Object.defineProperty(features, feature, {
+      value: resolve(featureInput, where, `drift.features.${feature}`),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
 
+  const performance = input.performance ?? {};
   return {
-    windowHours: positive('window_hours', defaults.windowHours, false),
-    minPredictions: positive('min_predictions', defaults.minPredictions, true),
-    minOutcomes: positive('min_outcomes', defaults.minOutcomes, true),
-    outcomeLookbackHours:
-      input.outcome_lookback_hours === 0
-        ? 0
-        : positive('outcome_lookback_hours', defaults.outcomeLookbackHours, false),
+    windowHours: input.window_hours ?? defaults.windowHours,
+    minPredictions: input.min_predictions ?? defaults.minPredictions,
+    minOutcomes: input.min_outcomes ?? defaults.minOutcomes,
+    outcomeLookbackHours: input.outcome_lookback_hours ?? defaults.outcomeLookbackHours,
     options,
     features,
-    performance: performanceRule(input.performance, fail),
-    categoricalFeatures:
-      input.categorical_features === undefined
-        ? []
-        : stringList(input.categorical_features, 'categorical_features', fail),
+    performance: {
+      metric: performance.metric ?? null,
+      maxDrop: performance.max_drop ?? null,
+      maxRelativeDrop: performance.max_relative_drop ?? null,
+    },
+    categoricalFeatures: [...(input.categorical_features ?? [])],
   };
 }
 
@@ -183,83 +205,10 @@ export function featureOptions(settings: DriftSettings, feature: string): DriftO
     : settings.options;
 }
 
-type Fail = (field: string, expected: string, got: unknown) => never;
-
-function resolve(input: DriftOptionsInput, model: string, field: string): DriftOptions {
+function resolve(input: DriftOptionsInput, where: string, field: string): DriftOptions {
   try {
     return resolveDriftOptions(input);
   } catch (error) {
-    throw new DriftConfigError(`model '${model}' config.json: '${field}': ${(error as Error).message}`);
+    throw new DriftConfigError(`${where}: '${field}': ${(error as Error).message}`);
   }
-}
-
-function thresholds(value: unknown, field: string, fail: Fail): Partial<Record<TestName, number>> {
-  if (!isObject(value)) return fail(field, `an object of test → threshold (${TESTS.join(', ')})`, value);
-  const out: Partial<Record<TestName, number>> = {};
-  for (const [name, threshold] of Object.entries(value)) {
-    const test = testName(name, `${field} key`, fail);
-    out[test] = numberOf(threshold, `${field}.${name}`, fail);
-  }
-  return out;
-}
-
-function testName(value: unknown, field: string, fail: Fail): TestName {
-  if (typeof value !== 'string' || !TESTS.includes(value as TestName)) {
-    return fail(field, `one of ${TESTS.join(', ')}`, value);
-  }
-  return value as TestName;
-}
-
-function performanceRule(value: unknown, fail: Fail): PerformanceRule {
-  const rule: PerformanceRule = { metric: null, maxDrop: null, maxRelativeDrop: null };
-  if (value === undefined) return rule;
-  if (!isObject(value))
-    return fail('performance', 'an object { metric?, max_drop?, max_relative_drop? }', value);
-  for (const key of Object.keys(value)) {
-    if (key !== 'metric' && key !== 'max_drop' && key !== 'max_relative_drop') {
-      fail(`performance.${key}`, "absent (known: 'metric', 'max_drop', 'max_relative_drop')", key);
-    }
-  }
-  if (value.metric !== undefined) {
-    if (typeof value.metric !== 'string' || !Object.hasOwn(PERFORMANCE_METRICS, value.metric)) {
-      fail('performance.metric', `one of ${Object.keys(PERFORMANCE_METRICS).join(', ')}`, value.metric);
-    }
-    rule.metric = value.metric as string;
-  }
-  if (value.max_drop !== undefined) rule.maxDrop = nonNegative(value.max_drop, 'performance.max_drop', fail);
-  if (value.max_relative_drop !== undefined) {
-    rule.maxRelativeDrop = nonNegative(value.max_relative_drop, 'performance.max_relative_drop', fail);
-  }
-  return rule;
-}
-
-function numberOf(value: unknown, field: string, fail: Fail): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) return fail(field, 'a number', value);
-  return value;
-}
-
-function nonNegative(value: unknown, field: string, fail: Fail): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
-    return fail(field, 'a number ≥ 0', value);
-  return value;
-}
-
-function stringList(value: unknown, field: string, fail: Fail): string[] {
-  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
-    return fail(field, 'an array of feature names', value);
-  }
-  return [...value];
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  return `${typeof value} ${String(value)}`;
 }

@@ -44,6 +44,7 @@ export {
   quantileCuts,
 } from './numeric-profile.ts';
 export {
+  CORRECTIONS,
   type Correction,
   DEFAULT_DRIFT_OPTIONS,
   DEFAULT_THRESHOLDS,

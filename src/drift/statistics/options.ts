@@ -50,7 +50,12 @@ export type DriftOptionsInput = Partial<Omit<DriftOptions, 'thresholds'>> & {
 };
 
 const TEST_NAMES: readonly TestName[] = ['ks', 'chisquare', 'z', 'wasserstein', 'jensenshannon', 'psi'];
-const CORRECTIONS: readonly Correction[] = ['benjamini-hochberg', 'bonferroni', 'none'];
+/** The multiple-testing corrections a model may choose. */
+export const CORRECTIONS = [
+  'benjamini-hochberg',
+  'bonferroni',
+  'none',
+] as const satisfies readonly Correction[];
 
 /**
  * Fills in defaults and checks every value, throwing a `RangeError` that names the bad setting.

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { StreamingObjectStore } from '../../ports/object-store.ts';
 import { type ObjectReadStats, objectLines } from '../../text/object-lines.ts';
-import { type JoinedRows, VersionAccumulator } from '../check/accumulator.ts';
+import { type JoinedRows, numberOf, VersionAccumulator } from '../check/accumulator.ts';
 import { type CaptureScanStats, validCapture } from '../check/capture-scan.ts';
 import { CategoryCounts, FloatColumn } from '../check/columns.ts';
 import { mapConcurrent } from '../check/concurrency.ts';
@@ -562,14 +562,6 @@ function minOf(a: number | null, b: number | null): number | null {
 
 function maxOf(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.max(a, b);
-}
-
-function numberOf(value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'string') return value.trim() === '' ? Number.NaN : Number(value);
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  if (typeof value === 'bigint') return Number(value);
-  return Number.NaN;
 }
 
 /** A fingerprint of a reference document's bytes. */

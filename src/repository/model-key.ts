@@ -1,4 +1,4 @@
-import { MODEL_NAME_PATTERN, versionOfFolder } from '../repository/names.ts';
+import { MODEL_NAME_PATTERN, versionOfFolder } from './names.ts';
 
 /** Where a model file sits in the repository layout. */
 export const MODEL_FILE = 'model.onnx';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readValidationRecord, summarizeLatency } from '../../src/validation/metadata.ts';
-import { metadataKeyOf, parseModelKey } from '../../src/validation/model-key.ts';
+import { readValidationRecord, summarizeLatency } from '../../src/repository/metadata.ts';
+import { metadataKeyOf, parseModelKey } from '../../src/repository/model-key.ts';
 
 describe('model keys', () => {
   it('reads name and version of models/{name}/{version}/model.onnx', () => {
