@@ -53,10 +53,27 @@ export class PayloadTooLargeError extends ServingError {
   }
 }
 
+/** 415: a request body in a content coding the server does not read. */
+export class UnsupportedMediaTypeError extends ServingError {
+  constructor(message: string) {
+    super(415, 'UnsupportedMediaType', message);
+  }
+}
+
 /** 422: the model exists but cannot be served (failed validation, unloadable file). */
 export class ModelUnavailableError extends ServingError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(422, 'ModelUnavailable', message, options);
+  }
+}
+
+/**
+ * 503: the model is known but not ready in this instance (unloaded through the repository
+ * extension); the Open Inference Protocol's answer for a model that is not ready.
+ */
+export class ModelNotReadyError extends ServingError {
+  constructor(message: string) {
+    super(503, 'ModelNotReady', message);
   }
 }
 

@@ -49,11 +49,14 @@ export function createHttpHandler(deps: HttpHandlerDeps) {
       body,
     });
     const { response } = outcome;
-    // Binary tensor data goes back base64-encoded; API Gateway decodes it for the client.
+    // Binary tensor data and compressed bodies go back base64-encoded; API Gateway decodes them
+    // for the client.
     const binary =
-      response.binary === undefined
-        ? undefined
-        : Buffer.concat([Buffer.from(response.body), response.binary]);
+      response.compressed !== undefined
+        ? Buffer.from(response.compressed)
+        : response.binary === undefined
+          ? undefined
+          : Buffer.concat([Buffer.from(response.body), response.binary]);
     const captured = writeCaptures(outcome);
     record(outcome, body?.byteLength ?? 0, binary?.byteLength, performance.now() - started, captured);
     return {

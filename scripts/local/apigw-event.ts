@@ -24,7 +24,10 @@ export function toApiGatewayEvent(
     else headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
   const contentType = headers['content-type'] ?? '';
-  const isText = body.length === 0 || TEXT_TYPES.test(contentType);
+  // A body with a Content-Encoding (gzip, deflate) is bytes whatever its type says; a body without
+  // a Content-Type at all (Triton's client sends binary tensors so) is not text either.
+  const encoded = (headers['content-encoding'] ?? 'identity').trim().toLowerCase() !== 'identity';
+  const isText = body.length === 0 || (!encoded && TEXT_TYPES.test(contentType));
   const now = new Date();
   const method = (request.method ?? 'GET').toUpperCase();
   return {

@@ -75,7 +75,9 @@ export function matchDeclaredRoute(
     }
     if (route.method !== '*' && route.method !== 'ANY' && route.method !== method.toUpperCase()) continue;
     const template = route.path.split('/').filter((segment) => segment !== '');
-    if (template.length !== segments.length) continue;
+    // A greedy path variable (`{proxy+}`, last) takes one segment or more.
+    const greedy = /^\{[^}]+\+\}$/.test(template.at(-1) ?? '');
+    if (greedy ? segments.length < template.length : template.length !== segments.length) continue;
     const pathParameters: Record<string, string> = {};
     let score = route.method === '*' || route.method === 'ANY' ? 0 : 1;
     let matched = true;
@@ -83,7 +85,9 @@ export function matchDeclaredRoute(
       const part = template[i] as string;
       const actual = segments[i] as string;
       const param = /^\{([^}]+)\}$/.exec(part);
-      if (param?.[1]) {
+      if (param?.[1]?.endsWith('+') && i === template.length - 1) {
+        pathParameters[param[1].slice(0, -1)] = segments.slice(i).map(safeDecode).join('/');
+      } else if (param?.[1]) {
         pathParameters[param[1]] = safeDecode(actual);
       } else if (part === actual) {
         score += 2 ** (template.length - i);

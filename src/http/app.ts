@@ -6,9 +6,11 @@ import { parseJsonBody } from '../codec/parse-request.ts';
 import { BadRequestError, NotFoundError, PayloadTooLargeError, toErrorResponse } from '../errors.ts';
 import type { OutcomeService } from '../outcomes/outcome-service.ts';
 import type { InferenceService, InferResult, InferStats, ModelCallStats } from '../protocol/service.ts';
+import { parseV1Path, translateV1Request, v1Response } from '../protocol/v1.ts';
 import type { InferenceResponse } from '../types.ts';
+import { chooseCoding, compressBody, DEFAULT_MAX_INFLATED_BYTES, decodeContent } from './compression.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './limits.ts';
-import { matchRoute, type Operation } from './routes.ts';
+import { matchRoute, type Operation, type RouteMatch } from './routes.ts';
 
 export interface HttpRequest {
   method: string;
@@ -29,6 +31,12 @@ export interface HttpResponse {
    * the `inference-header-content-length` header then gives the JSON text's length in bytes.
    */
   binary?: Uint8Array;
+  /**
+   * The body as sent when the response is compressed (`Accept-Encoding`): `body` followed by
+   * `binary`, compressed with the coding named by the `content-encoding` header. The binary
+   * header still gives the length of the uncompressed JSON text, as Triton's clients expect.
+   */
+  compressed?: Uint8Array;
 }
 
 /** The answer plus what the caller needs for telemetry. */
@@ -75,26 +83,44 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function createHttpApp(options: {
   service: InferenceService;
   maxBodyBytes?: number;
+  /** Ceiling on a request body once inflated (`Content-Encoding: gzip|deflate`). */
+  maxInflatedBytes?: number;
   /** The outcomes extension; without it the route answers 404. */
   outcomes?: OutcomeService;
   capture?: HttpCaptureOptions;
 }) {
   const { service } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxInflatedBytes = Math.max(options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES, maxBodyBytes);
+
+  /** The request body as sent, then inflated when it came with a `Content-Encoding`. */
+  function readBody(request: HttpRequest, expected: string): Uint8Array {
+    const bytes = checkBodySize(request.body, maxBodyBytes, expected);
+    return decodeContent(bytes, request.headers?.['content-encoding'], maxInflatedBytes);
+  }
+
+  /** An optional JSON body (repository load/unload): `undefined` when empty. */
+  function optionalJson(request: HttpRequest): unknown {
+    if (request.body === undefined || request.body.byteLength === 0) return undefined;
+    return parseJsonBody(decodeText(readBody(request, 'a JSON object'), 'request body'));
+  }
   const captureOptions = options.capture ?? { enabled: false };
   const now = captureOptions.now ?? (() => new Date());
 
   async function dispatch(
     operation: Operation,
-    params: { name?: string; version?: string },
+    params: RouteMatch['params'],
     request: HttpRequest,
   ): Promise<{
     status: number;
     body: unknown;
     stats?: ModelCallStats | InferStats;
     inference?: { capture: InferCapture; inferMs: number };
+    /** The protocol response to capture, when the body is another shape of it (v1). */
+    inferenceResponse?: InferenceResponse;
     binaryOutputs?: InferResult['binary'];
     outcomes?: HttpOutcome['outcomes'];
+    headers?: Record<string, string>;
   }> {
     const name = params.name ?? '';
     switch (operation) {
@@ -113,7 +139,10 @@ export function createHttpApp(options: {
         return { status: 200, body, stats };
       }
       case 'infer': {
-        const bytes = checkBodySize(request.body, maxBodyBytes, 'a JSON inference request');
+        // The model and version first: an unknown one is 404 whatever the body, as in Triton.
+        const resolved = await service.resolveModel(name, params.version);
+        const bytes = readBody(request, 'a JSON inference request');
+        // With Content-Encoding, the header gives the length of the JSON part once inflated.
         const { json, binary } = splitBinaryBody(bytes, request.headers?.[BINARY_HEADER]);
         const body = parseJsonBody(decodeText(json, binary === undefined ? 'request body' : 'JSON part'));
         const {
@@ -121,7 +150,7 @@ export function createHttpApp(options: {
           stats,
           capture,
           binary: binaryOutputs,
-        } = await service.infer(name, params.version, body, binary);
+        } = await service.infer(name, params.version, body, binary, resolved);
         return {
           status: 200,
           body: response,
@@ -139,6 +168,47 @@ export function createHttpApp(options: {
       }
       case 'repositoryIndex':
         return { status: 200, body: await service.repositoryIndex() };
+      case 'repositoryLoad': {
+        const { body, stats } = await service.loadModel(name, optionalJson(request));
+        return { status: 200, body, stats };
+      }
+      case 'repositoryUnload':
+        return { status: 200, body: (await service.unloadModel(name, optionalJson(request))).body };
+      case 'modelConfig': {
+        const { body, stats } = await service.modelConfig(name, params.version);
+        return { status: 200, body, stats };
+      }
+      case 'statistics':
+        return { status: 200, body: await service.modelStatistics(params.name, params.version) };
+      case 'v1Models':
+        return { status: 200, body: { models: await service.modelNames() } };
+      case 'v1ModelReady': {
+        const { body, stats } = await service.modelReady(name, undefined);
+        return { status: 200, body: { name: body.name, ready: body.ready }, stats };
+      }
+      case 'v1Predict': {
+        const target = parseV1Path(params.path ?? '');
+        const resolved = await service.resolveModel(target.name, target.version);
+        const bytes = readBody(request, 'a JSON object {"instances": [...]} or {"inputs": ...}');
+        const v1Body = parseJsonBody(decodeText(bytes, 'request body'));
+        const { signature, config } = await service.modelSignature(resolved);
+        const translation = translateV1Request(v1Body, signature, config.feature_names);
+        const { response, stats, capture } = await service.infer(
+          target.name,
+          target.version,
+          translation.request,
+          undefined,
+          resolved,
+        );
+        return {
+          status: 200,
+          body: v1Response(response, translation),
+          stats,
+          inference: { capture, inferMs: stats.inferMs },
+          inferenceResponse: response,
+          headers: { 'x-prediction-id': response.id },
+        };
+      }
     }
   }
 
@@ -168,17 +238,31 @@ export function createHttpApp(options: {
       const match = matchRoute(request.method, request.path);
       operation = match.operation;
       const result = await dispatch(match.operation, match.params, request);
-      const response =
+      const response: HttpResponse =
         result.binaryOutputs === undefined
-          ? { status: result.status, headers: { ...JSON_HEADERS }, body: stringifyJson(result.body) }
+          ? {
+              status: result.status,
+              headers: { ...JSON_HEADERS, ...result.headers },
+              body: stringifyJson(result.body),
+            }
           : binaryResponse(result.body as InferenceResponse, result.binaryOutputs);
       // Built only now that the answer is ready, so that capture never delays or changes it.
       const { inference } = result;
       const captured =
         inference !== undefined && captureOptions.enabled
-          ? captureRecords(inference.capture, result.body as InferenceResponse, inference.inferMs)
+          ? captureRecords(
+              inference.capture,
+              result.inferenceResponse ?? (result.body as InferenceResponse),
+              inference.inferMs,
+            )
           : {};
-      return { response, operation, stats: result.stats, outcomes: result.outcomes, ...captured };
+      return {
+        response: compressResponse(response, request.headers?.['accept-encoding']),
+        operation,
+        stats: result.stats,
+        outcomes: result.outcomes,
+        ...captured,
+      };
     } catch (error) {
       const mapped = toErrorResponse(error);
       return {
@@ -196,6 +280,25 @@ export function createHttpApp(options: {
         },
       };
     }
+  };
+}
+
+/**
+ * Compresses a response for a client that accepts gzip or deflate, when that makes it smaller
+ * (see `compressBody`); `vary: accept-encoding` tells caches that the body depends on the header.
+ */
+function compressResponse(response: HttpResponse, acceptEncoding: string | undefined): HttpResponse {
+  const coding = chooseCoding(acceptEncoding);
+  if (coding === undefined) return response;
+  const text = Buffer.from(response.body);
+  const whole = response.binary === undefined ? text : Buffer.concat([text, response.binary]);
+  const compressed = compressBody(whole, coding);
+  if (compressed === undefined)
+    return { ...response, headers: { ...response.headers, vary: 'accept-encoding' } };
+  return {
+    ...response,
+    headers: { ...response.headers, 'content-encoding': coding, vary: 'accept-encoding' },
+    compressed,
   };
 }
 

@@ -5,18 +5,33 @@ import { attachBinaryInputs, binaryOutputSelection } from '../codec/binary.ts';
 import { decodeInputs } from '../codec/decode.ts';
 import { encodeOutputs, selectOutputs } from '../codec/encode.ts';
 import { parseInferenceRequest } from '../codec/parse-request.ts';
-import { BadRequestError, ServingError } from '../errors.ts';
+import { BadRequestError, ModelNotReadyError, NotFoundError, ServingError } from '../errors.ts';
 import type { ModelConfig } from '../repository/model-config.ts';
-import type { ModelRepository } from '../repository/model-repository.ts';
+import type { ModelRepository, ResolvedModel } from '../repository/model-repository.ts';
 import { assertModelName, parseVersionSelector } from '../repository/names.ts';
-import { assertServable, type LoadedModel, type ModelLoader } from '../runtime/model-loader.ts';
-import type { InferenceResponse, TensorSpec } from '../types.ts';
+import {
+  assertServable,
+  estimateSessionBytes,
+  type LoadedModel,
+  type ModelLoader,
+} from '../runtime/model-loader.ts';
+import type { InferenceResponse, ModelSignature, TensorSpec } from '../types.ts';
+import { classificationCounts, classifyOutputs } from './classification.ts';
+import { type TritonModelConfig, tritonModelConfig } from './model-config-triton.ts';
+import { type ModelStat, ModelStatistics } from './statistics.ts';
 
 /** The ONNX platform name of the Open Inference Protocol model metadata. */
 export const PLATFORM = 'onnx_onnxv1';
 
 /** Protocol extensions this server implements, as listed in server metadata. */
-export const EXTENSIONS: readonly string[] = ['model_repository', 'binary_tensor_data', 'outcomes'];
+export const EXTENSIONS: readonly string[] = [
+  'model_repository',
+  'model_configuration',
+  'statistics',
+  'classification',
+  'binary_tensor_data',
+  'outcomes',
+];
 
 export interface ServerInfo {
   name: string;
@@ -68,11 +83,112 @@ export class InferenceService {
   readonly #repository: ModelRepository;
   readonly #loader: ModelLoader;
   readonly #server: ServerInfo;
+  readonly #statistics = new ModelStatistics();
+  /** Models unloaded through the repository extension in this instance, until loaded again. */
+  readonly #unloaded = new Set<string>();
+  readonly #clock: () => number;
 
-  constructor(options: { repository: ModelRepository; loader: ModelLoader; server: ServerInfo }) {
+  constructor(options: {
+    repository: ModelRepository;
+    loader: ModelLoader;
+    server: ServerInfo;
+    /** Epoch milliseconds, for the statistics' `last_inference` (injected by tests). */
+    clock?: () => number;
+  }) {
     this.#repository = options.repository;
     this.#loader = options.loader;
     this.#server = options.server;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  /**
+   * Resolves a model and version without loading it: a bad name is 400, an unknown model or
+   * version 404. Called before a request body is read, so that the caller hears about the model
+   * first, as Triton and KServe answer.
+   */
+  async resolveModel(name: string, version: string | undefined): Promise<ResolvedModel> {
+    assertModelName(name);
+    return this.#repository.resolve(name, parseVersionSelector(version));
+  }
+
+  /** The signature and config.json of a model version, loading it if needed (for the v1 protocol). */
+  async modelSignature(ref: ResolvedModel): Promise<{ signature: ModelSignature; config: ModelConfig }> {
+    const { model, config } = await this.#loadResolved(ref);
+    return { signature: model.signature, config };
+  }
+
+  /** Names of the models in the repository. */
+  async modelNames(): Promise<string[]> {
+    return this.#repository.listModels();
+  }
+
+  /** The model's configuration in Triton's JSON shape (the `model_configuration` extension). */
+  async modelConfig(
+    name: string,
+    version: string | undefined,
+  ): Promise<{ body: TritonModelConfig; stats: ModelCallStats }> {
+    const { model, stats, config } = await this.#load(name, version);
+    return { body: tritonModelConfig(model.name, model.signature, config), stats };
+  }
+
+  /**
+   * Inference statistics of this instance in Triton's shape (the `statistics` extension): every
+   * model version used here when `name` is absent; every version of the model (those never used
+   * here with zero counts); or one version.
+   */
+  async modelStatistics(
+    name: string | undefined,
+    version: string | undefined,
+  ): Promise<{ model_stats: ModelStat[] }> {
+    if (name === undefined) return { model_stats: this.#statistics.models() };
+    if (version !== undefined) {
+      const ref = await this.resolveModel(name, version);
+      return {
+        model_stats: this.#statistics.models({ name: ref.name, versions: [String(ref.version)], only: true }),
+      };
+    }
+    assertModelName(name);
+    const versions = await this.#repository.listVersions(name);
+    if (versions.length === 0) throw new NotFoundError(`model '${name}' not found`);
+    return { model_stats: this.#statistics.models({ name, versions: versions.map(String) }) };
+  }
+
+  /**
+   * Loads a model's default version in this instance and answers once it can serve (the
+   * `model_repository` extension's load). Per instance: other instances load on their first
+   * request; the S3 repository stays the source of truth.
+   */
+  async loadModel(
+    name: string,
+    body: unknown,
+  ): Promise<{ body: Record<string, never>; stats: ModelCallStats }> {
+    assertModelName(name);
+    const parameters = repositoryParameters(body, 'load');
+    for (const key of Object.keys(parameters)) {
+      if (key === 'config' || key.startsWith('file:')) {
+        throw new BadRequestError(
+          `load parameter '${key}' is not supported: models are published to the model repository (models/${name}/{version}/model.onnx), not sent to the server`,
+        );
+      }
+    }
+    this.#unloaded.delete(name);
+    const { stats } = await this.#load(name, undefined);
+    return { body: {}, stats };
+  }
+
+  /**
+   * Unloads every version of a model from this instance (the `model_repository` extension's
+   * unload): its sessions are released and model readiness answers 503 until a load or an
+   * inference loads it again. Per instance, like load.
+   */
+  async unloadModel(name: string, body: unknown): Promise<{ body: Record<string, never> }> {
+    assertModelName(name);
+    repositoryParameters(body, 'unload');
+    const versions = await this.#repository.listVersions(name);
+    if (versions.length === 0) throw new NotFoundError(`model '${name}' not found`);
+    this.#unloaded.add(name);
+    this.#loader.evict(`models/${name}/`);
+    return { body: {} };
   }
 
   serverMetadata(): { name: string; version: string; extensions: string[] } {
@@ -100,8 +216,17 @@ export class InferenceService {
     };
   }
 
-  /** Loads the model if needed: ready means the next inference will not wait for a load. */
+  /**
+   * Loads the model if needed: ready means the next inference will not wait for a load. A model
+   * unloaded in this instance is not ready (503) until it is loaded again.
+   */
   async modelReady(name: string, version: string | undefined) {
+    if (this.#unloaded.has(name)) {
+      await this.resolveModel(name, version);
+      throw new ModelNotReadyError(
+        `model '${name}' was unloaded in this instance; POST /v2/repository/models/${name}/load or an inference loads it again`,
+      );
+    }
     const { model, stats } = await this.#load(name, version);
     return { body: { name: model.name, version: String(model.version), ready: true }, stats };
   }
@@ -139,22 +264,63 @@ export class InferenceService {
     version: string | undefined,
     body: unknown,
     binary?: Uint8Array,
+    /** The model already resolved by `resolveModel` for this request, to save a second lookup. */
+    resolved?: ResolvedModel,
   ): Promise<InferResult> {
-    // Parsed before the model is resolved: a malformed request costs no S3 call.
+    const ref = resolved ?? (await this.resolveModel(name, version));
+    const started = performance.now();
+    try {
+      const result = await this.#infer(ref, body, binary, started);
+      return result;
+    } catch (error) {
+      this.#statistics.recordFailure(ref.name, String(ref.version), performance.now() - started);
+      throw error;
+    }
+  }
+
+  async #infer(
+    ref: ResolvedModel,
+    body: unknown,
+    binary: Uint8Array | undefined,
+    started: number,
+  ): Promise<InferResult> {
+    // Parsed before the model is loaded: a malformed request costs no download.
     const request = parseInferenceRequest(body);
     attachBinaryInputs(request, binary);
     const binaryOutputs = binaryOutputSelection(request);
-    const { model, stats, config } = await this.#load(name, version);
+    const classification = classificationCounts(request.outputs);
+    const loading = performance.now();
+    const { model, stats, config } = await this.#loadResolved(ref);
+    this.#unloaded.delete(ref.name);
+    const decoding = performance.now();
     const feeds = decodeInputs(request.inputs, model.signature.inputs);
     const modelOutputs = model.signature.outputs.map((output) => output.name);
     const fetches = selectOutputs(request.outputs, modelOutputs);
-    const started = performance.now();
-    const results = await run(model, feeds, fetches);
-    const inferMs = performance.now() - started;
+    const running = performance.now();
+    const raw = await run(model, feeds, fetches);
+    const inferMs = performance.now() - running;
+    const encoding = performance.now();
+    const results = classifyOutputs(raw, classification, config.labels);
     const id = request.id ?? randomUUID();
     const outputs = encodeOutputs(results, request.outputs);
     const rows = predictionRows(model.signature, config.feature_names, request, outputs);
     const binaryNames = binaryOutputs(modelOutputs);
+    const finished = performance.now();
+    this.#statistics.recordSuccess(
+      model.name,
+      String(model.version),
+      {
+        totalMs: finished - started,
+        queueMs: stats.cacheHit ? 0 : decoding - loading,
+        inputMs: running - decoding,
+        inferMs,
+        outputMs: finished - encoding,
+        batchSize: batchSize(request.inputs[0]?.shape),
+      },
+      this.#clock(),
+    );
+    if (!stats.cacheHit)
+      this.#statistics.recordMemory(model.name, String(model.version), estimateSessionBytes(model.sizeBytes));
     return {
       ...(binaryNames.size > 0 ? { binary: { names: binaryNames, results } } : {}),
       response: {
@@ -175,9 +341,12 @@ export class InferenceService {
     name: string,
     version: string | undefined,
   ): Promise<{ model: LoadedModel; stats: ModelCallStats; config: ModelConfig }> {
-    assertModelName(name);
-    const selector = parseVersionSelector(version);
-    const ref = await this.#repository.resolve(name, selector);
+    return this.#loadResolved(await this.resolveModel(name, version));
+  }
+
+  async #loadResolved(
+    ref: ResolvedModel,
+  ): Promise<{ model: LoadedModel; stats: ModelCallStats; config: ModelConfig }> {
     const { model, cacheHit, loadMs } = await this.#loader.get(ref);
     assertServable(model);
     return {
@@ -188,6 +357,30 @@ export class InferenceService {
   }
 }
 
+/** Rows of a request: the first dimension of its first input (1 for a scalar). */
+function batchSize(shape: readonly number[] | undefined): number {
+  const first = shape?.[0];
+  return first === undefined ? 1 : first;
+}
+
+/**
+ * The optional body of a repository load or unload request: `{}` or `{"parameters": {...}}`
+ * (absent means no parameters).
+ */
+function repositoryParameters(body: unknown, what: string): Record<string, unknown> {
+  if (body === undefined) return {};
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new BadRequestError(
+      `${what} request body: expected a JSON object, got ${body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body}`,
+    );
+  }
+  const parameters = (body as Record<string, unknown>).parameters;
+  if (parameters === undefined || parameters === null) return {};
+  if (typeof parameters !== 'object' || Array.isArray(parameters)) {
+    throw new BadRequestError(`${what} request: 'parameters' must be a JSON object`);
+  }
+  return parameters as Record<string, unknown>;
+}
 function metadataTensor(spec: TensorSpec) {
   // The protocol has no way to say "any rank"; a single free dimension is the closest honest answer.
   return { name: spec.name, datatype: spec.datatype, shape: spec.shape ?? [-1] };

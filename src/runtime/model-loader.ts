@@ -227,6 +227,23 @@ export class ModelLoader {
     };
   }
 
+  /**
+   * Drops the cached models whose file key starts with `keyPrefix` (e.g. `models/iris/` for every
+   * version of iris), releasing each session once its runs in flight are done; returns how many.
+   */
+  evict(keyPrefix: string): number {
+    let evicted = 0;
+    for (const key of this.#cache.keys()) {
+      if (key.startsWith(keyPrefix) && this.#cache.delete(key)) evicted += 1;
+    }
+    return evicted;
+  }
+
+  /** Whether the model file `key` is loaded in this instance (no load is started). */
+  isLoaded(key: string): boolean {
+    return this.#cache.has(key);
+  }
+
   /** Drops every cached model, releasing each session once its runs in flight are done. */
   clear(): void {
     this.#cache.clear();

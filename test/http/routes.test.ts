@@ -48,7 +48,7 @@ describe('matchRoute', () => {
   });
 
   it('answers 404 for unknown paths, including extra segments', () => {
-    for (const path of ['/', '/v1/models/x', '/v2/models/x/infer/more', '/v2/models/x/versions']) {
+    for (const path of ['/', '/v1/other', '/v2/models/x/infer/more', '/v2/models/x/versions']) {
       assert.throws(() => matchRoute('GET', path), NotFoundError, path);
     }
   });
