@@ -35,6 +35,7 @@ export function createServing(config: ServingConfig, ports: { store: StreamingOb
   const handle = createHttpApp({
     service,
     maxBodyBytes: config.maxBodyBytes,
+    maxInflatedBytes: config.maxInflatedBytes,
     outcomes,
     capture: { enabled: config.captureEnabled },
   });

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_INFLATED_BYTES } from '../http/compression.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../http/limits.ts';
 import { type Env, readBoolean, readList, readNumber } from './env.ts';
 import { readStoreConnection, type StoreConnection } from './store-config.ts';
@@ -12,6 +13,8 @@ export interface ServingConfig extends StoreConnection {
   /** `name` or `name:version` entries loaded during init. */
   preload: string[];
   maxBodyBytes: number;
+  /** Ceiling on a request body once inflated (`Content-Encoding: gzip|deflate`). */
+  maxInflatedBytes: number;
   /** Capture API predictions as log lines (`CAPTURE_ENABLED`, default true). */
   captureEnabled: boolean;
 }
@@ -20,7 +23,8 @@ export interface ServingConfig extends StoreConnection {
  * Reads the serving configuration. Variables:
  * `MODEL_BUCKET` (required), `AWS_REGION`, `S3_ENDPOINT`, `S3_FORCE_PATH_STYLE`,
  * `MODEL_REFRESH_SECONDS` (default 30), `MODEL_CACHE_MB`, `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`,
- * `PRELOAD_MODELS`, `MAX_BODY_BYTES`, `CAPTURE_ENABLED` (default true).
+ * `PRELOAD_MODELS`, `MAX_BODY_BYTES`, `MAX_INFLATED_BYTES` (default 64 MiB), `CAPTURE_ENABLED`
+ * (default true).
  */
 export function readServingConfig(env: Env): ServingConfig {
   const cacheMb = readNumber(env, 'MODEL_CACHE_MB', 0, { min: 0 });
@@ -34,6 +38,10 @@ export function readServingConfig(env: Env): ServingConfig {
     maxBodyBytes: readNumber(env, 'MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, {
       min: 1,
       max: DEFAULT_MAX_BODY_BYTES,
+    }),
+    maxInflatedBytes: readNumber(env, 'MAX_INFLATED_BYTES', DEFAULT_MAX_INFLATED_BYTES, {
+      min: 1,
+      max: 1024 ** 3,
     }),
     captureEnabled: readBoolean(env, 'CAPTURE_ENABLED', true),
   };

@@ -91,7 +91,7 @@ export function createHttpApp(options: {
 }) {
   const { service } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const maxInflatedBytes = Math.max(options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES, maxBodyBytes);
+  const maxInflatedBytes = options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES;
 
   /** The request body as sent, then inflated when it came with a `Content-Encoding`. */
   function readBody(request: HttpRequest, expected: string): Uint8Array {

@@ -32,4 +32,17 @@ describe('serverless.yml routes', () => {
     assert.deepEqual(model?.pathParameters, { name: 'iris x', version: '2' });
     assert.equal(unknown?.routeKey, '$default');
   });
+
+  it('a greedy path variable takes the rest of the path; literal `stats` beats `{name}`', async () => {
+    const routes = await readHttpRoutes(join(ROOT, 'serverless.yml'));
+
+    const predict = matchDeclaredRoute(routes, 'POST', '/v1/models/iris/versions/2:predict');
+    const bare = matchDeclaredRoute(routes, 'POST', '/v1/models');
+    const stats = matchDeclaredRoute(routes, 'GET', '/v2/models/stats');
+
+    assert.equal(predict?.routeKey, 'POST /v1/models/{path+}');
+    assert.deepEqual(predict?.pathParameters, { path: 'iris/versions/2:predict' });
+    assert.equal(bare?.routeKey, '$default');
+    assert.equal(stats?.routeKey, 'GET /v2/models/stats');
+  });
 });
