@@ -166,8 +166,21 @@ export function createHttpApp(options: {
         const { accepted, key } = await options.outcomes.accept(name, body);
         return { status: 200, body: { accepted }, outcomes: { model: name, accepted, key } };
       }
-      case 'repositoryIndex':
-        return { status: 200, body: await service.repositoryIndex() };
+      case 'repositoryIndex': {
+        const body = optionalJson(request);
+        if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
+          throw new BadRequestError(
+            'repository index request body: expected a JSON object such as {"ready": true}',
+          );
+        }
+        const ready = (body as { ready?: unknown } | undefined)?.ready;
+        if (ready !== undefined && typeof ready !== 'boolean') {
+          throw new BadRequestError(
+            `repository index request: 'ready' must be a boolean; got ${JSON.stringify(ready)}`,
+          );
+        }
+        return { status: 200, body: await service.repositoryIndex({ readyOnly: ready === true }) };
+      }
       case 'repositoryLoad': {
         const { body, stats } = await service.loadModel(name, optionalJson(request));
         return { status: 200, body, stats };

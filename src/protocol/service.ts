@@ -55,7 +55,7 @@ export interface InferStats extends ModelCallStats {
 export interface RepositoryIndexEntry {
   name: string;
   version: string;
-  state: 'AVAILABLE' | 'UNAVAILABLE';
+  state: 'AVAILABLE' | 'UNAVAILABLE' | 'READY';
   reason?: string;
 }
 
@@ -233,12 +233,19 @@ export class InferenceService {
 
   /**
    * Index of every model and version in the repository (the `model_repository` extension):
-   * `AVAILABLE`, or `UNAVAILABLE` with the reason when model validation refused the version.
+   * `AVAILABLE`, or `UNAVAILABLE` with the reason when model validation refused the version. With
+   * `readyOnly` (the request's `"ready": true`), only the versions loaded in this instance, `READY`.
    */
-  async repositoryIndex(): Promise<RepositoryIndexEntry[]> {
+  async repositoryIndex(options: { readyOnly?: boolean } = {}): Promise<RepositoryIndexEntry[]> {
     const index: RepositoryIndexEntry[] = [];
     for (const name of await this.#repository.listModels()) {
       for (const { version, invalidReason } of await this.#repository.versionStates(name)) {
+        if (options.readyOnly === true) {
+          if (invalidReason === undefined && this.#loader.isLoaded(`models/${name}/${version}/model.onnx`)) {
+            index.push({ name, version: String(version), state: 'READY' });
+          }
+          continue;
+        }
         index.push(
           invalidReason === undefined
             ? { name, version: String(version), state: 'AVAILABLE' }

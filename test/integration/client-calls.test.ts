@@ -348,6 +348,27 @@ describe('repository load and unload (this instance)', () => {
     assert.equal(serving.loader.isLoaded('models/fixed/1/model.onnx'), true);
   });
 
+  it('the index with {"ready": true} lists the versions loaded here, READY', async () => {
+    await call('POST', '/v2/repository/models/fixed/load');
+    await call('POST', '/v2/repository/models/adder/unload');
+
+    const ready = await call('POST', '/v2/repository/index', { ready: true });
+    const all = await call('POST', '/v2/repository/index');
+    const bad = await call('POST', '/v2/repository/index', { ready: 'yes' });
+
+    const entries = ready.json.map((entry: { name: string; version: string; state: string }) =>
+      [entry.name, entry.version, entry.state].join('/'),
+    );
+    assert.ok(entries.includes('fixed/1/READY'), entries.join());
+    assert.ok(!entries.some((entry: string) => entry.startsWith('adder/')), entries.join());
+    assert.ok(
+      all.json.some(
+        (entry: { name: string; state: string }) => entry.name === 'adder' && entry.state === 'AVAILABLE',
+      ),
+    );
+    assert.equal(bad.status, 400);
+  });
+
   it('an inference after an unload loads the model again', async () => {
     await call('POST', '/v2/repository/models/fixed/unload', { parameters: { unload_dependents: false } });
 
