@@ -18,12 +18,13 @@
  * captures, DRIFT_INTERVAL_SECONDS (default 300) between scheduled drift checks.
  */
 
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { parse as parseYaml } from 'yaml';
 import { DEFAULT_MAX_BODY_BYTES } from '../src/http/limits.ts';
 import { lambdaContext, toApiGatewayEvent } from './local/apigw-event.ts';
 import { DEFAULT_FLUSH_INTERVAL_MS, LocalCapturePipeline, teeStdoutLines } from './local/capture-pipeline.ts';
@@ -239,6 +240,10 @@ async function serve(
     return;
   }
   const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  if ((request.method ?? 'GET') === 'GET' && OPENAPI_PATHS.has(path)) {
+    await sendOpenApi(response, path.endsWith('.json') ? 'json' : 'yaml');
+    return;
+  }
   const match = matchDeclaredRoute(routes, request.method ?? 'GET', path);
   const handler = match && handlers.get(match.route.handler);
   if (!match || !handler) {
@@ -250,6 +255,19 @@ async function serve(
   const payload = result.body ?? '';
   response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
   response.end(result.isBase64Encoded ? Buffer.from(payload, 'base64') : payload);
+}
+
+/** Where the local stack serves the API's OpenAPI document (docs/openapi.yaml), as YAML or JSON. */
+const OPENAPI_PATHS = new Set(['/openapi.yaml', '/openapi.json']);
+
+async function sendOpenApi(response: ServerResponse, format: 'json' | 'yaml'): Promise<void> {
+  const text = await readFile(join(ROOT, 'docs', 'openapi.yaml'), 'utf8');
+  if (format === 'json') {
+    sendJson(response, 200, parseYaml(text));
+    return;
+  }
+  response.writeHead(200, { 'content-type': 'application/yaml' });
+  response.end(text);
 }
 
 /** The whole body, or undefined once it passes `limit` (the rest is drained, not kept). */
@@ -310,6 +328,8 @@ function banner(stack: LocalStack): string {
     `  curl ${api}/v2/models/iris`,
     `  curl -X POST ${api}/v2/models/iris/infer -H 'content-type: application/json' \\`,
     `    -d '{"id":"try-1","inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}'`,
+    `  curl -X POST ${api}/v1/models/iris:predict -d '{"instances":[[5.1,3.5,1.4,0.2]]}'   (the v1 protocol)`,
+    `  curl ${api}/v2/models/iris/config   ·   curl ${api}/v2/models/stats   ·   curl ${api}/openapi.yaml`,
     `  curl -X POST ${api}/v2/models/iris/outcomes -H 'content-type: application/json' \\`,
     `    -d '{"outcomes":[{"id":"try-1","value":0}]}'`,
     '  (captures appear under captures/iris/ in the bucket within CAPTURE_FLUSH_SECONDS, outcomes under outcomes/iris/ at once)',
