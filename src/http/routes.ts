@@ -110,6 +110,15 @@ function hint(segments: string[]): string {
   if (segments[0] === 'v2' && segments[1] === 'repository') {
     return '; the repository routes are POST /v2/repository/index and POST /v2/repository/models/{name}/load|unload';
   }
+  if (segments[0] === 'v2' && (segments[1] === 'systemsharedmemory' || segments[1] === 'cudasharedmemory')) {
+    return '; shared memory extensions are not supported: the server runs on other machines than its clients, so tensors travel in the request (JSON or binary tensor data)';
+  }
+  if (
+    segments[0] === 'v2' &&
+    (segments[1] === 'trace' || segments[1] === 'logging' || segments.includes('trace'))
+  ) {
+    return '; trace and logging settings are not served over HTTP: logs and metrics are configured per deployment (see docs/monitoring.md)';
+  }
   if (segments[0] === 'v1') {
     return '; the v1 routes are GET /v1/models, GET /v1/models/{name} and POST /v1/models/{name}[/versions/{version}]:predict';
   }

@@ -53,6 +53,47 @@ describe('matchRoute', () => {
     }
   });
 
+  it('names the routes there are in the 404 of an unknown route', () => {
+    const message = (method: string, path: string) => {
+      try {
+        matchRoute(method, path);
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+
+    assert.match(
+      message('GET', '/v2/models/iris/labels'),
+      /routes under \/v2\/models\/\{name\}\/ are GET ready, GET config, GET stats/,
+    );
+    assert.match(message('POST', '/v2/repository/models/iris/reload'), /load\|unload/);
+    assert.match(
+      message('GET', '/v2/systemsharedmemory/status'),
+      /shared memory extensions are not supported/,
+    );
+    assert.match(message('GET', '/v2/trace/setting'), /trace and logging settings/);
+    assert.match(
+      message('POST', '/v1/models'),
+      /POST \/v1\/models\/\{name\}\[\/versions\/\{version\}\]:predict/,
+    );
+  });
+
+  it('matches the new routes: config, stats (literal first), repository control, v1', () => {
+    assert.deepEqual(matchRoute('GET', '/v2/models/stats'), { operation: 'statistics', params: {} });
+    assert.deepEqual(matchRoute('GET', '/v2/models/iris/versions/2/stats').params, {
+      name: 'iris',
+      version: '2',
+    });
+    assert.equal(matchRoute('GET', '/v2/models/iris/config').operation, 'modelConfig');
+    assert.equal(matchRoute('POST', '/v2/repository/models/iris/unload').operation, 'repositoryUnload');
+    assert.deepEqual(matchRoute('POST', '/v1/models/iris/versions/2:predict'), {
+      operation: 'v1Predict',
+      params: { path: 'iris/versions/2:predict' },
+    });
+    assert.equal(matchRoute('GET', '/v1/models/iris').operation, 'v1ModelReady');
+  });
+
   it('exposes the route keys that serverless.yml must declare', () => {
     assert.ok(ROUTE_KEYS.includes('POST /v2/models/{name}/versions/{version}/infer'));
     assert.equal(new Set(ROUTE_KEYS).size, ROUTE_KEYS.length);

@@ -135,6 +135,9 @@ describe('POST /v2/models/{name}/outcomes', () => {
     assert.equal(get.response.headers.allow, 'POST');
     assert.deepEqual(JSON.parse(metadata.response.body).extensions, [
       'model_repository',
+      'model_configuration',
+      'statistics',
+      'classification',
       'binary_tensor_data',
       'outcomes',
     ]);
