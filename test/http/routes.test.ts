@@ -74,7 +74,7 @@ describe('matchRoute', () => {
     );
     assert.match(message('GET', '/v2/trace/setting'), /trace and logging settings/);
     assert.match(
-      message('POST', '/v1/models'),
+      message('GET', '/v1/other'),
       /POST \/v1\/models\/\{name\}\[\/versions\/\{version\}\]:predict/,
     );
   });
