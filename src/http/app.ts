@@ -92,6 +92,8 @@ export function createHttpApp(options: {
   const { service } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxInflatedBytes = options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES;
+  const captureOptions = options.capture ?? { enabled: false };
+  const now = captureOptions.now ?? (() => new Date());
 
   /** The request body as sent, then inflated when it came with a `Content-Encoding`. */
   function readBody(request: HttpRequest, expected: string): Uint8Array {
@@ -104,8 +106,6 @@ export function createHttpApp(options: {
     if (request.body === undefined || request.body.byteLength === 0) return undefined;
     return parseJsonBody(decodeText(readBody(request, 'a JSON object'), 'request body'));
   }
-  const captureOptions = options.capture ?? { enabled: false };
-  const now = captureOptions.now ?? (() => new Date());
 
   async function dispatch(
     operation: Operation,
@@ -161,7 +161,7 @@ export function createHttpApp(options: {
       }
       case 'outcomes': {
         if (options.outcomes === undefined) throw new NotFoundError('the outcomes extension is not enabled');
-        const bytes = checkBodySize(request.body, maxBodyBytes, 'a JSON body {"outcomes": [...]}');
+        const bytes = readBody(request, 'a JSON body {"outcomes": [...]}');
         const body = parseJsonBody(decodeText(bytes, 'request body'));
         const { accepted, key } = await options.outcomes.accept(name, body);
         return { status: 200, body: { accepted }, outcomes: { model: name, accepted, key } };
