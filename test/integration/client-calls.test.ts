@@ -234,6 +234,23 @@ describe('classification extension', () => {
     assert.deepEqual(body.outputs[0].data, ['22:1', '11:0']);
   });
 
+  it('a classified output asked for as binary data comes as BYTES elements (4-byte length, UTF-8)', async () => {
+    const { outcome } = await call(
+      'POST',
+      '/v2/models/clf/versions/1/infer',
+      inferBody([[0, 0, 4]], [{ name: 'probabilities', parameters: { classification: 1, binary_data: true } }]),
+    );
+    const { response } = outcome;
+
+    assert.equal(response.status, 200, response.body);
+    const head = JSON.parse(response.body);
+    assert.equal(head.outputs[0].datatype, 'BYTES');
+    const bytes = Buffer.from(response.binary ?? []);
+    assert.equal(head.outputs[0].parameters.binary_data_size, bytes.byteLength);
+    const length = bytes.readUInt32LE(0);
+    assert.match(bytes.subarray(4, 4 + length).toString('utf8'), /^0\.9[0-9]*:2:virginica$/);
+  });
+
   it('rejects a count that is not a positive integer', async () => {
     const { status, json: body } = await call(
       'POST',
