@@ -238,7 +238,10 @@ describe('classification extension', () => {
     const { outcome } = await call(
       'POST',
       '/v2/models/clf/versions/1/infer',
-      inferBody([[0, 0, 4]], [{ name: 'probabilities', parameters: { classification: 1, binary_data: true } }]),
+      inferBody(
+        [[0, 0, 4]],
+        [{ name: 'probabilities', parameters: { classification: 1, binary_data: true } }],
+      ),
     );
     const { response } = outcome;
 
