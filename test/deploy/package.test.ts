@@ -234,6 +234,26 @@ describe('HTTP API routes', () => {
     }
   });
 
+  it("the routes of Triton's extensions and of the v1 protocol, each with the authorizer", () => {
+    const routes = routesOf(templateOf(DEFAULTS));
+    const keys = new Map(routes.map((route) => [String(route.RouteKey), route]));
+
+    for (const key of [
+      'POST /v2/repository/models/{name}/load',
+      'POST /v2/repository/models/{name}/unload',
+      'GET /v2/models/{name}/config',
+      'GET /v2/models/{name}/versions/{version}/config',
+      'GET /v2/models/stats',
+      'GET /v2/models/{name}/stats',
+      'GET /v2/models/{name}/versions/{version}/stats',
+      'GET /v1/models',
+      'GET /v1/models/{name}',
+      'POST /v1/models/{path+}',
+    ]) {
+      assert.equal(keys.get(key)?.AuthorizationType, 'AWS_IAM', key);
+    }
+  });
+
   for (const variant of [DEFAULTS, SWITCHED]) {
     it(`health routes open, every other route ${variant.authorizer === 'iam' ? 'AWS_IAM' : 'JWT'} (${variant.label})`, () => {
       const routes = routesOf(templateOf(variant));
