@@ -17,13 +17,18 @@ export interface ImportViolation {
   rule: string;
 }
 
-/** Packages only adapters and composition roots may import. */
+/**
+ * Packages only adapters and composition roots may import: the AWS SDK and Lambda's, and the
+ * serving platform off Lambda (a socket server, a metrics client).
+ */
 const PLATFORM_PACKAGES = [
   /^@aws-sdk\//,
   /^aws-lambda$/,
   /^@aws-lambda-powertools\//,
   /^@middy\//,
   /^@smithy\//,
+  /^prom-client$/,
+  /^node:(http|https|http2|net)$/,
 ];
 
 /** The layers a file can be in, by path from the repository root. */

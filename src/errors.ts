@@ -32,6 +32,13 @@ export class BadRequestError extends ServingError {
   }
 }
 
+/** 401: a protected endpoint (the bucket-notification webhook) called without its token. */
+export class UnauthorizedError extends ServingError {
+  constructor(message: string) {
+    super(401, 'Unauthorized', message);
+  }
+}
+
 /** 404: unknown model, version or route. */
 export class NotFoundError extends ServingError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -74,6 +81,13 @@ export class ModelUnavailableError extends ServingError {
 export class ModelNotReadyError extends ServingError {
   constructor(message: string) {
     super(503, 'ModelNotReady', message);
+  }
+}
+
+/** 503: the server is not ready (preloading its models, or shutting down); probes see it. */
+export class NotReadyError extends ServingError {
+  constructor(message: string) {
+    super(503, 'NotReady', message, { headers: { 'retry-after': '1' } });
   }
 }
 

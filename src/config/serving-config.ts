@@ -25,8 +25,11 @@ export interface ServingConfig extends StoreConnection {
  * `MODEL_REFRESH_SECONDS` (default 30), `MODEL_CACHE_MB`, `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`,
  * `PRELOAD_MODELS`, `MAX_BODY_BYTES`, `MAX_INFLATED_BYTES` (default 64 MiB), `CAPTURE_ENABLED`
  * (default true).
+ *
+ * `MAX_BODY_BYTES` is at most `limits.maxBodyBytes`: Lambda's 6 MB payload limit by default, more
+ * where the platform allows it (the plain HTTP server).
  */
-export function readServingConfig(env: Env): ServingConfig {
+export function readServingConfig(env: Env, limits: { maxBodyBytes?: number } = {}): ServingConfig {
   const cacheMb = readNumber(env, 'MODEL_CACHE_MB', 0, { min: 0 });
   const memory = readNumber(env, 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 0, { min: 0 });
   return {
@@ -37,7 +40,7 @@ export function readServingConfig(env: Env): ServingConfig {
     preload: readList(env, 'PRELOAD_MODELS'),
     maxBodyBytes: readNumber(env, 'MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, {
       min: 1,
-      max: DEFAULT_MAX_BODY_BYTES,
+      max: limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     }),
     maxInflatedBytes: readNumber(env, 'MAX_INFLATED_BYTES', DEFAULT_MAX_INFLATED_BYTES, {
       min: 1,

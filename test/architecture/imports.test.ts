@@ -44,6 +44,18 @@ describe('architecture: import rule', () => {
       rule: /platform package/,
     },
     {
+      name: 'the core importing the Prometheus client',
+      path: 'src/http/x.ts',
+      source: "import { Registry } from 'prom-client';",
+      rule: /platform package/,
+    },
+    {
+      name: 'the core opening sockets itself',
+      path: 'src/protocol/x.ts',
+      source: "import { createServer } from 'node:http';",
+      rule: /platform package/,
+    },
+    {
       name: 'the core importing an adapter',
       path: 'src/drift/check/x.ts',
       source: "import { S3ObjectStore } from '../../adapters/aws/s3-store.ts';",

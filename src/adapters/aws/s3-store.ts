@@ -6,7 +6,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import type { StoreConnection } from '../../config/store-config.ts';
+import type { ChecksumMode, StoreConnection } from '../../config/store-config.ts';
 import type {
   Listing,
   ObjectInfo,
@@ -28,6 +28,11 @@ export interface S3ClientOptions {
   forcePathStyle?: boolean;
   /** Static credentials; unset on AWS, where the function's role provides them. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /**
+   * When checksums are computed for requests and validated on responses (default `WHEN_REQUIRED`
+   * for both; `WHEN_SUPPORTED` only for stores that implement the SDK's flexible checksums).
+   */
+  checksums?: { request?: ChecksumMode; response?: ChecksumMode };
   /** Attempts per request, first included (default 3). */
   maxAttempts?: number;
   /** Time to establish a connection (default 3 s). */
@@ -71,8 +76,8 @@ export function createS3Client(options: S3ClientOptions): S3Client {
     forcePathStyle: options.forcePathStyle ?? false,
     credentials: options.credentials,
     maxAttempts: settings.maxAttempts,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestChecksumCalculation: options.checksums?.request ?? 'WHEN_REQUIRED',
+    responseChecksumValidation: options.checksums?.response ?? 'WHEN_REQUIRED',
     // Handler options rather than a NodeHttpHandler instance: the SDK builds its own handler from
     // them, so the project needs no direct dependency on @smithy/node-http-handler.
     requestHandler: {
@@ -86,7 +91,7 @@ export function createS3Client(options: S3ClientOptions): S3Client {
 
 /**
  * The client of a store connection read from the environment (`S3_ENDPOINT`, path style,
- * region), with `options` on top (timeouts, credentials).
+ * region, checksum modes), with `options` on top (timeouts, credentials).
  *
  * @example
  * ```ts
@@ -95,12 +100,13 @@ export function createS3Client(options: S3ClientOptions): S3Client {
  */
 export function s3ClientFor(
   connection: StoreConnection,
-  options: Omit<S3ClientOptions, 'region' | 'endpoint' | 'forcePathStyle'> = {},
+  options: Omit<S3ClientOptions, 'region' | 'endpoint' | 'forcePathStyle' | 'checksums'> = {},
 ): S3Client {
   return createS3Client({
     region: connection.region,
     endpoint: connection.s3Endpoint,
     forcePathStyle: connection.s3ForcePathStyle,
+    checksums: { request: connection.s3RequestChecksum, response: connection.s3ResponseChecksum },
     ...options,
   });
 }
