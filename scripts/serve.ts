@@ -427,21 +427,16 @@ export async function main(argv: string[], env: Env): Promise<number> {
     if (command === 'drift') return await runDriftCommand(rest, env, log);
     if (command === 'batch') return await runBatchCommand(rest, env, log);
     if (command !== 'serve') throw new UsageError(`unknown command '${command}'`);
-    const server = await startServer(env, { log });
-    return await new Promise<number>((done) => {
-      const stop = (signal: string) => {
-        log.info('stopping', { signal });
-        server.stop().then(
-          (left) => done(left.requestsCut > 0 || left.capturesUnwritten > 0 ? 1 : 0),
-          (error: unknown) => {
-            log.error('stop failed', { error: error as Error });
-            done(1);
-          },
-        );
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+    // Listened for before the server starts: a signal during start-up still stops it gracefully.
+    const signalled = new Promise<string>((done) => {
+      process.once('SIGTERM', () => done('SIGTERM'));
+      process.once('SIGINT', () => done('SIGINT'));
     });
+    const server = await startServer(env, { log });
+    const signal = await signalled;
+    log.info('stopping', { signal });
+    const left = await server.stop();
+    return left.requestsCut > 0 || left.capturesUnwritten > 0 ? 1 : 0;
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);

@@ -226,11 +226,11 @@ function tooLarge(size: number | undefined, limit: number): PayloadTooLargeError
 }
 
 /**
- * Answers 413 and closes the connection once the answer is out; what the client still sends is
- * read and dropped meanwhile, so that it sees the answer rather than a reset.
+ * Answers 413 at once; what the client still sends is read and dropped, so that it sees the
+ * answer rather than a connection reset in the middle of its upload (the request timeout bounds
+ * how long that may take).
  */
 function refuseBody(req: IncomingMessage, res: ServerResponse, error: PayloadTooLargeError): void {
-  res.setHeader('connection', 'close');
   send(res, errorResponse(error));
   req.resume();
 }
@@ -244,8 +244,16 @@ function errorResponse(error: unknown): HttpResponse {
   };
 }
 
-/** Writes a response; returns its body size in bytes. */
+/** Writes a response (compressed as the core made it, when it did); returns its body size in bytes. */
 function send(res: ServerResponse, response: HttpResponse): number {
+  if (response.compressed !== undefined) {
+    res.writeHead(response.status, {
+      ...response.headers,
+      'content-length': String(response.compressed.byteLength),
+    });
+    res.end(response.compressed);
+    return response.compressed.byteLength;
+  }
   const json = Buffer.from(response.body, 'utf8');
   const length = json.byteLength + (response.binary?.byteLength ?? 0);
   res.writeHead(response.status, { ...response.headers, 'content-length': String(length) });
