@@ -428,9 +428,10 @@ export async function main(argv: string[], env: Env): Promise<number> {
     if (command === 'batch') return await runBatchCommand(rest, env, log);
     if (command !== 'serve') throw new UsageError(`unknown command '${command}'`);
     // Listened for before the server starts: a signal during start-up still stops it gracefully.
+    // A second signal while stopping changes nothing: the shutdown has its own time limit.
     const signalled = new Promise<string>((done) => {
-      process.once('SIGTERM', () => done('SIGTERM'));
-      process.once('SIGINT', () => done('SIGINT'));
+      process.on('SIGTERM', () => done('SIGTERM'));
+      process.on('SIGINT', () => done('SIGINT'));
     });
     const server = await startServer(env, { log });
     const signal = await signalled;

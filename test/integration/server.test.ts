@@ -1,0 +1,301 @@
+/**
+ * The plain HTTP server off Lambda (scripts/serve.ts) against the local S3 server: readiness
+ * gated on the preloaded models, graceful SIGTERM (in-flight requests answered, captures
+ * flushed), captures written as files, the bucket-notification webhook, and the batch and drift
+ * commands.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { main, runBatchCommand, startServer } from '../../scripts/serve.ts';
+import { encodeS3Key } from '../../src/adapters/aws/s3-event.ts';
+import { createJsonLogger } from '../../src/adapters/node/json-log.ts';
+import type { CaptureRecord } from '../../src/capture/record.ts';
+import { publishModel } from '../../src/repository/publish.ts';
+import { conformanceDir } from '../helpers/paths.ts';
+import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
+import { serverEnv, startServerProcess } from '../helpers/server.ts';
+
+const relu = () =>
+  readFile(join(conformanceDir(), 'onnx-backend', 'simple', 'test_single_relu_model', 'model.onnx'));
+const reluRequest = (id: string) =>
+  JSON.stringify({ id, inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [-1, 2] }] });
+
+let s3: TestS3Server;
+const logLines: string[] = [];
+const log = createJsonLogger({ service: 'test', write: (line) => logLines.push(line) });
+
+before(async () => {
+  s3 = await startS3Server({ bucket: 'server-test' });
+});
+
+after(async () => {
+  await s3?.close();
+});
+
+/** Every capture record stored under `captures/{model}/`. */
+async function storedCaptures(model: string): Promise<CaptureRecord[]> {
+  const records: CaptureRecord[] = [];
+  for (const object of (await s3.store.list(`captures/${model}/`)).objects) {
+    const stored = await s3.store.get(object.key);
+    const text = new TextDecoder().decode(stored?.body);
+    for (const line of text.split('\n'))
+      if (line.trim() !== '') records.push(JSON.parse(line) as CaptureRecord);
+  }
+  return records;
+}
+
+async function until<T>(check: () => Promise<T | undefined>, what: string): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not seen within 20 s`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
+describe('server: readiness', () => {
+  it('is live at once, ready only once the preloaded models are loaded', async () => {
+    const server = await startServer({ ...serverEnv(s3), PRELOAD_MODELS: 'late-model' }, { log });
+    try {
+      const live = await fetch(`${server.url}/v2/health/live`);
+      const healthz = await fetch(`${server.url}/healthz`);
+      const ready = await fetch(`${server.url}/v2/health/ready`);
+      const readyz = await fetch(`${server.url}/readyz`);
+      assert.equal(live.status, 200);
+      assert.equal(healthz.status, 200);
+      assert.equal(ready.status, 503);
+      assert.match(((await ready.json()) as { error: string }).error, /loading its models/);
+      assert.equal(readyz.status, 503);
+
+      await publishModel(s3.store, { name: 'late-model', version: 1, model: await relu() });
+      await server.preloaded;
+
+      assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+      assert.equal((await fetch(`${server.url}/v2/health/ready`)).status, 200);
+      assert.equal(server.serving.loader.stats().entries, 1);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('server: captures', () => {
+  it('writes prediction captures to the bucket as files on its interval', async () => {
+    await publishModel(s3.store, { name: 'relu-captures', version: 1, model: await relu() });
+    const server = await startServer({ ...serverEnv(s3), CAPTURE_FLUSH_SECONDS: '0.2' }, { log });
+    try {
+      const response = await fetch(`${server.url}/v2/models/relu-captures/infer`, {
+        method: 'POST',
+        body: reluRequest('cap-1'),
+      });
+      assert.equal(response.status, 200);
+
+      const records = await until(async () => {
+        const found = await storedCaptures('relu-captures');
+        return found.length > 0 ? found : undefined;
+      }, 'a capture object');
+
+      assert.equal(records.length, 1);
+      assert.equal(records[0]?.id, 'cap-1');
+      assert.equal(records[0]?.source, 'api');
+      assert.equal(records[0]?.version, '1');
+      const keys = (await s3.store.list('captures/relu-captures/')).objects.map((object) => object.key);
+      assert.match(keys[0] ?? '', /^captures\/relu-captures\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/api-[^/]+\.jsonl$/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('keeps the captures of a failed write and writes them once the store is back', async () => {
+    await publishModel(s3.store, { name: 'relu-retry', version: 1, model: await relu() });
+    const server = await startServer({ ...serverEnv(s3), CAPTURE_FLUSH_SECONDS: '3600' }, { log });
+    try {
+      for (const id of ['keep-1', 'keep-2']) {
+        const response = await fetch(`${server.url}/v2/models/relu-retry/infer`, {
+          method: 'POST',
+          body: reluRequest(id),
+        });
+        assert.equal(response.status, 200);
+      }
+      await s3.setFault('status503', (recorded) => recorded.operation === 'PutObject');
+      await server.captures?.flush();
+      assert.equal(server.captures?.pending, 2);
+      assert.deepEqual(await storedCaptures('relu-retry'), []);
+
+      await s3.setFault(null);
+      await server.captures?.flush();
+
+      assert.equal(server.captures?.pending, 0);
+      assert.deepEqual((await storedCaptures('relu-retry')).map((record) => record.id).sort(), [
+        'keep-1',
+        'keep-2',
+      ]);
+    } finally {
+      await s3.setFault(null);
+      await server.stop();
+    }
+  });
+});
+
+describe('server: graceful SIGTERM', () => {
+  it('answers the request in flight, refuses new connections, flushes the captures and exits 0', async () => {
+    await publishModel(s3.store, { name: 'relu-term', version: 1, model: await relu() });
+    // Captures would wait an hour: only the shutdown can write them.
+    const server = await startServerProcess({ ...serverEnv(s3), CAPTURE_FLUSH_SECONDS: '3600' });
+    const first = await fetch(`${server.url}/v2/models/relu-term/infer`, {
+      method: 'POST',
+      body: reluRequest('term-1'),
+    });
+    assert.equal(first.status, 200);
+
+    // A request whose body is still being sent when SIGTERM arrives.
+    const body = Buffer.from(reluRequest('term-2'));
+    const inflight = new Promise<{ status: number; text: string }>((done, fail) => {
+      const req = request(
+        `${server.url}/v2/models/relu-term/infer`,
+        { method: 'POST', headers: { 'content-length': String(body.length) } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => {
+            text += chunk;
+          });
+          res.on('end', () => done({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', fail);
+      req.write(body.subarray(0, 10));
+      setTimeout(() => {
+        server.process.kill('SIGTERM');
+        void server
+          .waitForLine((line) => line.includes('"stopping"'))
+          .then(async () => {
+            // New connections are refused while the request in flight is still answered.
+            await assert.rejects(fetch(`${server.url}/v2/health/live`));
+            req.end(body.subarray(10));
+          });
+      }, 100);
+    });
+
+    const answered = await inflight;
+    const code = await server.stop();
+
+    assert.equal(answered.status, 200, answered.text);
+    assert.equal((JSON.parse(answered.text) as { id: string }).id, 'term-2');
+    assert.equal(code, 0);
+    assert.deepEqual((await storedCaptures('relu-term')).map((record) => record.id).sort(), [
+      'term-1',
+      'term-2',
+    ]);
+    assert.ok(
+      server.lines.some(
+        (line) => line.includes('"server stopped"') && line.includes('"capturesUnwritten":0'),
+      ),
+    );
+  });
+});
+
+describe('server: bucket notifications by webhook', () => {
+  const token = 'webhook-secret';
+  let server: Awaited<ReturnType<typeof startServer>>;
+
+  before(async () => {
+    server = await startServer({ ...serverEnv(s3), WEBHOOK_TOKEN: token, VALIDATION_RUNS: '1' }, { log });
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  /** The event MinIO posts to a webhook target: S3's `Records`, keys URL-encoded, `s3:` names. */
+  function minioEvent(key: string, etag?: string) {
+    return {
+      EventName: 's3:ObjectCreated:Put',
+      Key: `${s3.bucket}/${key}`,
+      Records: [
+        {
+          eventVersion: '2.0',
+          eventSource: 'minio:s3',
+          eventName: 's3:ObjectCreated:Put',
+          s3: { bucket: { name: s3.bucket }, object: { key: encodeS3Key(key), eTag: etag, size: 1 } },
+        },
+      ],
+    };
+  }
+
+  async function post(body: string, authorization?: string) {
+    const response = await fetch(`${server.url}/webhooks/s3`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+      body,
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  it('refuses a call without the token, or with another one, and a body that is not an S3 event', async () => {
+    const event = JSON.stringify(minioEvent('models/x/1/model.onnx'));
+    const none = await post(event);
+    const wrong = await post(event, 'Bearer not-it');
+    const notJson = await post('{"Records": [', `Bearer ${token}`);
+    const noRecords = await post('{"EventName": "s3:ObjectCreated:Put"}', token);
+
+    assert.equal(none.status, 401);
+    assert.match(String(none.body.error), /token/);
+    assert.equal(wrong.status, 401);
+    assert.equal(notJson.status, 400);
+    assert.match(String(notJson.body.error), /not valid JSON/);
+    assert.equal(noRecords.status, 400);
+    assert.match(String(noRecords.body.error), /Records/);
+    assert.equal(await s3.store.head('models/x/1/metadata.json'), undefined);
+  });
+
+  it('validates an uploaded model and scores a batch input named by the notification', async () => {
+    await s3.store.put('models/hooked/1/model.onnx', await relu());
+    const validated = await post(JSON.stringify(minioEvent('models/hooked/1/model.onnx')), `Bearer ${token}`);
+    assert.equal(validated.status, 200, JSON.stringify(validated.body));
+    const metadata = JSON.parse(
+      new TextDecoder().decode((await s3.store.get('models/hooked/1/metadata.json'))?.body),
+    ) as { status: string };
+    assert.equal(metadata.status, 'valid');
+
+    const key = 'batch/input/hooked/my rows+1 été.jsonl';
+    const { etag } = await s3.store.put(key, `${reluRequest('row-a')}\n${reluRequest('row-b')}\n`);
+    const scored = await post(JSON.stringify(minioEvent(key, etag)), token);
+
+    assert.equal(scored.status, 200, JSON.stringify(scored.body));
+    assert.deepEqual(scored.body.objects, [{ key, kind: 'batch', status: 'succeeded' }]);
+    const output = new TextDecoder().decode(
+      (await s3.store.get('batch/output/hooked/my rows+1 été.jsonl.out.jsonl'))?.body,
+    );
+    assert.equal(output.trim().split('\n').length, 2);
+  });
+});
+
+describe('server: commands', () => {
+  it('batch --prefix scores every input object under the prefix', async () => {
+    await publishModel(s3.store, { name: 'relu-cmd', version: 1, model: await relu() });
+    await s3.store.put('batch/input/relu-cmd/a.jsonl', `${reluRequest('a-1')}\n`);
+    await s3.store.put('batch/input/relu-cmd/b.jsonl', `${reluRequest('b-1')}\n${reluRequest('b-2')}\n`);
+
+    const code = await runBatchCommand(['--prefix', 'batch/input/relu-cmd/'], serverEnv(s3), log);
+
+    assert.equal(code, 0);
+    for (const [name, rows] of [
+      ['a', 1],
+      ['b', 2],
+    ] as const) {
+      const output = await s3.store.get(`batch/output/relu-cmd/${name}.jsonl.out.jsonl`);
+      assert.equal(new TextDecoder().decode(output?.body).trim().split('\n').length, rows);
+    }
+  });
+
+  it('batch --key of a missing object exits 1; a command called wrongly exits 2', async () => {
+    assert.equal(await runBatchCommand(['--key', 'batch/input/relu-cmd/none.jsonl'], serverEnv(s3), log), 1);
+    assert.equal(await main(['batch'], serverEnv(s3)), 2);
+    assert.equal(await main(['batch', '--prefix', 'models/'], serverEnv(s3)), 2);
+    assert.equal(await main(['no-such-command'], serverEnv(s3)), 2);
+  });
+});
