@@ -1,5 +1,6 @@
 /**
- * Bundles each handler in `handlers/` into one minified ESM file, `dist/<name>/index.mjs`.
+ * Bundles each handler in `handlers/` into one minified ESM file, `dist/<name>/index.mjs`, and the
+ * plain HTTP server off Lambda (`scripts/serve.ts`) into `dist/server/index.mjs`.
  *
  * onnxruntime-node is never bundled: it is a native addon shipped in the Lambda layer. Lambda
  * resolves layer packages through NODE_PATH (`/opt/nodejs/node_modules`), which only `require`
@@ -40,35 +41,54 @@ export async function handlerEntries(): Promise<string[]> {
   return files.filter((file) => file.endsWith('.ts')).map((file) => join(dir, file));
 }
 
+/** The esbuild settings of every bundle: one minified ESM file, onnxruntime-node left outside. */
+async function bundle(entry: string, outfile: string): Promise<number> {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    minify: true,
+    sourcemap: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    legalComments: 'none',
+    plugins: [ortFromRequire],
+    // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+  return (await stat(outfile)).size;
+}
+
 export async function buildHandlers(): Promise<{ name: string; file: string; bytes: number }[]> {
   const results = [];
   for (const entry of await handlerEntries()) {
     const name = basename(entry, '.ts');
     const outfile = join(DIST, name, 'index.mjs');
-    await build({
-      entryPoints: [entry],
-      outfile,
-      bundle: true,
-      minify: true,
-      sourcemap: false,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      legalComments: 'none',
-      plugins: [ortFromRequire],
-      // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
-      banner: {
-        js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-      },
-      logLevel: 'warning',
-    });
-    results.push({ name, file: outfile, bytes: (await stat(outfile)).size });
+    results.push({ name, file: outfile, bytes: await bundle(entry, outfile) });
   }
   return results;
 }
 
+/** The entry of the plain HTTP server and its commands. */
+export const SERVER_ENTRY = join(ROOT, 'scripts', 'serve.ts');
+
+/**
+ * Bundles the plain HTTP server into `<outDir>/index.mjs` (default `dist/server/`): it needs only
+ * onnxruntime-node beside it at run time (`node_modules/` of a parent folder).
+ */
+export async function buildServer(
+  outDir = join(DIST, 'server'),
+): Promise<{ name: string; file: string; bytes: number }> {
+  const outfile = join(outDir, 'index.mjs');
+  return { name: 'server', file: outfile, bytes: await bundle(SERVER_ENTRY, outfile) };
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  for (const { name, file, bytes } of await buildHandlers()) {
+  for (const { name, file, bytes } of [...(await buildHandlers()), await buildServer()]) {
     console.log(
       `${name.padEnd(12)} ${(bytes / 1024).toFixed(1).padStart(8)} KiB  ${file.slice(ROOT.length)}`,
     );
