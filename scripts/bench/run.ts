@@ -4,7 +4,7 @@
  * Runs the benchmark suite on this machine and writes a JSON result file and a markdown table
  * (default `.local/bench/results.json` and `.local/bench/results.md`); the table is also printed.
  * Every comparison is measured side by side in the same run. Progress goes to stderr.
- * Sections: warm, payload, cold, runtime, batch, drift, footprint.
+ * Sections: warm, payload, cold, runtime, batch, drift, footprint, server.
  */
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,9 +19,10 @@ import { coldStart } from './cold.ts';
 import { benchModels, progress, publish, ROOT, startBenchS3, summarize } from './common.ts';
 import { driftCheck } from './drift.ts';
 import { markdownTable, type Row } from './report.ts';
+import { serverBench } from './server.ts';
 import { createCore, loadHttpHandler, payloadSpeed, runtimeChoice, warmOverhead } from './warm.ts';
 
-const SECTIONS = ['warm', 'payload', 'cold', 'runtime', 'batch', 'drift', 'footprint'] as const;
+const SECTIONS = ['warm', 'payload', 'cold', 'runtime', 'batch', 'drift', 'footprint', 'server'] as const;
 
 /** Lambda arm64 prices (us-east-1): per GB-second and per request. */
 const PRICE_GB_SECOND_ARM64 = 0.0000133334;
@@ -157,6 +158,27 @@ async function main(): Promise<void> {
       } catch (error) {
         missing.push(`6 drift check: failed (${error instanceof Error ? error.message : String(error)})`);
       }
+    }
+    if (only.has('server')) {
+      const server = await serverBench(s3, models, {
+        calls: quick ? 5 : 20,
+        rounds: quick ? 1 : 5,
+        warmup: quick ? 2 : 5,
+        batches: quick
+          ? [{ model: 'breast-cancer', batch: 1 }]
+          : [
+              { model: 'breast-cancer', batch: 1 },
+              { model: 'mlp-3m', batch: 1 },
+              { model: 'mlp-3m', batch: 64 },
+            ],
+        loads: [
+          { model: 'breast-cancer', batch: 1, connections: 16 },
+          { model: 'mlp-3m', batch: 1500, connections: 4 },
+        ],
+        durationSeconds: quick ? 2 : 5,
+      });
+      rows.push(...server.rows);
+      details.server = server.raw;
     }
     if (only.has('footprint')) {
       const footprint = await footprintRows(handlerMs, quick ? 1 : 7);

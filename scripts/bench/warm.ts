@@ -107,7 +107,7 @@ export async function loadHttpHandler(s3: BenchS3): Promise<Handler> {
   return module.handler;
 }
 
-function inputData(model: BenchModel, batch: number): { shape: number[]; data: Float32Array } {
+export function inputData(model: BenchModel, batch: number): { shape: number[]; data: Float32Array } {
   const shape = [batch, ...model.rowShape.slice(1)];
   const count = shape.reduce((a, b) => a * b, 1);
   const data = model.name.startsWith('resnet50') ? rampInput(count) : randomFloats(count, 42 + batch);
