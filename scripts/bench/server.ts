@@ -14,7 +14,7 @@ import { DEFAULT_MAX_BODY_BYTES } from '../../src/http/limits.ts';
 import { DEFAULT_SESSION_OPTIONS } from '../../src/runtime/model-loader.ts';
 import { type BenchModel, type BenchS3, progress, ROOT, summarize } from './common.ts';
 import type { Row } from './report.ts';
-import { inputData, requestBody } from './warm.ts';
+import { createCore, inputData, requestBody } from './warm.ts';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -84,6 +84,8 @@ export async function serverBench(
   const { url, child } = await startServer(s3);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+  // The same core in this process, without socket or server: what the HTTP adapter adds.
+  const core = createCore(s3);
   try {
     for (const { model: name, batch } of options.batches) {
       const model = models.find((m) => m.name === name);
@@ -98,12 +100,19 @@ export async function serverBench(
         const status = await post(agent, target, body);
         if (status !== 200) throw new Error(`server answered ${status}`);
       };
+      const path = `/v2/models/${name}/infer`;
+      const callCore = async () => {
+        const outcome = await core.handle({ method: 'POST', path, body });
+        if (outcome.response.status !== 200) throw new Error(`core answered ${outcome.response.status}`);
+      };
       for (let i = 0; i < options.warmup; i++) {
         await call();
+        await callCore();
         await session.run(feeds);
       }
       const serverTimes: number[] = [];
       const rawTimes: number[] = [];
+      const coreTimes: number[] = [];
       for (let round = 0; round < options.rounds; round++) {
         for (let i = 0; i < options.calls; i++) {
           const t = performance.now();
@@ -115,11 +124,17 @@ export async function serverBench(
           await session.run(feeds);
           rawTimes.push(performance.now() - t);
         }
+        for (let i = 0; i < options.calls; i++) {
+          const t = performance.now();
+          await callCore();
+          coreTimes.push(performance.now() - t);
+        }
       }
       await session.release();
       const s = summarize(serverTimes);
       const r = summarize(rawTimes);
-      raw[`warm ${name}@${batch}`] = { server: s, raw: r, bodyBytes: body.byteLength };
+      const c = summarize(coreTimes);
+      raw[`warm ${name}@${batch}`] = { server: s, raw: r, core: c, bodyBytes: body.byteLength };
       rows.push({
         section: '9 server off Lambda',
         what: `${name}, batch ${batch}, JSON over HTTP (keep-alive)`,
@@ -128,7 +143,7 @@ export async function serverBench(
         baselineName: 'raw session.run',
         ratioName: 'server/raw',
         ratio: s.median / r.median,
-        note: `overhead ${(s.median - r.median).toFixed(3)} ms, socket and client included`,
+        note: `overhead ${(s.median - r.median).toFixed(3)} ms (client, socket, process hop included); the core in-process ${c.median.toFixed(3)} ms`,
       });
     }
 

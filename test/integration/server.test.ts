@@ -299,3 +299,54 @@ describe('server: commands', () => {
     assert.equal(await main(['no-such-command'], serverEnv(s3)), 2);
   });
 });
+
+describe('server: the HTTP adapter', () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+
+  before(async () => {
+    await publishModel(s3.store, { name: 'relu-adapter', version: 1, model: await relu() });
+    server = await startServer({ ...serverEnv(s3), MAX_BODY_BYTES: '4096' }, { log });
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  /** A POST with a chunked body (no content-length), as streaming clients send it. */
+  function postChunked(path: string, chunks: string[]): Promise<{ status: number; text: string }> {
+    return new Promise((done, fail) => {
+      const req = request(`${server.url}${path}`, { method: 'POST' }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => done({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', fail);
+      for (const chunk of chunks) req.write(chunk);
+      req.end();
+    });
+  }
+
+  it('reads a chunked body, and answers 413 once one passes MAX_BODY_BYTES, counted in the metrics', async () => {
+    const body = reluRequest('chunked-1');
+    const ok = await postChunked('/v2/models/relu-adapter/infer', [body.slice(0, 20), body.slice(20)]);
+    const tooLarge = await postChunked('/v2/models/relu-adapter/infer', Array(10).fill(' '.repeat(1000)));
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal((JSON.parse(ok.text) as { id: string }).id, 'chunked-1');
+    assert.equal(tooLarge.status, 413);
+    assert.match((JSON.parse(tooLarge.text) as { error: string }).error, /limit of 4096 bytes/);
+    assert.match(metrics, /onnx_serve_errors_total\{kind="PayloadTooLarge"\} 1/);
+  });
+
+  it('passes the query string by, and keeps the protocol errors of the core', async () => {
+    const withQuery = await fetch(`${server.url}/v2/models/relu-adapter/ready?verbose=1`);
+    const wrongMethod = await fetch(`${server.url}/v2/models/relu-adapter/infer`);
+
+    assert.equal(withQuery.status, 200);
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers.get('allow'), 'POST');
+  });
+});

@@ -122,13 +122,27 @@ export function createNodeHttpServer(options: NodeHttpServerOptions): NodeHttpSe
     }
 
     const declared = Number(headers['content-length'] ?? Number.NaN);
+    const refuse = (size: number | undefined) => {
+      // Answered at once; what the client still sends is read and dropped, so that it sees the
+      // answer rather than a reset in the middle of its upload (the request timeout bounds it).
+      const error = tooLarge(size, options.maxBodyBytes);
+      const response = errorResponse(error);
+      const responseBytes = send(res, response);
+      req.resume();
+      options.onServed?.({
+        outcome: { response, error: { kind: error.kind, status: error.status, message: error.message } },
+        requestBytes: size ?? options.maxBodyBytes,
+        responseBytes,
+        ms: performance.now() - started,
+      });
+    };
     if (Number.isFinite(declared) && declared > options.maxBodyBytes) {
-      refuseBody(req, res, tooLarge(declared, options.maxBodyBytes));
+      refuse(declared);
       return;
     }
     const body = await readBody(req, options.maxBodyBytes);
     if (body === 'too-large') {
-      refuseBody(req, res, tooLarge(undefined, options.maxBodyBytes));
+      refuse(undefined);
       return;
     }
     const request: HttpRequest = { method, path, headers, body: body.byteLength > 0 ? body : undefined };
@@ -223,16 +237,6 @@ function tooLarge(size: number | undefined, limit: number): PayloadTooLargeError
       ? `request body is over the limit of ${limit} bytes`
       : `request body is ${size} bytes; the limit is ${limit} bytes`,
   );
-}
-
-/**
- * Answers 413 at once; what the client still sends is read and dropped, so that it sees the
- * answer rather than a connection reset in the middle of its upload (the request timeout bounds
- * how long that may take).
- */
-function refuseBody(req: IncomingMessage, res: ServerResponse, error: PayloadTooLargeError): void {
-  send(res, errorResponse(error));
-  req.resume();
 }
 
 function errorResponse(error: unknown): HttpResponse {
