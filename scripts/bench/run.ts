@@ -173,7 +173,7 @@ async function main(): Promise<void> {
             ],
         loads: [
           { model: 'breast-cancer', batch: 1, connections: 16 },
-          { model: 'mlp-3m', batch: 800, connections: 4 },
+          { model: 'mlp-3m', batch: 800, connections: 2, durationSeconds: quick ? 4 : 20 },
         ],
         durationSeconds: quick ? 2 : 5,
       });

@@ -75,7 +75,7 @@ export async function serverBench(
     rounds: number;
     warmup: number;
     batches: { model: string; batch: number }[];
-    loads: { model: string; batch: number; connections: number }[];
+    loads: { model: string; batch: number; connections: number; durationSeconds?: number }[];
     durationSeconds: number;
   },
 ): Promise<{ rows: Row[]; raw: Record<string, unknown> }> {
@@ -147,7 +147,12 @@ export async function serverBench(
       });
     }
 
-    for (const { model: name, batch, connections } of options.loads) {
+    for (const {
+      model: name,
+      batch,
+      connections,
+      durationSeconds = options.durationSeconds,
+    } of options.loads) {
       const model = models.find((m) => m.name === name);
       if (model === undefined) continue;
       const { shape, data } = inputData(model, batch);
@@ -162,7 +167,7 @@ export async function serverBench(
       await session.run(feeds);
       let runs = 0;
       const rawStart = performance.now();
-      while (performance.now() - rawStart < options.durationSeconds * 1000) {
+      while (performance.now() - rawStart < durationSeconds * 1000) {
         await session.run(feeds);
         runs += 1;
       }
@@ -174,7 +179,7 @@ export async function serverBench(
         headers: { 'content-type': 'application/json' },
         body,
         connections,
-        duration: options.durationSeconds,
+        duration: durationSeconds,
       });
       const perSecond = result.requests.average;
       raw[`load ${name}@${batch}`] = { result, rawPerSecond, bytes };
