@@ -40,8 +40,8 @@ import { readDriftCheckConfig } from '../src/config/drift-check-config.ts';
 import type { Env } from '../src/config/env.ts';
 import { readServerConfig, type ServerConfig } from '../src/config/server-config.ts';
 import { readValidationConfig } from '../src/config/validation-config.ts';
-import type { DriftEventPublisher } from '../src/drift/check/events.ts';
 import { runDriftChecks } from '../src/drift/check/run.ts';
+import type { DriftEventPublisher } from '../src/ports/drift-event-publisher.ts';
 import { createServing, type Serving } from '../src/serving.ts';
 import { validateNotifiedModel } from '../src/validation/validate-model.ts';
 
