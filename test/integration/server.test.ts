@@ -5,10 +5,12 @@
  * commands.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { publishDemoModels } from '../../scripts/local/demo-publisher.ts';
 import { main, runBatchCommand, startServer } from '../../scripts/serve.ts';
 import { encodeS3Key } from '../../src/adapters/aws/s3-event.ts';
 import { createJsonLogger } from '../../src/adapters/node/json-log.ts';
@@ -348,5 +350,49 @@ describe('server: the HTTP adapter', () => {
     assert.equal(withQuery.status, 200);
     assert.equal(wrongMethod.status, 405);
     assert.equal(wrongMethod.headers.get('allow'), 'POST');
+  });
+});
+
+describe('server: drift check off Lambda', () => {
+  it('the drift command checks the captures the server wrote, against the model’s reference', async () => {
+    const demo = await mkdtemp(join(tmpdir(), 'onnx-serve-demo-'));
+    try {
+      await publishDemoModels(s3.store, demo);
+      const [header = '', ...rows] = (await readFile(join(demo, 'iris', 'holdout.csv'), 'utf8'))
+        .trim()
+        .split('\n');
+      const label = header.split(',').indexOf('label');
+      const features = rows.map((row) =>
+        row
+          .split(',')
+          .filter((_, column) => column !== label)
+          .map(Number),
+      );
+      const server = await startServer({ ...serverEnv(s3), CAPTURE_FLUSH_SECONDS: '3600' }, { log });
+      const response = await fetch(`${server.url}/v2/models/iris/infer`, {
+        method: 'POST',
+        body: JSON.stringify({
+          id: 'drift-1',
+          inputs: [{ name: 'input', shape: [features.length, 4], datatype: 'FP32', data: features }],
+        }),
+      });
+      assert.equal(response.status, 200);
+      await server.stop();
+
+      const code = await main(['drift', '--model', 'iris'], {
+        ...serverEnv(s3),
+        DRIFT_MIN_PREDICTIONS: '5',
+        LOG_LEVEL: 'ERROR',
+      });
+
+      assert.equal(code, 0);
+      const latest = JSON.parse(
+        new TextDecoder().decode((await s3.store.get('reports/iris/latest.json'))?.body),
+      ) as { verdict: string; summary: { predictions: number } };
+      assert.equal(latest.summary.predictions, features.length);
+      assert.ok(!['insufficient_data', 'no_reference'].includes(latest.verdict), latest.verdict);
+    } finally {
+      await rm(demo, { recursive: true, force: true });
+    }
   });
 });
