@@ -193,8 +193,8 @@ export async function serverBench(
         baseline: { summary: summarize([rawPerSecond]), unit: 'runs/s' },
         baselineName: 'raw session.run loop',
         ratioName: 'server/raw',
-        ratio: perSecond / rawPerSecond,
-        note: `p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${(result.throughput.average / 1024 / 1024).toFixed(1)} MB/s out; non-2xx ${result.non2xx}, errors ${result.errors}`,
+        ratio: perSecond > 0 ? perSecond / rawPerSecond : undefined,
+        note: `${perSecond > 0 ? '' : 'no request completed in the time; '}p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${(result.throughput.average / 1024 / 1024).toFixed(1)} MB/s out; non-2xx ${result.non2xx}, errors ${result.errors}`,
       });
     }
   } finally {

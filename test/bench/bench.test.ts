@@ -47,6 +47,7 @@ describe('npm run bench -- --quick', () => {
       '4 runtime',
       '5 batch scoring',
       '7 footprint',
+      '9 server off Lambda',
     ]) {
       assert.ok(sections.has(section), `section ${section} missing`);
     }
