@@ -70,6 +70,12 @@ export interface ReferenceDocument {
   /** Rows profiled. */
   rows: number;
   features: ReferenceFeature[];
+  /**
+   * Where the feature names came from: config.json (`config`), the model's column inputs
+   * (`inputs`), the reference file's columns for an `[N, F]` model without `feature_names`
+   * (`reference`: the publish CLI then writes them to config.json), or `f0…` (`default`).
+   */
+  feature_names_from?: 'config' | 'inputs' | 'reference' | 'default';
   prediction: ReferencePrediction | null;
   performance: ReferencePerformance | null;
 }
