@@ -2,8 +2,8 @@
  * `npm run model -- <command>`: publish and list models in a model repository bucket.
  *
  *   publish <file.onnx> --name <n> [--version <v>] [--config <config.json>] [--overwrite]
- *           [--reference <train.csv|train.jsonl> [--label-column <c>]]
- *   reference <train.csv|train.jsonl> --name <n> [--version <v>] [--label-column <c>]
+ *           [--reference <holdout.csv|holdout.jsonl> [--label-column <c>]]
+ *   reference <holdout.csv|holdout.jsonl> --name <n> [--version <v>] [--label-column <c>]
  *   list
  *
  * Target: the local stack (`.local/stack.json`) by default; `--bucket <b>` targets a real bucket
@@ -31,8 +31,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const USAGE = `usage:
   npm run model -- publish <file.onnx> --name <name> [--version <n>] [--config <config.json>] [--overwrite]
-                          [--reference <train.csv|train.jsonl> [--label-column <column>]]
-  npm run model -- reference <train.csv|train.jsonl> --name <name> [--version <n>] [--label-column <column>]
+                          [--reference <holdout.csv|holdout.jsonl> [--label-column <column>]]
+  npm run model -- reference <holdout.csv|holdout.jsonl> --name <name> [--version <n>] [--label-column <column>]
   npm run model -- list
 target options (default: the local stack in .local/stack.json):
   --bucket <bucket> [--region <region>] [--endpoint <url>] [--path-style]`;
@@ -86,13 +86,16 @@ export async function main(argv: string[], print: (line: string) => void = conso
       name: values.name,
       version,
       model,
-      config,
+      config: reference ? await configWithReferenceNames(store, values.name, config, reference) : config,
       overwrite: values.overwrite,
       versionFiles: reference ? [referenceFile(reference)] : [],
     });
     print(`published ${result.name} version ${result.version} (${result.bytes} bytes) → ${result.modelKey}`);
     if (result.configKey) print(`config → ${result.configKey}`);
-    if (reference) print(describeReference(reference, referenceKey(result.name, result.version)));
+    if (reference) {
+      print(describeReference(reference, referenceKey(result.name, result.version)));
+      for (const warning of referenceWarnings(reference)) print(`warning: ${warning}`);
+    }
     return;
   }
   if (command === 'reference') {
@@ -119,7 +122,15 @@ export async function main(argv: string[], print: (line: string) => void = conso
     const key = referenceKey(values.name, version);
     const { body, contentType } = referenceFile(reference);
     await store.put(key, body, { contentType });
+    const named = await configWithReferenceNames(store, values.name, undefined, reference);
+    if (named !== undefined) {
+      await store.put(`models/${values.name}/config.json`, `${JSON.stringify(named, null, 2)}\n`, {
+        contentType: 'application/json',
+      });
+      print(`config → models/${values.name}/config.json (feature_names from ${file})`);
+    }
     print(describeReference(reference, key));
+    for (const warning of referenceWarnings(reference)) print(`warning: ${warning}`);
     return;
   }
   if (command === 'list') {
@@ -161,6 +172,41 @@ async function computeReferenceFile(
 async function storedConfig(store: ObjectStore, name: string): Promise<unknown> {
   const object = await store.get(`models/${name}/config.json`);
   return object === undefined ? undefined : (JSON.parse(new TextDecoder().decode(object.body)) as unknown);
+}
+
+/**
+ * The config to write when the reference named the features of an `[N, F]` model that has no
+ * `feature_names` (from the file's columns): the given or stored config with those names, so that
+ * serving, captures and batch rows use the names the reference profiles. `undefined` when nothing
+ * needs writing beyond `given`.
+ */
+async function configWithReferenceNames(
+  store: ObjectStore,
+  name: string,
+  given: unknown,
+  reference: ReferenceDocument,
+): Promise<unknown> {
+  if (reference.feature_names_from !== 'reference') return given;
+  const base = (given ?? (await storedConfig(store, name)) ?? {}) as Record<string, unknown>;
+  return { ...base, feature_names: reference.features.map((feature) => feature.name) };
+}
+
+/**
+ * What a reference's owner should know: a perfect score on labelled rows means they are most
+ * likely the model's training rows, so live performance will look worse than the reference's
+ * from the first day (the drift report says so too).
+ */
+export function referenceWarnings(reference: ReferenceDocument): string[] {
+  const warnings: string[] = [];
+  const performance = reference.performance;
+  const accuracy = performance?.classification?.accuracy;
+  const rmse = performance?.regression?.rmse;
+  if (accuracy === 1 || rmse === 0) {
+    warnings.push(
+      `the model is perfect on ${reference.source.file} (${accuracy === 1 ? 'accuracy 1.000' : 'RMSE 0'}): these look like its training rows. Live performance will compare worse from the first day; build the reference from hold-out rows (rows kept out of training) instead`,
+    );
+  }
+  return warnings;
 }
 
 function referenceFile(reference: ReferenceDocument) {
