@@ -2,8 +2,8 @@
  * `npm run model -- <command>`: publish and list models in a model repository bucket.
  *
  *   publish <file.onnx> --name <n> [--version <v>] [--config <config.json>] [--overwrite]
- *           [--reference <holdout.csv|holdout.jsonl> [--label-column <c>]]
- *   reference <holdout.csv|holdout.jsonl> --name <n> [--version <v>] [--label-column <c>]
+ *           [--reference <holdout.csv|holdout.jsonl> [--label-column <c>] | --sample-inputs <requests.json>]
+ *   reference <holdout.csv|holdout.jsonl|requests.json> --name <n> [--version <v>] [--label-column <c>]
  *   list
  *
  * Target: the local stack (`.local/stack.json`) by default; `--bucket <b>` targets a real bucket
@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DriftConfigError } from '../src/drift/check/settings.ts';
 import { referenceFromData } from '../src/drift/profiles/reference-from-data.ts';
+import { referenceFromSamples } from '../src/drift/profiles/reference-from-samples.ts';
 import { ReferenceInputError } from '../src/drift/profiles/reference-table.ts';
 import {
   REFERENCE_FILE,
@@ -31,8 +32,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const USAGE = `usage:
   npm run model -- publish <file.onnx> --name <name> [--version <n>] [--config <config.json>] [--overwrite]
-                          [--reference <holdout.csv|holdout.jsonl> [--label-column <column>]]
-  npm run model -- reference <holdout.csv|holdout.jsonl> --name <name> [--version <n>] [--label-column <column>]
+                          [--reference <holdout.csv|holdout.jsonl> [--label-column <column>] | --sample-inputs <requests.json>]
+  npm run model -- reference <holdout.csv|holdout.jsonl|requests.json> --name <name> [--version <n>] [--label-column <column>]
   npm run model -- list
 target options (default: the local stack in .local/stack.json):
   --bucket <bucket> [--region <region>] [--endpoint <url>] [--path-style]`;
@@ -51,6 +52,7 @@ export async function main(argv: string[], print: (line: string) => void = conso
       config: { type: 'string' },
       overwrite: { type: 'boolean', default: false },
       reference: { type: 'string' },
+      'sample-inputs': { type: 'string' },
       'label-column': { type: 'string' },
       bucket: { type: 'string' },
       region: { type: 'string' },
@@ -69,14 +71,20 @@ export async function main(argv: string[], print: (line: string) => void = conso
     if (values['label-column'] !== undefined && values.reference === undefined) {
       throw new UsageError('--label-column goes with --reference');
     }
+    if (values.reference !== undefined && values['sample-inputs'] !== undefined) {
+      throw new UsageError(
+        'give --reference (rows of features) or --sample-inputs (inference requests), not both',
+      );
+    }
     const version = values.version === undefined ? undefined : Number(values.version);
     const config = values.config === undefined ? undefined : await readJsonFile(values.config);
     const model = await readFile(file);
     // Computed before anything is written: a reference that does not fit the model stops the publish.
+    const referencePath = values.reference ?? values['sample-inputs'];
     const reference =
-      values.reference === undefined
+      referencePath === undefined
         ? undefined
-        : await computeReferenceFile(values.reference, {
+        : await computeReferenceFile(referencePath, {
             name: values.name,
             model,
             config: config ?? (await storedConfig(store, values.name)),
@@ -152,12 +160,35 @@ async function openStore(values: TargetFlags): Promise<ObjectStore> {
   return target.store;
 }
 
-/** Computes reference.json from a data file, for the model bytes given. */
+/**
+ * Whether a reference file holds inference requests (sample inputs: a request body with
+ * `inputs`, an array or JSON lines of them) rather than rows of named features.
+ */
+function isSampleInputs(text: string): boolean {
+  return (
+    /^\s*[[{]/.test(text) &&
+    /^\s*\[?\s*\{\s*(?:"[^"]*"\s*:\s*(?:"[^"]*"|[^,{}[\]]*)\s*,\s*)*"inputs"\s*:/.test(text.slice(0, 65536))
+  );
+}
+
+/** Computes reference.json from a data file (rows of features, or sample inputs), for the model bytes given. */
 async function computeReferenceFile(
   path: string,
   options: { name: string; model: Uint8Array; config: unknown; labelColumn?: string },
 ): Promise<ReferenceDocument> {
   const text = await readFile(path, 'utf8');
+  if (isSampleInputs(text)) {
+    if (options.labelColumn !== undefined) {
+      throw new UsageError(`${basename(path)} holds inference requests, which have no --label-column`);
+    }
+    return referenceFromSamples({
+      model: options.name,
+      modelBytes: options.model,
+      config: options.config,
+      text,
+      fileName: basename(path),
+    });
+  }
   return referenceFromData({
     model: options.name,
     modelBytes: options.model,
@@ -222,7 +253,15 @@ function describeReference(reference: ReferenceDocument, key: string): string {
       : typeof rmse === 'number'
         ? `, RMSE ${rmse.toPrecision(4)}`
         : '';
-  return `reference → ${key} (${reference.rows} rows, ${reference.features.length} features${performance})`;
+  const what =
+    reference.inputs_profiled === 'input_summaries'
+      ? `${reference.features.length} input summaries (mean, std, min, max, L2 norm, NaN share per input)`
+      : `${reference.features.length} features`;
+  const prediction =
+    reference.prediction === null
+      ? ', no prediction profile'
+      : `, predictions of '${reference.prediction.kind === 'score' ? reference.prediction.output : (reference.prediction.output ?? `argmax ${reference.prediction.probabilities}`)}'`;
+  return `reference → ${key} (${reference.rows} ${reference.inputs_profiled === 'input_summaries' ? 'predictions' : 'rows'}, ${what}${prediction}${performance})`;
 }
 
 async function readJsonFile(path: string): Promise<unknown> {

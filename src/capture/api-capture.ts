@@ -16,6 +16,7 @@ import type {
   RequestInput,
   ResponseOutput,
 } from '../types.ts';
+import { addInputStats } from './input-stats.ts';
 import {
   type CapturedInputs,
   type CaptureRecord,
@@ -33,7 +34,8 @@ import {
  * prediction.
  */
 export interface PredictionRows {
-  layout: 'matrix' | 'columns';
+  /** `tensors`: a model whose inputs are not named features; every input is `[N, …]`. */
+  layout: 'matrix' | 'columns' | 'tensors';
   /** `matrix`: the input; `columns`: the first column's input. */
   inputName: string;
   featureNames: readonly string[];
@@ -107,7 +109,7 @@ export function predictionRows(
   outputs: readonly ResponseOutput[],
 ): PredictionRows | undefined {
   const schema = cachedSchema(signature, featureNames);
-  if (schema === undefined) return undefined;
+  if (schema === undefined) return tensorRows(request, outputs);
   let count: number | undefined;
   if (schema.layout === 'matrix') {
     if (request.inputs.length !== 1) return undefined;
@@ -128,6 +130,22 @@ export function predictionRows(
   if (count === undefined || count === 0) return undefined;
   if (count > 1 && !outputs.every((output) => output.shape[0] === count)) return undefined;
   return { layout: schema.layout, inputName: schema.inputName, featureNames: schema.featureNames, count };
+}
+
+/**
+ * The rows of a request to a model that is not tabular: when every input and every output is
+ * `[N, …]` with the same N > 1, row `r` of each is one prediction (an image of a batch, a
+ * sequence); else the request is one prediction.
+ */
+function tensorRows(
+  request: InferenceRequest,
+  outputs: readonly ResponseOutput[],
+): PredictionRows | undefined {
+  const count = request.inputs[0]?.shape[0];
+  if (count === undefined || count < 2) return undefined;
+  if (!request.inputs.every((input) => input.shape.length >= 2 && input.shape[0] === count)) return undefined;
+  if (!outputs.every((output) => output.shape.length >= 1 && output.shape[0] === count)) return undefined;
+  return { layout: 'tensors', inputName: request.inputs[0]?.name ?? '', featureNames: [], count };
 }
 
 /**
@@ -185,23 +203,34 @@ export function buildApiCaptures(options: {
     source: 'api' as const,
   };
 
-  if (rows === undefined) {
-    if (!isPredictionSampled(settings.sampleRate, response.id, 0)) return [];
-    const inputs: CapturedInputs = request.inputs.map((input) =>
-      captureTensor(
-        { name: input.name, datatype: input.datatype, shape: input.shape, data: inputValues(capture, input) },
-        max,
-      ),
-    );
-    return [
-      createCaptureRecord({
-        ...common,
-        id: response.id,
-        inputs,
-        outputs: response.outputs.map((output) => captureTensor(output, max)),
-        latencyMs: inferMs,
-      }),
-    ];
+  if (rows === undefined || rows.layout === 'tensors') {
+    const count = rows?.count ?? 1;
+    const ids = predictionIds(response.id, count);
+    const values = request.inputs.map((input) => inputValues(capture, input));
+    const records: CaptureRecord[] = [];
+    for (let row = 0; row < count; row++) {
+      if (!isPredictionSampled(settings.sampleRate, response.id, row)) continue;
+      const inputStats: Record<string, number | null> = {};
+      const inputs: CapturedInputs = request.inputs.map((input, i) => {
+        const data = values[i] as unknown[];
+        const size = count === 1 ? data.length : data.length / count;
+        addInputStats(inputStats, input.name, data, row * size, (row + 1) * size);
+        const shape = count === 1 ? input.shape : [1, ...input.shape.slice(1)];
+        const slice = count === 1 ? data : data.slice(row * size, (row + 1) * size);
+        return captureTensor({ name: input.name, datatype: input.datatype, shape, data: slice }, max);
+      });
+      records.push(
+        createCaptureRecord({
+          ...common,
+          id: ids[row] as string,
+          inputs,
+          inputStats,
+          outputs: rowOutputs(response.outputs, count, row).map((output) => captureTensor(output, max)),
+          latencyMs: inferMs / count,
+        }),
+      );
+    }
+    return records;
   }
 
   const ids = predictionIds(response.id, rows.count);

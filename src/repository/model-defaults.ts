@@ -1,7 +1,8 @@
 /**
  * What a model's graph says about itself, used where its config.json is silent: a ZipMap output
  * (see `rewriteZipMapOutputs`) makes the model a classifier, names its probabilities output and
- * gives the class labels; the int or string output next to it is the predicted label.
+ * gives the class labels; the int or string output next to it is the predicted label. Without
+ * one, the shape of the first output says classifier (`[N, C]` floats) or regressor (`[N]`).
  */
 import type { ZipMapRewrite } from '../onnx/zipmap.ts';
 import type { ModelSignature } from '../types.ts';
@@ -30,7 +31,7 @@ export function inferModelDefaults(
   zipmaps: readonly ZipMapRewrite[],
 ): ModelDefaults {
   const [zipmap] = zipmaps;
-  if (zipmap === undefined) return {};
+  if (zipmap === undefined) return predictionDefaults(signature);
   const label = signature.outputs.find(
     (output) =>
       output.name !== zipmap.output &&
@@ -68,4 +69,27 @@ export function withModelDefaults(config: ModelConfig, defaults: ModelDefaults):
         ? undefined
         : { ...defaults.outputs, ...config.outputs },
   };
+}
+
+/**
+ * Without ZipMap: nothing when outputs are named `label`/`probabilities` (the conventional names,
+ * recognised as they are), else the first output decides: `[N, C]` floats with C > 1 (class
+ * probabilities or logits) make a classifier whose label is the argmax; `[N]` or `[N, 1]`
+ * numbers make a regressor with that score.
+ */
+function predictionDefaults(signature: ModelSignature): ModelDefaults {
+  const names = signature.outputs.map((output) => output.name);
+  if (names.includes('label') || names.includes('probabilities')) return {};
+  const [first] = signature.outputs;
+  if (first === undefined || first.shape === null) return {};
+  const numeric = first.datatype !== 'BYTES' && first.datatype !== 'BOOL';
+  const floats = first.datatype === 'FP16' || first.datatype === 'FP32' || first.datatype === 'FP64';
+  const width = first.shape[1];
+  if (floats && first.shape.length === 2 && width !== undefined && width > 1) {
+    return { task: 'classification', outputs: { probabilities: first.name } };
+  }
+  if (numeric && (first.shape.length === 1 || (first.shape.length === 2 && width === 1))) {
+    return { task: 'regression', outputs: { score: first.name } };
+  }
+  return {};
 }

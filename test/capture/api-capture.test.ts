@@ -73,14 +73,18 @@ describe('predictionRows', () => {
     assert.equal(rows?.count, 2);
   });
 
-  it('keeps a request whole with another width, or non-batch-major outputs', () => {
+  it('keeps a request whole with non-batch-major outputs; another width is not tabular', () => {
     const request = irisRequest([
       [5.1, 3.5, 1.4, 0.2],
       [6.3, 3.3, 6, 2.5],
     ]);
     const scalar: ResponseOutput[] = [{ name: 'score', datatype: 'FP32', shape: [], data: [1] }];
 
-    assert.equal(predictionRows(SIGNATURE, FEATURES.slice(1), request, irisOutputs([0, 2])), undefined);
+    // feature_names of another width: not tabular, so each row is a tensor prediction.
+    assert.equal(
+      predictionRows(SIGNATURE, FEATURES.slice(1), request, irisOutputs([0, 2]))?.layout,
+      'tensors',
+    );
     assert.equal(predictionRows(SIGNATURE, FEATURES, request, scalar), undefined);
   });
 
@@ -112,6 +116,60 @@ describe('captureSettings', () => {
 });
 
 describe('buildApiCaptures', () => {
+  it('a model with tensor inputs: one record per row of an [N, …] request, each input summarised', () => {
+    const signature: ModelSignature = {
+      inputs: [{ name: 'image', datatype: 'FP32', shape: [-1, 1, 2, 2] }],
+      outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 2] }],
+    };
+    const request: InferenceRequest = {
+      id: 'img',
+      inputs: [
+        { name: 'image', datatype: 'FP32', shape: [2, 1, 2, 2], data: [0, 0, 3, 4, 1, 1, 1, Number.NaN] },
+      ],
+    };
+    const outputs: ResponseOutput[] = [
+      { name: 'logits', datatype: 'FP32', shape: [2, 2], data: [1, 2, 3, 4] },
+    ];
+    const rows = predictionRows(signature, undefined, request, outputs);
+    assert.equal(rows?.layout, 'tensors');
+    const capture: InferCapture = { request, rows, settings: { enabled: true, sampleRate: 1 } };
+
+    const records = buildApiCaptures({ capture, response: response('img', outputs), inferMs: 1, ts: TS });
+
+    assert.deepEqual(
+      records.map((record) => [record.id, record.input_stats, record.outputs[0]?.data]),
+      [
+        [
+          'img:0',
+          {
+            'image.mean': 1.75,
+            'image.std': Math.sqrt(25 / 4 - 1.75 ** 2),
+            'image.min': 0,
+            'image.max': 4,
+            'image.l2': 5,
+            'image.nan_share': 0,
+          },
+          [1, 2],
+        ],
+        [
+          'img:1',
+          {
+            'image.mean': 1,
+            'image.std': 0,
+            'image.min': 1,
+            'image.max': 1,
+            'image.l2': Math.sqrt(3),
+            'image.nan_share': 0.25,
+          },
+          [3, 4],
+        ],
+      ],
+    );
+    assert.deepEqual(records[0]?.inputs, [
+      { name: 'image', datatype: 'FP32', shape: [1, 1, 2, 2], data: [0, 0, 3, 4] },
+    ]);
+  });
+
   it('a model with one input per column: one record per row, each feature from its own input', () => {
     const signature: ModelSignature = {
       inputs: [

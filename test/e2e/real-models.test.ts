@@ -15,6 +15,7 @@ import { main as batch } from '../../scripts/batch-cli.ts';
 import { main as drift } from '../../scripts/drift-cli.ts';
 import { main as model } from '../../scripts/model-cli.ts';
 import type { BatchSummary } from '../../src/batch/summary.ts';
+import { captureOfStoredLine } from '../../src/capture/log-line.ts';
 import type { ReferenceDocument } from '../../src/drift/profiles/reference-types.ts';
 import type { ModelMetadata } from '../../src/validation/metadata.ts';
 import { type BinaryTensor, inferBinary } from '../helpers/binary-tensors.ts';
@@ -31,7 +32,7 @@ const PENDING: Record<string, string> = {
 };
 
 /** Whether references of non-tabular models are built from sample inputs (`--sample-inputs`). */
-const SAMPLE_REFERENCES = false;
+const SAMPLE_REFERENCES = true;
 
 interface Tensor {
   name: string;
@@ -118,6 +119,21 @@ async function waitForMetadata(name: string): Promise<ModelMetadata> {
   }
 }
 
+/** Waits until `count` capture records of `name` are in the bucket (the log pipeline flushes every 0.5 s). */
+async function waitForCaptures(name: string, count: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (true) {
+    let seen = 0;
+    for (const { key } of (await stack.store.list(`captures/${name}/`)).objects) {
+      const text = new TextDecoder().decode((await stack.store.get(key))?.body);
+      for (const line of text.split('\n')) if (captureOfStoredLine(line)) seen++;
+    }
+    if (seen >= count) return;
+    if (Date.now() > deadline) throw new Error(`${name}: ${seen} of ${count} captures after 30 s`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
 describe('real-world exports: published, served, batch scored and drift-checked', () => {
   for (const fixture of fixtures) {
     const pending = PENDING[fixture.name];
@@ -164,12 +180,13 @@ describe('real-world exports: published, served, batch scored and drift-checked'
         assert.equal(metadata.inferred?.task, 'classification');
       }
 
+      let holdoutRows = 0;
       if (fixture.tabular) {
         const reference = JSON.parse(
           new TextDecoder().decode((await stack.store.get(`models/${name}/1/reference.json`))?.body),
         ) as ReferenceDocument;
         assert.ok(reference.prediction, `${name}: the reference profiles the model's predictions`);
-        const holdout = (await readFile(join(dir, 'holdout.csv'), 'utf8')).trim().split('\n').length - 1;
+        holdoutRows = (await readFile(join(dir, 'holdout.csv'), 'utf8')).trim().split('\n').length - 1;
 
         // Batch scored from the hold-out rows: one prediction per row, none failed.
         const scored = await cli(
@@ -179,11 +196,14 @@ describe('real-world exports: published, served, batch scored and drift-checked'
         assert.equal(scored.result, 0, scored.printed.join('\n'));
         const start = scored.printed.findIndex((line) => line.startsWith('{'));
         const summary = JSON.parse(scored.printed.slice(start).join('\n')) as BatchSummary;
-        assert.equal(summary.counts.ok, holdout, `${name}: every hold-out row scored`);
+        assert.equal(summary.counts.ok, holdoutRows, `${name}: every hold-out row scored`);
         assert.equal(summary.counts.failed, 0);
       }
 
       if (!fixture.tabular && !SAMPLE_REFERENCES) return;
+      // Every prediction captured: the request rows (JSON and binary), and the batch's rows.
+      const rowsPerRequest = fixture.inputs[0]?.shape[0] ?? 1;
+      await waitForCaptures(name, 2 * rowsPerRequest + holdoutRows);
       // Drift check against the reference: something meaningful was compared.
       const checked = await cli(drift, ['--model', name]);
       const outcome = (
