@@ -180,9 +180,11 @@ async function inspect(stored: Uint8Array, subject: Subject): Promise<ModelMetad
     if (values.length > 0) {
       return invalid(
         `unsupported ${direction} type: ${values.map((value) => `'${value.name}' (${value.reason})`).join('; ')}; ${
-          direction === 'output'
-            ? 'onnxruntime-node returns tensors only: ZipMap outputs are served as tensors, anything else needs a re-export with tensor outputs'
-            : 'the protocol sends tensors only: re-export the model with tensor inputs'
+          values.some((value) => value.reason.includes('not a tensor'))
+            ? direction === 'output'
+              ? 'onnxruntime-node returns tensors only: ZipMap outputs are served as tensors, anything else needs a re-export with tensor outputs'
+              : 'the protocol sends tensors only: re-export the model with tensor inputs'
+            : 'cast it in the graph, or re-export with an element type the protocol has (e.g. float32, float16)'
         }`,
       );
     }

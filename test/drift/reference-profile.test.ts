@@ -262,7 +262,7 @@ describe('npm run model -- publish --reference', () => {
     assert.ok(puts.indexOf('models/iris/1/reference.json') < puts.indexOf('models/iris/1/model.onnx'));
     assert.match(
       printed.at(-1) ?? '',
-      /reference → models\/iris\/1\/reference\.json \(111 rows, 4 features, accuracy 0\.\d{3}\)/,
+      /reference → models\/iris\/1\/reference\.json \(111 rows, 4 features, predictions of 'label', accuracy 0\.\d{3}\)/,
     );
   });
 
