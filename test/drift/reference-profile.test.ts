@@ -230,7 +230,9 @@ describe('npm run model -- publish --reference', () => {
 
   const run = async (...args: string[]) => {
     const printed: string[] = [];
-    await main([...args, '--state-dir', stateDir], (line) => printed.push(line));
+    // No validation function listens to this bucket: publish does not wait for a verdict here.
+    const wait = args[0] === 'publish' ? ['--no-wait'] : [];
+    await main([...args, ...wait, '--state-dir', stateDir], (line) => printed.push(line));
     return printed;
   };
 
@@ -261,7 +263,7 @@ describe('npm run model -- publish --reference', () => {
     const puts = s3.requests.filter((request) => request.method === 'PUT').map((request) => request.key);
     assert.ok(puts.indexOf('models/iris/1/reference.json') < puts.indexOf('models/iris/1/model.onnx'));
     assert.match(
-      printed.at(-1) ?? '',
+      printed.find((line) => line.startsWith('reference →')) ?? '',
       /reference → models\/iris\/1\/reference\.json \(111 rows, 4 features, predictions of 'label', accuracy 0\.\d{3}\)/,
     );
   });

@@ -158,6 +158,11 @@ describe('real-world exports: published, served, batch scored and drift-checked'
             : []),
       ]);
       assert.ok(published.printed.some((line) => line.startsWith(`published ${name} version 1`)));
+      // publish waited for the validation verdict and printed it.
+      assert.ok(
+        published.printed.some((line) => line.startsWith('validation: valid')),
+        published.printed.join('\n'),
+      );
       const metadata = await waitForMetadata(name);
       assert.equal(metadata.status, 'valid', `${name}: ${metadata.reason}`);
 
@@ -178,6 +183,11 @@ describe('real-world exports: published, served, batch scored and drift-checked'
         // ZipMap: probabilities served as FP32 [N, C], the rewrite shown in both metadata documents.
         assert.equal(served.parameters?.rewrites?.length, metadata.rewrites.length);
         assert.equal(metadata.inferred?.task, 'classification');
+        assert.ok(
+          published.printed.some((line) =>
+            /^ {2}output '.+' \(ZipMap, a sequence of maps\) is served as FP32 \[N, \d+\]/.test(line),
+          ),
+        );
       }
 
       let holdoutRows = 0;
@@ -219,6 +229,24 @@ describe('real-world exports: published, served, batch scored and drift-checked'
       assert.notEqual(report.data_drift.verdict, 'insufficient_data', `${name}: ${report.data_drift.reason}`);
       assert.ok(report.data_drift.tested > 0, `${name}: features tested`);
       assert.ok(report.prediction_drift, `${name}: predictions compared`);
+      // What was compared: the model's features, or per-input summaries for tensor models.
+      const compared = report.data_drift.features.map((feature) => feature.name);
+      if (name === 'torch-cnn') {
+        assert.equal(report.reference?.compared, 'input_summaries');
+        assert.ok(compared.includes('image.mean') && compared.includes('image.l2'), compared.join(', '));
+      }
+      if (name === 'torch-two-inputs') {
+        assert.ok(
+          compared.includes('item_ids.mean') && compared.includes('user_features.std'),
+          compared.join(', '),
+        );
+      }
+      if (name === 'sklearn-pipeline-columns') {
+        assert.equal(
+          report.data_drift.features.find((feature) => feature.name === 'city')?.kind,
+          'categorical',
+        );
+      }
     });
   }
 });
