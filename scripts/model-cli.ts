@@ -27,10 +27,10 @@ import {
 } from '../src/drift/profiles/reference-types.ts';
 import { ServingError } from '../src/errors.ts';
 import type { ObjectStore } from '../src/ports/object-store.ts';
+import type { ModelMetadata } from '../src/repository/metadata.ts';
 import { parseModelConfig } from '../src/repository/model-config.ts';
 import { ModelRepository } from '../src/repository/model-repository.ts';
 import { listPublishedVersions, publishModel } from '../src/repository/publish.ts';
-import type { ModelMetadata } from '../src/validation/metadata.ts';
 import { openCliTarget, type TargetFlags } from './local/stack-settings.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

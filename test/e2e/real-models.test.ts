@@ -17,7 +17,7 @@ import { main as model } from '../../scripts/model-cli.ts';
 import type { BatchSummary } from '../../src/batch/summary.ts';
 import { captureOfStoredLine } from '../../src/capture/log-line.ts';
 import type { ReferenceDocument } from '../../src/drift/profiles/reference-types.ts';
-import type { ModelMetadata } from '../../src/validation/metadata.ts';
+import type { ModelMetadata } from '../../src/repository/metadata.ts';
 import { type BinaryTensor, inferBinary } from '../helpers/binary-tensors.ts';
 import { requestJson } from '../helpers/http.ts';
 import { type RunningStack, startStack } from '../helpers/local-stack.ts';

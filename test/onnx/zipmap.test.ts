@@ -87,9 +87,9 @@ describe('rewriteZipMapOutputs', () => {
     const probabilities = Array.from(results.output_probability?.data as Float32Array);
     const want = expected.outputs.find((output) => output.name === 'output_probability')?.data ?? [];
     assert.equal(probabilities.length, want.length);
-    probabilities.forEach((value, i) =>
-      assert.ok(Math.abs(value - (want[i] ?? Number.NaN)) <= expected.tolerance),
-    );
+    for (const [i, value] of probabilities.entries()) {
+      assert.ok(Math.abs(value - (want[i] ?? Number.NaN)) <= expected.tolerance);
+    }
     await session.release();
   });
 });
