@@ -2,19 +2,23 @@
  * `npm run model -- <command>`: publish and list models in a model repository bucket.
  *
  *   publish <file.onnx> --name <n> [--version <v>] [--config <config.json>] [--overwrite]
- *           [--reference <train.csv|train.jsonl> [--label-column <c>]]
- *   reference <train.csv|train.jsonl> --name <n> [--version <v>] [--label-column <c>]
+ *           [--reference <holdout.csv|holdout.jsonl> [--label-column <c>] | --sample-inputs <requests.json>]
+ *           [--no-wait | --wait-seconds <s>]
+ *   reference <holdout.csv|holdout.jsonl|requests.json> --name <n> [--version <v>] [--label-column <c>]
+ *   config <config.json> --name <n>
  *   list
  *
  * Target: the local stack (`.local/stack.json`) by default; `--bucket <b>` targets a real bucket
  * with the usual AWS credential chain (`--region`, `--endpoint` optional).
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DriftConfigError } from '../src/drift/check/settings.ts';
 import { referenceFromData } from '../src/drift/profiles/reference-from-data.ts';
+import { referenceFromSamples } from '../src/drift/profiles/reference-from-samples.ts';
 import { ReferenceInputError } from '../src/drift/profiles/reference-table.ts';
 import {
   REFERENCE_FILE,
@@ -23,6 +27,8 @@ import {
 } from '../src/drift/profiles/reference-types.ts';
 import { ServingError } from '../src/errors.ts';
 import type { ObjectStore } from '../src/ports/object-store.ts';
+import type { ModelMetadata } from '../src/repository/metadata.ts';
+import { parseModelConfig } from '../src/repository/model-config.ts';
 import { ModelRepository } from '../src/repository/model-repository.ts';
 import { listPublishedVersions, publishModel } from '../src/repository/publish.ts';
 import { openCliTarget, type TargetFlags } from './local/stack-settings.ts';
@@ -31,14 +37,22 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const USAGE = `usage:
   npm run model -- publish <file.onnx> --name <name> [--version <n>] [--config <config.json>] [--overwrite]
-                          [--reference <train.csv|train.jsonl> [--label-column <column>]]
-  npm run model -- reference <train.csv|train.jsonl> --name <name> [--version <n>] [--label-column <column>]
-  npm run model -- list
+                          [--reference <holdout.csv|holdout.jsonl> [--label-column <column>] | --sample-inputs <requests.json>]
+                          [--no-wait | --wait-seconds <s>]   (waits for the validation verdict by default)
+  npm run model -- reference <holdout.csv|holdout.jsonl|requests.json> --name <name> [--version <n>] [--label-column <column>]
+  npm run model -- config <config.json> --name <name>      (replace the config of a published model)
+  npm run model -- list                                    (versions and their validation status)
 target options (default: the local stack in .local/stack.json):
   --bucket <bucket> [--region <region>] [--endpoint <url>] [--path-style]`;
 
 /** A mistake in how the CLI was called: printed with the usage, exit code 2. */
 class UsageError extends Error {}
+
+/** The command ran but its outcome is a failure (an invalid model, no verdict): exit code 1. */
+export class CliFailure extends Error {}
+
+/** How long `publish` waits for the validation verdict by default. */
+const DEFAULT_WAIT_SECONDS = 120;
 
 export async function main(argv: string[], print: (line: string) => void = console.log): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -51,14 +65,22 @@ export async function main(argv: string[], print: (line: string) => void = conso
       config: { type: 'string' },
       overwrite: { type: 'boolean', default: false },
       reference: { type: 'string' },
+      'sample-inputs': { type: 'string' },
       'label-column': { type: 'string' },
       bucket: { type: 'string' },
       region: { type: 'string' },
       endpoint: { type: 'string' },
       'path-style': { type: 'boolean', default: false },
       'state-dir': { type: 'string' },
+      'no-wait': { type: 'boolean', default: false },
+      'wait-seconds': { type: 'string' },
     },
   });
+  const waitSeconds =
+    values['wait-seconds'] === undefined ? DEFAULT_WAIT_SECONDS : Number(values['wait-seconds']);
+  if (!(Number.isFinite(waitSeconds) && waitSeconds > 0)) {
+    throw new UsageError(`--wait-seconds must be a positive number; got '${values['wait-seconds']}'`);
+  }
   const [command, ...rest] = positionals;
   const store = await openStore(values);
 
@@ -69,14 +91,20 @@ export async function main(argv: string[], print: (line: string) => void = conso
     if (values['label-column'] !== undefined && values.reference === undefined) {
       throw new UsageError('--label-column goes with --reference');
     }
+    if (values.reference !== undefined && values['sample-inputs'] !== undefined) {
+      throw new UsageError(
+        'give --reference (rows of features) or --sample-inputs (inference requests), not both',
+      );
+    }
     const version = values.version === undefined ? undefined : Number(values.version);
     const config = values.config === undefined ? undefined : await readJsonFile(values.config);
     const model = await readFile(file);
     // Computed before anything is written: a reference that does not fit the model stops the publish.
+    const referencePath = values.reference ?? values['sample-inputs'];
     const reference =
-      values.reference === undefined
+      referencePath === undefined
         ? undefined
-        : await computeReferenceFile(values.reference, {
+        : await computeReferenceFile(referencePath, {
             name: values.name,
             model,
             config: config ?? (await storedConfig(store, values.name)),
@@ -86,13 +114,32 @@ export async function main(argv: string[], print: (line: string) => void = conso
       name: values.name,
       version,
       model,
-      config,
+      config: reference ? await configWithReferenceNames(store, values.name, config, reference) : config,
       overwrite: values.overwrite,
       versionFiles: reference ? [referenceFile(reference)] : [],
     });
     print(`published ${result.name} version ${result.version} (${result.bytes} bytes) → ${result.modelKey}`);
     if (result.configKey) print(`config → ${result.configKey}`);
-    if (reference) print(describeReference(reference, referenceKey(result.name, result.version)));
+    if (reference) {
+      print(describeReference(reference, referenceKey(result.name, result.version)));
+      for (const warning of referenceWarnings(reference)) print(`warning: ${warning}`);
+    }
+    if (values['no-wait']) {
+      print(`validation: not waited for (--no-wait); see npm run model -- list`);
+      return;
+    }
+    const verdict = await waitForVerdict(store, result.name, result.version, model, waitSeconds);
+    if (verdict === undefined) {
+      throw new CliFailure(
+        `validation: no verdict after ${waitSeconds} s (models/${result.name}/${result.version}/metadata.json not written for this file): is model validation running (the modelEvents function; npm start locally)? Check later with npm run model -- list`,
+      );
+    }
+    for (const line of describeVerdict(verdict)) print(line);
+    if (verdict.status === 'invalid') {
+      throw new CliFailure(
+        `model '${result.name}' version ${result.version} is invalid and will not be served: ${verdict.reason}`,
+      );
+    }
     return;
   }
   if (command === 'reference') {
@@ -119,7 +166,15 @@ export async function main(argv: string[], print: (line: string) => void = conso
     const key = referenceKey(values.name, version);
     const { body, contentType } = referenceFile(reference);
     await store.put(key, body, { contentType });
+    const named = await configWithReferenceNames(store, values.name, undefined, reference);
+    if (named !== undefined) {
+      await store.put(`models/${values.name}/config.json`, `${JSON.stringify(named, null, 2)}\n`, {
+        contentType: 'application/json',
+      });
+      print(`config → models/${values.name}/config.json (feature_names from ${file})`);
+    }
     print(describeReference(reference, key));
+    for (const warning of referenceWarnings(reference)) print(`warning: ${warning}`);
     return;
   }
   if (command === 'list') {
@@ -129,7 +184,25 @@ export async function main(argv: string[], print: (line: string) => void = conso
     for (const name of names) {
       const versions = await repository.listVersions(name);
       print(`${name.padEnd(24)} versions ${versions.join(', ') || '(none)'}`);
+      for (const version of versions)
+        print(`  ${String(version).padStart(4)}  ${await versionStatus(store, name, version)}`);
     }
+    return;
+  }
+  if (command === 'config') {
+    const [file] = rest;
+    if (!file || rest.length > 1) throw new UsageError('config takes exactly one config.json file');
+    if (!values.name) throw new UsageError('config needs --name');
+    const versions = await listPublishedVersions(store, values.name);
+    if (versions.length === 0) throw new UsageError(`model '${values.name}' has no published version`);
+    const config = await readJsonFile(file);
+    // Checked before it is written: a bad config never replaces a good one.
+    parseModelConfig(config, values.name);
+    const key = `models/${values.name}/config.json`;
+    await store.put(key, `${JSON.stringify(config, null, 2)}\n`, { contentType: 'application/json' });
+    print(
+      `config → ${key} (applies to versions ${versions.join(', ')}; serving picks it up within MODEL_REFRESH_SECONDS)`,
+    );
     return;
   }
   throw new UsageError(command ? `unknown command '${command}'` : 'missing command');
@@ -141,12 +214,35 @@ async function openStore(values: TargetFlags): Promise<ObjectStore> {
   return target.store;
 }
 
-/** Computes reference.json from a data file, for the model bytes given. */
+/**
+ * Whether a reference file holds inference requests (sample inputs: a request body with
+ * `inputs`, an array or JSON lines of them) rather than rows of named features.
+ */
+function isSampleInputs(text: string): boolean {
+  return (
+    /^\s*[[{]/.test(text) &&
+    /^\s*\[?\s*\{\s*(?:"[^"]*"\s*:\s*(?:"[^"]*"|[^,{}[\]]*)\s*,\s*)*"inputs"\s*:/.test(text.slice(0, 65536))
+  );
+}
+
+/** Computes reference.json from a data file (rows of features, or sample inputs), for the model bytes given. */
 async function computeReferenceFile(
   path: string,
   options: { name: string; model: Uint8Array; config: unknown; labelColumn?: string },
 ): Promise<ReferenceDocument> {
   const text = await readFile(path, 'utf8');
+  if (isSampleInputs(text)) {
+    if (options.labelColumn !== undefined) {
+      throw new UsageError(`${basename(path)} holds inference requests, which have no --label-column`);
+    }
+    return referenceFromSamples({
+      model: options.name,
+      modelBytes: options.model,
+      config: options.config,
+      text,
+      fileName: basename(path),
+    });
+  }
   return referenceFromData({
     model: options.name,
     modelBytes: options.model,
@@ -163,6 +259,41 @@ async function storedConfig(store: ObjectStore, name: string): Promise<unknown> 
   return object === undefined ? undefined : (JSON.parse(new TextDecoder().decode(object.body)) as unknown);
 }
 
+/**
+ * The config to write when the reference named the features of an `[N, F]` model that has no
+ * `feature_names` (from the file's columns): the given or stored config with those names, so that
+ * serving, captures and batch rows use the names the reference profiles. `undefined` when nothing
+ * needs writing beyond `given`.
+ */
+async function configWithReferenceNames(
+  store: ObjectStore,
+  name: string,
+  given: unknown,
+  reference: ReferenceDocument,
+): Promise<unknown> {
+  if (reference.feature_names_from !== 'reference') return given;
+  const base = (given ?? (await storedConfig(store, name)) ?? {}) as Record<string, unknown>;
+  return { ...base, feature_names: reference.features.map((feature) => feature.name) };
+}
+
+/**
+ * What a reference's owner should know: a perfect score on labelled rows means they are most
+ * likely the model's training rows, so live performance will look worse than the reference's
+ * from the first day (the drift report says so too).
+ */
+export function referenceWarnings(reference: ReferenceDocument): string[] {
+  const warnings: string[] = [];
+  const performance = reference.performance;
+  const accuracy = performance?.classification?.accuracy;
+  const rmse = performance?.regression?.rmse;
+  if (accuracy === 1 || rmse === 0) {
+    warnings.push(
+      `the model is perfect on ${reference.source.file} (${accuracy === 1 ? 'accuracy 1.000' : 'RMSE 0'}): these look like its training rows. Live performance will compare worse from the first day; build the reference from hold-out rows (rows kept out of training) instead`,
+    );
+  }
+  return warnings;
+}
+
 function referenceFile(reference: ReferenceDocument) {
   return { name: REFERENCE_FILE, body: `${JSON.stringify(reference)}\n`, contentType: 'application/json' };
 }
@@ -176,7 +307,84 @@ function describeReference(reference: ReferenceDocument, key: string): string {
       : typeof rmse === 'number'
         ? `, RMSE ${rmse.toPrecision(4)}`
         : '';
-  return `reference → ${key} (${reference.rows} rows, ${reference.features.length} features${performance})`;
+  const what =
+    reference.inputs_profiled === 'input_summaries'
+      ? `${reference.features.length} input summaries (mean, std, min, max, L2 norm, NaN share per input)`
+      : `${reference.features.length} features`;
+  const prediction =
+    reference.prediction === null
+      ? ', no prediction profile'
+      : `, predictions of '${reference.prediction.kind === 'score' ? reference.prediction.output : (reference.prediction.output ?? `argmax ${reference.prediction.probabilities}`)}'`;
+  return `reference → ${key} (${reference.rows} ${reference.inputs_profiled === 'input_summaries' ? 'predictions' : 'rows'}, ${what}${prediction}${performance})`;
+}
+
+/**
+ * Polls `metadata.json` of the version until it describes `model` (same SHA-256), or `seconds`
+ * pass. Validation runs on the upload's S3 notification (the modelEvents function, or the local
+ * stack's wiring of it).
+ */
+async function waitForVerdict(
+  store: ObjectStore,
+  name: string,
+  version: number,
+  model: Uint8Array,
+  seconds: number,
+): Promise<ModelMetadata | undefined> {
+  const sha256 = createHash('sha256').update(model).digest('hex');
+  const deadline = Date.now() + seconds * 1000;
+  while (true) {
+    const metadata = await readMetadata(store, name, version);
+    if (metadata?.sha256 === sha256) return metadata;
+    if (Date.now() >= deadline) return undefined;
+    await new Promise((done) => setTimeout(done, 250));
+  }
+}
+
+async function readMetadata(
+  store: ObjectStore,
+  name: string,
+  version: number,
+): Promise<ModelMetadata | undefined> {
+  const object = await store.get(`models/${name}/${version}/metadata.json`);
+  if (object === undefined) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(object.body)) as ModelMetadata;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The verdict as printed: status and reason, then what was rewritten to serve it. */
+function describeVerdict(metadata: ModelMetadata): string[] {
+  if (metadata.status === 'invalid') return [`validation: invalid: ${metadata.reason}`];
+  const timing = [
+    metadata.load_ms === null ? '' : `load ${metadata.load_ms} ms`,
+    metadata.latency_ms === null ? '' : `median run ${metadata.latency_ms.median} ms`,
+  ].filter(Boolean);
+  const lines = [`validation: valid${timing.length > 0 ? ` (${timing.join(', ')})` : ''}`];
+  for (const rewrite of metadata.rewrites ?? []) {
+    lines.push(
+      `  output '${rewrite.output}' (ZipMap, a sequence of maps) is served as FP32 [N, ${rewrite.labels.length}]: column c is the probability of class ${rewrite.labels.map((label, c) => `${c}=${label}`).join(', ')}`,
+    );
+  }
+  const inferred = metadata.inferred;
+  if (inferred && (inferred.task || inferred.outputs)) {
+    lines.push(`  inferred (config.json wins): ${JSON.stringify(inferred)}`);
+  }
+  return lines;
+}
+
+/** A version's validation status for `list`: valid, invalid (reason), stale, or pending. */
+async function versionStatus(store: ObjectStore, name: string, version: number): Promise<string> {
+  const metadata = await readMetadata(store, name, version);
+  if (metadata === undefined) return 'pending: not validated yet (no metadata.json); served meanwhile';
+  const head = await store.head(`models/${name}/${version}/model.onnx`);
+  if (head?.etag !== undefined && metadata.etag !== null && metadata.etag !== head.etag) {
+    return 'pending: model.onnx was replaced since its last verdict';
+  }
+  return metadata.status === 'valid'
+    ? `valid${metadata.rewrites && metadata.rewrites.length > 0 ? ` (served with ${metadata.rewrites.length} ZipMap output(s) as tensors)` : ''}`
+    : `invalid: ${metadata.reason}`;
 }
 
 async function readJsonFile(path: string): Promise<unknown> {
@@ -200,7 +408,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1
       process.exit(2);
     }
     console.error(
-      `error: ${error instanceof ServingError || error instanceof Error ? error.message : String(error)}`,
+      `${error instanceof CliFailure ? '' : 'error: '}${error instanceof ServingError || error instanceof Error ? error.message : String(error)}`,
     );
     process.exit(1);
   });

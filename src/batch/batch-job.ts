@@ -1,4 +1,5 @@
 import { captureSettings } from '../capture/api-capture.ts';
+import { addInputStats } from '../capture/input-stats.ts';
 import {
   captureRecordLine,
   captureTensor,
@@ -546,7 +547,7 @@ function capturedInputs(
   schema: TabularSchema | undefined,
   features: FeatureKeys | undefined,
   max: number,
-): { json: string; truncated: boolean } {
+): { json: string; truncated: boolean; stats?: Record<string, number | null> } {
   if (row.kind === 'features' && features !== undefined) {
     return { json: row.inputsJson ?? featureInputsJson(features, row.values), truncated: false };
   }
@@ -564,13 +565,17 @@ function capturedInputs(
       return { json: featureInputsJson(features, values), truncated: false };
     }
   }
-  const tensors = request.inputs.map((input) =>
-    captureTensor(
-      { name: input.name, datatype: input.datatype, shape: input.shape, data: flatten(input.data) },
-      max,
-    ),
-  );
-  return { json: toJsonLine(tensors), truncated: tensors.some((tensor) => tensor.truncated === true) };
+  const stats: Record<string, number | null> = {};
+  const tensors = request.inputs.map((input) => {
+    const data = flatten(input.data);
+    addInputStats(stats, input.name, data, 0, data.length);
+    return captureTensor({ name: input.name, datatype: input.datatype, shape: input.shape, data }, max);
+  });
+  return {
+    json: toJsonLine(tensors),
+    truncated: tensors.some((tensor) => tensor.truncated === true),
+    stats,
+  };
 }
 
 function flatten(data: unknown): unknown[] {

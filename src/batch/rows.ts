@@ -6,6 +6,7 @@ import { CsvParser } from '../text/csv.ts';
 import type { DecimalRead } from '../text/decimal.ts';
 import { LineSplitter } from '../text/lines.ts';
 import { NOT_UTF8 } from '../text/text-input.ts';
+import type { Datatype } from '../types.ts';
 import {
   featureFromCsvText,
   featureFromJson,
@@ -153,7 +154,8 @@ interface CsvColumns {
   featureColumns: number[];
   idColumn: number;
   schema: TabularSchema;
-  reading: TextReading;
+  /** Per feature, how its text is read. */
+  readings: TextReading[];
   /** Scratch space of `readDecimal`, reused for every value. */
   read: DecimalRead;
   /** Scratch space, reused for every row: per feature, its text when that is its value's JSON, else `''`. */
@@ -199,7 +201,7 @@ function csvColumns(
     featureColumns: schema.featureNames.map((feature) => index.get(feature) ?? -1),
     idColumn: index.get(ID_FIELD) ?? -1,
     schema,
-    reading: textReading(schema.datatype),
+    readings: schema.datatypes.map(textReading),
     read: { value: 0, canonical: false },
     json: new Array<string>(schema.featureNames.length).fill(''),
     capture: options.capture,
@@ -224,13 +226,19 @@ function csvRow(record: { line: number; fields: string[]; error?: string }, colu
       error: `expected ${columns.width} fields as in the header, got ${fields.length}`,
     };
   }
-  const { schema, featureColumns, reading, read, json, capture } = columns;
-  const { featureNames, datatype } = schema;
+  const { schema, featureColumns, readings, read, json, capture } = columns;
+  const { featureNames, datatypes } = schema;
   const values = new Array<FeatureValue>(featureNames.length);
   try {
     for (let feature = 0; feature < featureNames.length; feature++) {
       const text = fields[featureColumns[feature] ?? -1] ?? '';
-      values[feature] = featureFromCsvText(text, datatype, reading, featureNames[feature] ?? '', read);
+      values[feature] = featureFromCsvText(
+        text,
+        datatypes[feature] as Datatype,
+        readings[feature] as TextReading,
+        featureNames[feature] ?? '',
+        read,
+      );
       json[feature] = read.canonical ? text : '';
     }
   } catch (error) {
@@ -317,7 +325,7 @@ function jsonRow(line: number, text: string, options: RowReaderOptions): BatchRo
   try {
     schema.featureNames.forEach((feature, index) => {
       const given = Object.hasOwn(object, feature) ? object[feature] : undefined;
-      values[index] = featureFromJson(given, schema.datatype, feature);
+      values[index] = featureFromJson(given, schema.datatypes[index] as Datatype, feature);
     });
   } catch (error) {
     if (error instanceof RowError) return { line, id, kind: 'invalid', error: error.message };

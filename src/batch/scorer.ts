@@ -4,9 +4,9 @@ import { encodeOutputs } from '../codec/encode.ts';
 import { ServingError } from '../errors.ts';
 import { type InferenceService, runtimeReason } from '../protocol/service.ts';
 import type { LoadedModel } from '../runtime/model-loader.ts';
-import type { InferenceResponse, RequestInput, ResponseOutput } from '../types.ts';
+import type { InferenceResponse, ResponseOutput } from '../types.ts';
 import type { BatchRow } from './rows.ts';
-import type { TabularSchema } from './tabular.ts';
+import { type TabularSchema, tabularInputs } from './tabular.ts';
 
 /** What became of one row: a protocol response, or the reason it could not be scored. */
 export type RowResult =
@@ -32,7 +32,8 @@ export interface BatchScorerOptions {
 /**
  * Scores micro-batches of rows with one pinned model version.
  *
- * Rows of named features (tabular models) are stacked into one `[N, F]` tensor per batch and run
+ * Rows of named features (tabular models) are stacked into one `[N, F]` tensor (or one `[N, 1]`
+ * column per feature, as the model takes them) per batch and run
  * in a single `session.run`; the outputs are then split back into one response per row. The
  * tensor goes through the same codec as the HTTP API (`decodeInputs`, `encodeOutputs`). When a
  * batch is refused as a whole (a value out of the input type's range, a graph failing on some
@@ -114,16 +115,9 @@ export class BatchScorer {
       if (row.kind !== 'features') throw new Error('BatchScorer: not a feature row');
       for (let f = 0; f < width; f++) data[r * width + f] = row.values[f];
     });
-    const input: RequestInput = {
-      name: schema.inputName,
-      datatype: schema.datatype,
-      shape: [count, width],
-      data,
-    };
-
     let feeds: Record<string, Tensor>;
     try {
-      feeds = decodeInputs([input], this.#model.signature.inputs);
+      feeds = decodeInputs(tabularInputs(schema, data, count), this.#model.signature.inputs);
     } catch (error) {
       if (error instanceof ServingError && error.status < 500) throw new RowsRejected(error.message);
       throw error;

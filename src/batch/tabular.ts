@@ -1,18 +1,28 @@
 import type { FeatureValue } from '../capture/record.ts';
 import { describeValue, formatShape, quote } from '../codec/describe.ts';
 import { type DecimalRead, readDecimal } from '../text/decimal.ts';
-import type { Datatype, ModelSignature } from '../types.ts';
+import type { Datatype, ModelSignature, RequestInput } from '../types.ts';
 
 /**
- * How rows of named features become the input of a tabular model: one input of shape `[N, F]`
- * whose columns are the `feature_names` of the model's config.json.
+ * How rows of named features become the inputs of a tabular model. Two layouts:
+ * - `matrix`: one input of shape `[N, F]` whose columns are the features (`feature_names` of the
+ *   model's config.json, else `f0…f{F−1}`);
+ * - `columns`: one input per feature, each `[N, 1]` or `[N]`, the feature named after its input
+ *   (scikit-learn pipelines over a DataFrame export one input per column).
  */
 export interface TabularSchema {
-  inputName: string;
-  datatype: Datatype;
+  layout: 'matrix' | 'columns';
   featureNames: string[];
+  /** Per feature, the datatype its values are read as. */
+  datatypes: Datatype[];
+  /** `matrix`: the one input; `columns`: the first column's input. */
+  inputName: string;
+  /** `columns`: per feature, its input's rank (1 for `[N]`, 2 for `[N, 1]`). */
+  ranks: (1 | 2)[];
   /** Rows per `session.run`: unbounded when the batch dimension is free, else its fixed size. */
   rowsPerRun: number;
+  /** Where the feature names came from. */
+  namesFrom: 'config' | 'inputs' | 'default';
 }
 
 /** A row that cannot be scored: its message says which field and why. */
@@ -33,14 +43,29 @@ const INTEGERS: ReadonlySet<Datatype> = new Set([
 ]);
 const WIDE_INTEGERS: ReadonlySet<Datatype> = new Set(['INT64', 'UINT64']);
 
+/** The rank of a column input (`[N]` → 1, `[N, 1]` → 2), or undefined when it is not one. */
+function columnRank(shape: number[] | null): 1 | 2 | undefined {
+  if (shape === null) return undefined;
+  if (shape.length === 1) return 1;
+  if (shape.length === 2 && shape[1] === 1) return 2;
+  return undefined;
+}
+
+function rowsPerRun(batch: number | undefined): number {
+  return batch !== undefined && batch > 0 ? batch : Number.POSITIVE_INFINITY;
+}
+
 /**
- * The tabular schema of a model, or why it has none: it needs `feature_names` in config.json and
- * exactly one input of rank 2 whose second dimension is free or the number of features.
+ * The tabular schema of a model, or why it has none. A model with several inputs is tabular when
+ * every input is a column (`[N]` or `[N, 1]`): one feature per input, named after it (so is a
+ * single column input when config.json names no features). A model with
+ * one input of rank 2 is tabular with the features of config.json `feature_names` or, without
+ * them and with a fixed second dimension F, `f0…f{F−1}`.
  *
  * @example
  * ```ts
- * tabularSchema({ inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }], outputs }, names);
- * // { schema: { inputName: 'input', datatype: 'FP32', featureNames: names, rowsPerRun: Infinity } }
+ * tabularSchema('iris', { inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }], outputs }, names);
+ * // { schema: { layout: 'matrix', inputName: 'input', featureNames: names, … } }
  * ```
  */
 export function tabularSchema(
@@ -49,34 +74,95 @@ export function tabularSchema(
   featureNames: readonly string[] | undefined,
 ): { schema: TabularSchema; reason?: undefined } | { schema?: undefined; reason: string } {
   const label = `model '${model}'`;
-  if (featureNames === undefined || featureNames.length === 0) {
+  const { inputs } = signature;
+  if (inputs.length === 0) return { reason: `${label} has no inputs` };
+  const given = featureNames !== undefined && featureNames.length > 0;
+  if (inputs.length > 1 || (!given && columnRank(inputs[0]?.shape ?? null) !== undefined)) {
+    const ranks = inputs.map((input) => columnRank(input.shape));
+    const notColumn = inputs.find((_, index) => ranks[index] === undefined);
+    if (notColumn !== undefined) {
+      return {
+        reason: `${label} takes ${inputs.length} inputs and '${notColumn.name}' has shape ${notColumn.shape === null ? 'of any rank' : formatShape(notColumn.shape)}; rows of named features need one [N, F] input or one [N, 1] (or [N]) input per feature`,
+      };
+    }
+    const batches = new Set(inputs.map((input) => input.shape?.[0] ?? -1).filter((dim) => dim > 0));
+    if (batches.size > 1) return { reason: `${label} inputs have different fixed batch sizes` };
     return {
-      reason: `${label} has no feature_names in its config.json, so rows of named features cannot be mapped to its input`,
+      schema: {
+        layout: 'columns',
+        featureNames: inputs.map((input) => input.name),
+        datatypes: inputs.map((input) => input.datatype),
+        inputName: inputs[0]?.name ?? '',
+        ranks: ranks as (1 | 2)[],
+        rowsPerRun: rowsPerRun([...batches][0]),
+        namesFrom: 'inputs',
+      },
     };
   }
-  if (signature.inputs.length !== 1) {
-    return {
-      reason: `${label} takes ${signature.inputs.length} inputs; rows of named features need a model with one [N, F] input`,
-    };
-  }
-  const [input] = signature.inputs;
-  if (input === undefined) return { reason: `${label} has no inputs` };
+  const [input] = inputs as [ModelSignature['inputs'][number]];
   const shape = input.shape;
-  const features = featureNames.length;
+  if (!given && (shape === null || shape.length !== 2 || !(shape[1] !== undefined && shape[1] > 0))) {
+    return {
+      reason: `${label} has no feature_names in its config.json and its input '${input.name}' has shape ${shape === null ? 'of any rank' : formatShape(shape)}, so rows of named features cannot be mapped to it; name them in config.json feature_names (an [N, F] input)`,
+    };
+  }
+  const names = given
+    ? [...(featureNames as readonly string[])]
+    : Array.from({ length: shape?.[1] ?? 0 }, (_, index) => `f${index}`);
+  const features = names.length;
   if (shape !== null && (shape.length !== 2 || (shape[1] !== -1 && shape[1] !== features))) {
     return {
       reason: `${label} input '${input.name}' has shape ${formatShape(shape)}; rows of ${features} named features need [N, ${features}]`,
     };
   }
-  const batch = shape?.[0] ?? -1;
   return {
     schema: {
+      layout: 'matrix',
+      featureNames: names,
+      datatypes: names.map(() => input.datatype),
       inputName: input.name,
-      datatype: input.datatype,
-      featureNames: [...featureNames],
-      rowsPerRun: batch > 0 ? batch : Number.POSITIVE_INFINITY,
+      ranks: [],
+      rowsPerRun: rowsPerRun(shape?.[0]),
+      namesFrom: given ? 'config' : 'default',
     },
   };
+}
+
+/**
+ * The request inputs of `count` rows of feature values (`values[r * F + f]`, rows one after the
+ * other): one `[count, F]` input, or one column input per feature.
+ *
+ * @example
+ * ```ts
+ * tabularInputs(schema, [5.1, 3.5, 4.9, 3.0], 2); // matrix: [{ name: 'input', shape: [2, 2], … }]
+ * ```
+ */
+export function tabularInputs(
+  schema: TabularSchema,
+  values: readonly unknown[],
+  count: number,
+): RequestInput[] {
+  const width = schema.featureNames.length;
+  if (schema.layout === 'matrix') {
+    return [
+      {
+        name: schema.inputName,
+        datatype: schema.datatypes[0] as Datatype,
+        shape: [count, width],
+        data: values,
+      },
+    ];
+  }
+  return schema.featureNames.map((name, f) => {
+    const data = new Array<unknown>(count);
+    for (let r = 0; r < count; r++) data[r] = values[r * width + f];
+    return {
+      name,
+      datatype: schema.datatypes[f] as Datatype,
+      shape: schema.ranks[f] === 1 ? [count] : [count, 1],
+      data,
+    };
+  });
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 
 import type { Tensor } from 'onnxruntime-node';
+import { type TabularSchema, tabularSchema } from '../batch/tabular.ts';
 import { tensorElements } from '../codec/encode.ts';
 import type { ModelConfig } from '../repository/model-config.ts';
 import type {
@@ -15,6 +16,7 @@ import type {
   RequestInput,
   ResponseOutput,
 } from '../types.ts';
+import { addInputStats } from './input-stats.ts';
 import {
   type CapturedInputs,
   type CaptureRecord,
@@ -26,11 +28,15 @@ import {
 } from './record.ts';
 
 /**
- * A tabular request split into rows: its single input is the model's `[N, F]` input with one
- * column per `feature_names` entry, and every output is batch-major (`[N, …]`), so row `r` of the
- * input and row `r` of each output make one prediction.
+ * A tabular request split into rows: its inputs are the model's `[N, F]` input with one column
+ * per feature, or the model's column inputs (`[N, 1]` or `[N]`, one per feature), and every
+ * output is batch-major (`[N, …]`), so row `r` of the inputs and row `r` of each output make one
+ * prediction.
  */
 export interface PredictionRows {
+  /** `tensors`: a model whose inputs are not named features; every input is `[N, …]`. */
+  layout: 'matrix' | 'columns' | 'tensors';
+  /** `matrix`: the input; `columns`: the first column's input. */
   inputName: string;
   featureNames: readonly string[];
   /** N: rows of the request, each a prediction. */
@@ -69,16 +75,31 @@ export function captureSettings(config: ModelConfig): CaptureSettings {
   return { enabled, sampleRate: enabled ? (config.capture?.sample_rate ?? 1) : 0 };
 }
 
+const schemas = new WeakMap<
+  ModelSignature,
+  { names: readonly string[] | undefined; schema: TabularSchema | undefined }
+>();
+
+/** `tabularSchema` of a loaded model, worked out once per signature and feature names. */
+function cachedSchema(signature: ModelSignature, featureNames: readonly string[] | undefined) {
+  const cached = schemas.get(signature);
+  if (cached !== undefined && cached.names === featureNames) return cached.schema;
+  const { schema } = tabularSchema('', signature, featureNames);
+  schemas.set(signature, { names: featureNames, schema });
+  return schema;
+}
+
 /**
  * The row plan of a request, or `undefined` when it is one prediction as a whole. A request is
- * split when the model is tabular (`feature_names` in its config, one input) and the request's
- * only input is that input with shape `[N, F]`, F the number of features, and every output of the
- * response has N rows. With N = 1 the outputs are kept whole whatever their shape.
+ * split when the model is tabular (see `tabularSchema`: one `[N, F]` input, named by
+ * `feature_names` or `f0…`, or one `[N, 1]`/`[N]` input per feature) and the request's inputs are
+ * exactly those, N rows each, and every output of the response has N rows. With N = 1 the
+ * outputs are kept whole whatever their shape.
  *
  * @example
  * ```ts
  * predictionRows(signature, ['a', 'b'], request, response.outputs);
- * // { inputName: 'input', featureNames: ['a', 'b'], count: 3 } for a [3, 2] input
+ * // { layout: 'matrix', inputName: 'input', featureNames: ['a', 'b'], count: 3 } for a [3, 2] input
  * ```
  */
 export function predictionRows(
@@ -87,15 +108,44 @@ export function predictionRows(
   request: InferenceRequest,
   outputs: readonly ResponseOutput[],
 ): PredictionRows | undefined {
-  if (featureNames === undefined || featureNames.length === 0) return undefined;
-  if (signature.inputs.length !== 1 || request.inputs.length !== 1) return undefined;
-  const [input] = request.inputs;
-  if (input === undefined || input.name !== signature.inputs[0]?.name) return undefined;
-  const [count, width] = input.shape;
-  if (input.shape.length !== 2 || count === undefined || width !== featureNames.length) return undefined;
-  if (count === 0) return undefined;
+  const schema = cachedSchema(signature, featureNames);
+  if (schema === undefined) return tensorRows(request, outputs);
+  let count: number | undefined;
+  if (schema.layout === 'matrix') {
+    if (request.inputs.length !== 1) return undefined;
+    const [input] = request.inputs;
+    if (input === undefined || input.name !== schema.inputName) return undefined;
+    const [rows, width] = input.shape;
+    if (input.shape.length !== 2 || width !== schema.featureNames.length) return undefined;
+    count = rows;
+  } else {
+    if (request.inputs.length !== schema.featureNames.length) return undefined;
+    for (const input of request.inputs) {
+      const rank = input.shape.length;
+      if (!(rank === 1 || (rank === 2 && input.shape[1] === 1))) return undefined;
+      if (count !== undefined && input.shape[0] !== count) return undefined;
+      count = input.shape[0];
+    }
+  }
+  if (count === undefined || count === 0) return undefined;
   if (count > 1 && !outputs.every((output) => output.shape[0] === count)) return undefined;
-  return { inputName: input.name, featureNames, count };
+  return { layout: schema.layout, inputName: schema.inputName, featureNames: schema.featureNames, count };
+}
+
+/**
+ * The rows of a request to a model that is not tabular: when every input and every output is
+ * `[N, …]` with the same N > 1, row `r` of each is one prediction (an image of a batch, a
+ * sequence); else the request is one prediction.
+ */
+function tensorRows(
+  request: InferenceRequest,
+  outputs: readonly ResponseOutput[],
+): PredictionRows | undefined {
+  const count = request.inputs[0]?.shape[0];
+  if (count === undefined || count < 2) return undefined;
+  if (!request.inputs.every((input) => input.shape.length >= 2 && input.shape[0] === count)) return undefined;
+  if (!outputs.every((output) => output.shape.length >= 1 && output.shape[0] === count)) return undefined;
+  return { layout: 'tensors', inputName: request.inputs[0]?.name ?? '', featureNames: [], count };
 }
 
 /**
@@ -153,31 +203,54 @@ export function buildApiCaptures(options: {
     source: 'api' as const,
   };
 
-  if (rows === undefined) {
-    if (!isPredictionSampled(settings.sampleRate, response.id, 0)) return [];
-    const inputs: CapturedInputs = request.inputs.map((input) =>
-      captureTensor(
-        { name: input.name, datatype: input.datatype, shape: input.shape, data: inputValues(capture, input) },
-        max,
-      ),
-    );
-    return [
-      createCaptureRecord({
-        ...common,
-        id: response.id,
-        inputs,
-        outputs: response.outputs.map((output) => captureTensor(output, max)),
-        latencyMs: inferMs,
-      }),
-    ];
+  if (rows === undefined || rows.layout === 'tensors') {
+    const count = rows?.count ?? 1;
+    const ids = predictionIds(response.id, count);
+    const values = request.inputs.map((input) => inputValues(capture, input));
+    const records: CaptureRecord[] = [];
+    for (let row = 0; row < count; row++) {
+      if (!isPredictionSampled(settings.sampleRate, response.id, row)) continue;
+      const inputStats: Record<string, number | null> = {};
+      const inputs: CapturedInputs = request.inputs.map((input, i) => {
+        const data = values[i] as unknown[];
+        const size = count === 1 ? data.length : data.length / count;
+        addInputStats(inputStats, input.name, data, row * size, (row + 1) * size);
+        const shape = count === 1 ? input.shape : [1, ...input.shape.slice(1)];
+        const slice = count === 1 ? data : data.slice(row * size, (row + 1) * size);
+        return captureTensor({ name: input.name, datatype: input.datatype, shape, data: slice }, max);
+      });
+      records.push(
+        createCaptureRecord({
+          ...common,
+          id: ids[row] as string,
+          inputs,
+          inputStats,
+          outputs: rowOutputs(response.outputs, count, row).map((output) => captureTensor(output, max)),
+          latencyMs: inferMs / count,
+        }),
+      );
+    }
+    return records;
   }
 
   const ids = predictionIds(response.id, rows.count);
   const width = rows.featureNames.length;
-  const values = (
-    request.inputs[0] === undefined ? [] : inputValues(capture, request.inputs[0])
-  ) as FeatureValue[];
   const records: CaptureRecord[] = [];
+  let values: FeatureValue[];
+  if (rows.layout === 'matrix') {
+    values = (
+      request.inputs[0] === undefined ? [] : inputValues(capture, request.inputs[0])
+    ) as FeatureValue[];
+  } else {
+    // Column inputs, interleaved into rows of features in the model's feature order.
+    const byName = new Map(request.inputs.map((input) => [input.name, input]));
+    values = new Array<FeatureValue>(rows.count * width);
+    rows.featureNames.forEach((name, f) => {
+      const input = byName.get(name);
+      const column = input === undefined ? [] : inputValues(capture, input);
+      for (let r = 0; r < rows.count; r++) values[r * width + f] = column[r] as FeatureValue;
+    });
+  }
   for (let row = 0; row < rows.count; row++) {
     if (!isPredictionSampled(settings.sampleRate, response.id, row)) continue;
     records.push(

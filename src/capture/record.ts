@@ -50,6 +50,11 @@ export interface CaptureRecord {
   version: string;
   source: CaptureSource;
   inputs: CapturedInputs;
+  /**
+   * Tensor inputs only: per input, its mean, std, min, max, L2 norm and NaN share in this
+   * prediction, named `{input}.{stat}` (see input-stats.ts); what drift checks compare.
+   */
+  input_stats?: Record<string, number | null>;
   outputs: CapturedTensor[];
   /** Inference time of this prediction; for batch rows, their share of the micro-batch's run. */
   latency_ms: number;
@@ -91,6 +96,7 @@ export interface CaptureRecordFields {
   version: string;
   source: CaptureSource;
   inputs: CapturedInputs;
+  inputStats?: Record<string, number | null>;
   outputs: CapturedTensor[];
   latencyMs: number;
   origin?: { key: string; line: number };
@@ -120,6 +126,7 @@ export function createCaptureRecord(fields: CaptureRecordFields): CaptureRecord 
     version: fields.version,
     source: fields.source,
     inputs: fields.inputs,
+    ...(fields.inputStats === undefined ? {} : { input_stats: fields.inputStats }),
     outputs: fields.outputs,
     latency_ms: Math.round(fields.latencyMs * 1000) / 1000,
     ...(truncated ? { truncated: true as const } : {}),
@@ -212,7 +219,7 @@ export function featureInputsJson(
  */
 export function captureRecordLine(
   fields: Omit<CaptureRecordFields, 'inputs'>,
-  inputs: { json: string; truncated: boolean },
+  inputs: { json: string; truncated: boolean; stats?: Record<string, number | null> },
 ): string {
   const truncated = inputs.truncated || fields.outputs.some((tensor) => tensor.truncated === true);
   const latency = Math.round(fields.latencyMs * 1000) / 1000;
@@ -220,7 +227,9 @@ export function captureRecordLine(
     fields.ts.toISOString(),
   )},"model":${JSON.stringify(fields.model)},"version":${JSON.stringify(fields.version)},"source":${JSON.stringify(
     fields.source,
-  )},"inputs":${inputs.json},"outputs":${toJsonLine(fields.outputs)},"latency_ms":${toJsonLine(latency)}`;
+  )},"inputs":${inputs.json}${
+    inputs.stats === undefined ? '' : `,"input_stats":${toJsonLine(inputs.stats)}`
+  },"outputs":${toJsonLine(fields.outputs)},"latency_ms":${toJsonLine(latency)}`;
   if (truncated) text += ',"truncated":true';
   if (fields.origin !== undefined) text += `,"origin":${toJsonLine(fields.origin)}`;
   return `${text}}\n`;

@@ -7,6 +7,7 @@ import { encodeOutputs, selectOutputs } from '../codec/encode.ts';
 import { parseInferenceRequest } from '../codec/parse-request.ts';
 import { BadRequestError, ModelNotReadyError, NotFoundError, ServingError } from '../errors.ts';
 import type { ModelConfig } from '../repository/model-config.ts';
+import { inferModelDefaults } from '../repository/model-defaults.ts';
 import type { ModelRepository, ResolvedModel } from '../repository/model-repository.ts';
 import { assertModelName, parseVersionSelector } from '../repository/names.ts';
 import {
@@ -211,6 +212,22 @@ export class InferenceService {
         platform: PLATFORM,
         inputs: model.signature.inputs.map(metadataTensor),
         outputs: model.signature.outputs.map(metadataTensor),
+        ...(model.zipmaps.length > 0
+          ? {
+              parameters: {
+                // What serving changed, in a copy of the model, to carry its outputs as tensors.
+                rewrites: model.zipmaps.map(({ output, source, labels, labelType }) => ({
+                  kind: 'zipmap',
+                  output,
+                  source,
+                  labels,
+                  label_type: labelType,
+                  served_as: 'FP32 [N, C]: the probability of class labels[c] in column c',
+                })),
+                inferred: inferModelDefaults(model.signature, model.zipmaps),
+              },
+            }
+          : {}),
       },
       stats,
     };

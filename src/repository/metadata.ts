@@ -4,7 +4,7 @@ import type { TensorSpec } from '../types.ts';
  * Version of the validation rules. Stored in every metadata.json: a file written by another
  * version is validated again on the next event for its model, never trusted as "unchanged".
  */
-export const VALIDATOR_VERSION = '1';
+export const VALIDATOR_VERSION = '2';
 
 export const VALIDATION_STATUSES = ['valid', 'invalid'] as const;
 export type ValidationStatus = (typeof VALIDATION_STATUSES)[number];
@@ -22,6 +22,26 @@ export interface SmokeRunSummary {
   inputs: { name: string; datatype: string; shape: number[] }[];
   /** Timed runs, after one untimed warm-up. */
   runs: number;
+}
+
+/**
+ * A change made to a copy of the model so that it can be served (the stored file is untouched):
+ * a ZipMap output served as an FP32 `[N, C]` tensor of the probabilities in `labels` order.
+ */
+export interface ModelRewrite {
+  kind: 'zipmap';
+  output: string;
+  /** The tensor that fed the ZipMap node. */
+  source: string;
+  labels: string[];
+  label_type: 'int64' | 'string';
+}
+
+/** Defaults inferred from the graph for config.json fields it leaves out (`task`, `labels`, `outputs`). */
+export interface InferredConfig {
+  task?: string;
+  labels?: string[];
+  outputs?: { label?: string; probabilities?: string; score?: string };
 }
 
 /**
@@ -47,7 +67,12 @@ export interface ModelMetadata {
   /** The model's own `metadata_props`. */
   metadata_props: Record<string, string> | null;
   inputs: TensorSpec[] | null;
+  /** As served: a rewritten ZipMap output is described as the tensor it becomes. */
   outputs: TensorSpec[] | null;
+  /** What was changed in a copy of the model to serve it; empty when nothing. */
+  rewrites: ModelRewrite[] | null;
+  /** config.json defaults inferred from the graph. */
+  inferred: InferredConfig | null;
   /** onnxruntime session creation, in milliseconds (the download is not included). */
   load_ms: number | null;
   latency_ms: LatencySummary | null;

@@ -1,5 +1,6 @@
 import { InferenceSession } from 'onnxruntime-node';
 import { ModelUnavailableError, NotFoundError, ServingError } from '../errors.ts';
+import { rewriteZipMapOutputs, type ZipMapRewrite } from '../onnx/zipmap.ts';
 import type { ObjectStore, StoredObject } from '../ports/object-store.ts';
 import type { ModelSignature } from '../types.ts';
 import { LruCache } from './lru-cache.ts';
@@ -80,6 +81,11 @@ export interface LoadedModel {
   signature: ModelSignature;
   /** Why the model cannot be served (non-tensor values, types without an OIP datatype). */
   unsupported: string[];
+  /**
+   * ZipMap outputs served as FP32 `[N, C]` tensors (see `rewriteZipMapOutputs`): the session runs
+   * a rewritten copy of the model; the stored file is unchanged.
+   */
+  zipmaps: ZipMapRewrite[];
   /** Size of the model file. */
   sizeBytes: number;
   etag?: string;
@@ -259,11 +265,12 @@ export class ModelLoader {
           `model '${ref.name}' version ${ref.version} not found: its model file is gone`,
         );
       }
-      const session = await this.#open(ref, object.body);
+      const prepared = rewriteZipMapOutputs(object.body);
+      const session = await this.#open(ref, prepared.bytes);
       const loadMs = this.#now() - started;
 
       const { signature, unsupported } = deriveSignature(session.inputMetadata, session.outputMetadata);
-      markUndeclaredRanks(signature, object.body);
+      markUndeclaredRanks(signature, prepared.bytes);
       const guard = guardSession(session, `'${ref.name}' version ${ref.version}`);
       const model: LoadedModel = {
         name: ref.name,
@@ -271,6 +278,7 @@ export class ModelLoader {
         session: guard.session,
         signature,
         unsupported,
+        zipmaps: prepared.zipmaps,
         sizeBytes: object.body.byteLength,
         etag: object.etag,
       };

@@ -34,7 +34,11 @@ export function deriveSignature(
     const result: TensorSpec[] = [];
     for (const value of metadata) {
       if (!value.isTensor) {
-        unsupported.push(`${role} '${value.name}' is not a tensor (sequences and maps are not supported)`);
+        unsupported.push(
+          `${role} '${value.name}' is not a tensor but a sequence or map, which onnxruntime-node cannot ${
+            role === 'output' ? 'return' : 'take'
+          } and the protocol cannot carry; ZipMap outputs (scikit-learn) are served as tensors, anything else needs a re-export with tensor ${role}s (e.g. skl2onnx options={'zipmap': False}, or remove the value from the graph)`,
+        );
         continue;
       }
       const datatype = datatypeOfOrtType(value.type);

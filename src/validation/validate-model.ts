@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { InferenceSession, env as ortEnv, type Tensor } from 'onnxruntime-node';
 import { type ModelInfo, NotAnOnnxModelError, readModelInfo } from '../onnx/model-info.ts';
+import { rewriteZipMapOutputs } from '../onnx/zipmap.ts';
 import type { ObjectNotification, ObjectStore } from '../ports/object-store.ts';
 import { type ModelMetadata, roundMs, summarizeLatency, VALIDATOR_VERSION } from '../repository/metadata.ts';
+import { inferModelDefaults } from '../repository/model-defaults.ts';
 import { metadataKeyOf, parseModelKey } from '../repository/model-key.ts';
 import { DEFAULT_SESSION_OPTIONS, type SessionFactory } from '../runtime/model-loader.ts';
 import { deriveSignature } from '../runtime/signature.ts';
@@ -107,7 +109,7 @@ interface Subject {
   options: ValidateModelOptions;
 }
 
-async function inspect(bytes: Uint8Array, subject: Subject): Promise<ModelMetadata> {
+async function inspect(stored: Uint8Array, subject: Subject): Promise<ModelMetadata> {
   const { options } = subject;
   const clock = options.clock ?? (() => performance.now());
   const runs = options.runs ?? DEFAULT_SMOKE_RUNS;
@@ -128,6 +130,8 @@ async function inspect(bytes: Uint8Array, subject: Subject): Promise<ModelMetada
     metadata_props: null,
     inputs: null,
     outputs: null,
+    rewrites: null,
+    inferred: null,
     load_ms: null,
     latency_ms: null,
     smoke: null,
@@ -142,6 +146,9 @@ async function inspect(bytes: Uint8Array, subject: Subject): Promise<ModelMetada
   });
 
   let info: ModelInfo;
+  // ZipMap outputs are served as tensors: the model is checked as serving will run it.
+  const prepared = rewriteZipMapOutputs(stored);
+  const bytes = prepared.bytes;
   try {
     info = readModelInfo(bytes);
   } catch (error) {
@@ -159,12 +166,26 @@ async function inspect(bytes: Uint8Array, subject: Subject): Promise<ModelMetada
     metadata_props: info.metadata,
     inputs: info.inputs,
     outputs: info.outputs,
+    rewrites: prepared.zipmaps.map(({ output, source, labels, labelType }) => ({
+      kind: 'zipmap' as const,
+      output,
+      source,
+      labels,
+      label_type: labelType,
+    })),
+    inferred: inferModelDefaults(info, prepared.zipmaps),
   };
   for (const direction of ['input', 'output'] as const) {
     const values = info.unsupported.filter((value) => value.direction === direction);
     if (values.length > 0) {
       return invalid(
-        `unsupported ${direction} type: ${values.map((value) => `'${value.name}' (${value.reason})`).join('; ')}`,
+        `unsupported ${direction} type: ${values.map((value) => `'${value.name}' (${value.reason})`).join('; ')}; ${
+          values.some((value) => value.reason.includes('not a tensor'))
+            ? direction === 'output'
+              ? 'onnxruntime-node returns tensors only: ZipMap outputs are served as tensors, anything else needs a re-export with tensor outputs'
+              : 'the protocol sends tensors only: re-export the model with tensor inputs'
+            : 'cast it in the graph, or re-export with an element type the protocol has (e.g. float32, float16)'
+        }`,
       );
     }
   }

@@ -347,7 +347,7 @@ describe('batch scoring: bad rows and bad files', () => {
     assert.equal(await s3.store.head('batch/output/iris/late.csv.out.jsonl'), undefined);
   });
 
-  it('a model that is not tabular: inference requests are scored, CSV and feature rows are refused with the reason', async () => {
+  it('a [1, 2] model without feature_names: inference requests are scored, its features are f0, f1', async () => {
     const relu = await readFile(
       join(conformanceDir(), 'onnx-backend', 'simple', 'test_single_relu_model', 'model.onnx'),
     );
@@ -365,17 +365,10 @@ describe('batch scoring: bad rows and bad files', () => {
     const output = await readJsonLines(s3.store, 'batch/output/relu/requests.jsonl.out.jsonl');
     assert.deepEqual(
       output.map((line) => (line.outputs as { data: number[] }[] | undefined)?.[0]?.data ?? line.error),
-      [
-        [0, 2],
-        'a row of named features needs a tabular model: model \'relu\' has no feature_names in its config.json, so rows of named features cannot be mapped to its input; or send an inference request object with "inputs"',
-        [3, 0],
-      ],
+      [[0, 2], "feature 'f0' is missing", [3, 0]],
     );
     assert.equal(csv?.status, 'failed');
-    assert.match(
-      summaryOf(csv).error?.message ?? '',
-      /CSV input needs a tabular model: model 'relu' has no feature_names/,
-    );
+    assert.match(summaryOf(csv).error?.message ?? '', /CSV header lacks features 'f0', 'f1' of the model/);
   });
 
   it('keys outside batch/input/{model}/{file} are ignored', async () => {

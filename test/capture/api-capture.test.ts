@@ -58,18 +58,33 @@ describe('predictionRows', () => {
 
     const rows = predictionRows(SIGNATURE, FEATURES, request, irisOutputs([0, 2, 2]));
 
-    assert.deepEqual(rows, { inputName: 'input', featureNames: FEATURES, count: 3 });
+    assert.deepEqual(rows, { layout: 'matrix', inputName: 'input', featureNames: FEATURES, count: 3 });
   });
 
-  it('keeps a request whole without feature names, with another width, or non-batch-major outputs', () => {
+  it('an [N, F] model without feature names: its rows are predictions of features f0…', () => {
+    const request = irisRequest([
+      [5.1, 3.5, 1.4, 0.2],
+      [6.3, 3.3, 6, 2.5],
+    ]);
+
+    const rows = predictionRows(SIGNATURE, undefined, request, irisOutputs([0, 2]));
+
+    assert.deepEqual(rows?.featureNames, ['f0', 'f1', 'f2', 'f3']);
+    assert.equal(rows?.count, 2);
+  });
+
+  it('keeps a request whole with non-batch-major outputs; another width is not tabular', () => {
     const request = irisRequest([
       [5.1, 3.5, 1.4, 0.2],
       [6.3, 3.3, 6, 2.5],
     ]);
     const scalar: ResponseOutput[] = [{ name: 'score', datatype: 'FP32', shape: [], data: [1] }];
 
-    assert.equal(predictionRows(SIGNATURE, undefined, request, irisOutputs([0, 2])), undefined);
-    assert.equal(predictionRows(SIGNATURE, FEATURES.slice(1), request, irisOutputs([0, 2])), undefined);
+    // feature_names of another width: not tabular, so each row is a tensor prediction.
+    assert.equal(
+      predictionRows(SIGNATURE, FEATURES.slice(1), request, irisOutputs([0, 2]))?.layout,
+      'tensors',
+    );
     assert.equal(predictionRows(SIGNATURE, FEATURES, request, scalar), undefined);
   });
 
@@ -101,6 +116,101 @@ describe('captureSettings', () => {
 });
 
 describe('buildApiCaptures', () => {
+  it('a model with tensor inputs: one record per row of an [N, …] request, each input summarised', () => {
+    const signature: ModelSignature = {
+      inputs: [{ name: 'image', datatype: 'FP32', shape: [-1, 1, 2, 2] }],
+      outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 2] }],
+    };
+    const request: InferenceRequest = {
+      id: 'img',
+      inputs: [
+        { name: 'image', datatype: 'FP32', shape: [2, 1, 2, 2], data: [0, 0, 3, 4, 1, 1, 1, Number.NaN] },
+      ],
+    };
+    const outputs: ResponseOutput[] = [
+      { name: 'logits', datatype: 'FP32', shape: [2, 2], data: [1, 2, 3, 4] },
+    ];
+    const rows = predictionRows(signature, undefined, request, outputs);
+    assert.equal(rows?.layout, 'tensors');
+    const capture: InferCapture = { request, rows, settings: { enabled: true, sampleRate: 1 } };
+
+    const records = buildApiCaptures({ capture, response: response('img', outputs), inferMs: 1, ts: TS });
+
+    assert.deepEqual(
+      records.map((record) => [record.id, record.input_stats, record.outputs[0]?.data]),
+      [
+        [
+          'img:0',
+          {
+            'image.mean': 1.75,
+            'image.std': Math.sqrt(25 / 4 - 1.75 ** 2),
+            'image.min': 0,
+            'image.max': 4,
+            'image.l2': 5,
+            'image.nan_share': 0,
+          },
+          [1, 2],
+        ],
+        [
+          'img:1',
+          {
+            'image.mean': 1,
+            'image.std': 0,
+            'image.min': 1,
+            'image.max': 1,
+            'image.l2': Math.sqrt(3),
+            'image.nan_share': 0.25,
+          },
+          [3, 4],
+        ],
+      ],
+    );
+    assert.deepEqual(records[0]?.inputs, [
+      { name: 'image', datatype: 'FP32', shape: [1, 1, 2, 2], data: [0, 0, 3, 4] },
+    ]);
+  });
+
+  it('a model with one input per column: one record per row, each feature from its own input', () => {
+    const signature: ModelSignature = {
+      inputs: [
+        { name: 'city', datatype: 'BYTES', shape: [-1, 1] },
+        { name: 'alcohol', datatype: 'FP32', shape: [-1, 1] },
+      ],
+      outputs: [{ name: 'output_label', datatype: 'INT64', shape: [-1] }],
+    };
+    const request: InferenceRequest = {
+      id: 'r',
+      inputs: [
+        { name: 'alcohol', datatype: 'FP32', shape: [2, 1], data: [13.3, 12.4] },
+        { name: 'city', datatype: 'BYTES', shape: [2, 1], data: ['Asti', 'Genova'] },
+      ],
+    };
+    const outputs: ResponseOutput[] = [{ name: 'output_label', datatype: 'INT64', shape: [2], data: [1, 0] }];
+    const rows = predictionRows(signature, undefined, request, outputs);
+    assert.deepEqual(rows, {
+      layout: 'columns',
+      inputName: 'city',
+      featureNames: ['city', 'alcohol'],
+      count: 2,
+    });
+    const capture: InferCapture = { request, rows, settings: { enabled: true, sampleRate: 1 } };
+
+    const records = buildApiCaptures({ capture, response: response('r', outputs), inferMs: 1, ts: TS });
+
+    assert.deepEqual(
+      plain(records).map((record) => [record.id, record.inputs, record.outputs[0]?.data]),
+      [
+        ['r:0', { city: 'Asti', alcohol: 13.3 }, [1]],
+        ['r:1', { city: 'Genova', alcohol: 12.4 }, [0]],
+      ],
+    );
+    // Inputs of another shape than one value per row are one prediction as a whole.
+    const wide: InferenceRequest = {
+      inputs: request.inputs.map((input) => ({ ...input, shape: [1, 2] })),
+    };
+    assert.equal(predictionRows(signature, undefined, wide, outputs), undefined);
+  });
+
   it('one record per row with features by name, the row of each output and its id', () => {
     const request = irisRequest(
       [

@@ -13,6 +13,7 @@ import { referenceFromData } from '../../src/drift/profiles/reference-from-data.
 import { parseReferenceTable, ReferenceInputError } from '../../src/drift/profiles/reference-table.ts';
 import type { ReferenceDocument } from '../../src/drift/profiles/reference-types.ts';
 import type { CategoricalProfile, NumericProfile } from '../../src/drift/statistics/index.ts';
+import { ROOT } from '../helpers/paths.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 import { assertClose } from './helpers.ts';
 import { type DemoFixture, decodeJson, demoFixture, predict } from './monitoring-fixtures.ts';
@@ -230,7 +231,9 @@ describe('npm run model -- publish --reference', () => {
 
   const run = async (...args: string[]) => {
     const printed: string[] = [];
-    await main([...args, '--state-dir', stateDir], (line) => printed.push(line));
+    // No validation function listens to this bucket: publish does not wait for a verdict here.
+    const wait = args[0] === 'publish' ? ['--no-wait'] : [];
+    await main([...args, ...wait, '--state-dir', stateDir], (line) => printed.push(line));
     return printed;
   };
 
@@ -261,8 +264,8 @@ describe('npm run model -- publish --reference', () => {
     const puts = s3.requests.filter((request) => request.method === 'PUT').map((request) => request.key);
     assert.ok(puts.indexOf('models/iris/1/reference.json') < puts.indexOf('models/iris/1/model.onnx'));
     assert.match(
-      printed.at(-1) ?? '',
-      /reference → models\/iris\/1\/reference\.json \(111 rows, 4 features, accuracy 0\.\d{3}\)/,
+      printed.find((line) => line.startsWith('reference →')) ?? '',
+      /reference → models\/iris\/1\/reference\.json \(111 rows, 4 features, predictions of 'label', accuracy 0\.\d{3}\)/,
     );
   });
 
@@ -278,6 +281,61 @@ describe('npm run model -- publish --reference', () => {
     assert.deepEqual(stored.features, reference.features);
     assert.equal(stored.performance, null, 'no --label-column, no performance');
     assert.match(printed[0] ?? '', /models\/iris\/2\/reference\.json/);
+  });
+
+  it('recomputes the reference of an existing version of a model that is not tabular, from sample requests', async () => {
+    const fixture = join(ROOT, 'test', 'fixtures', 'real-models', 'torch-two-inputs');
+    await run('publish', join(fixture, 'model.onnx'), '--name', 'two-inputs');
+
+    const printed = await run('reference', join(fixture, 'inputs.json'), '--name', 'two-inputs');
+
+    const stored = decodeJson<ReferenceDocument>(
+      (await s3.store.get('models/two-inputs/1/reference.json'))?.body,
+    );
+    assert.equal(stored.inputs_profiled, 'input_summaries');
+    assert.equal(stored.rows, 10, 'one prediction per row of the [10, …] request');
+    assert.deepEqual(
+      stored.features.map((feature) => feature.name),
+      ['item_ids', 'user_features'].flatMap((input) =>
+        ['mean', 'std', 'min', 'max', 'l2', 'nan_share'].map((stat) => `${input}.${stat}`),
+      ),
+    );
+    assert.equal(stored.prediction?.kind, 'label');
+    assert.equal(stored.prediction?.kind === 'label' ? stored.prediction.probabilities : null, 'logits');
+    assert.match(printed.join('\n'), /12 input summaries .*predictions of 'argmax logits'/);
+  });
+
+  it('names the features of an [N, F] model without feature_names after the reference file, and writes them to config.json', async () => {
+    const fixture = join(ROOT, 'test', 'fixtures', 'real-models', 'sklearn-rf-nozipmap');
+    await run('publish', join(fixture, 'model.onnx'), '--name', 'forest');
+
+    const printed = await run(
+      'reference',
+      join(fixture, 'holdout.csv'),
+      '--name',
+      'forest',
+      '--label-column',
+      'label',
+    );
+
+    const stored = decodeJson<ReferenceDocument>(
+      (await s3.store.get('models/forest/1/reference.json'))?.body,
+    );
+    const names = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+    assert.deepEqual(
+      stored.features.map((feature) => feature.name),
+      names,
+    );
+    assert.equal(stored.feature_names_from, 'reference');
+    assert.deepEqual(
+      decodeJson<{ feature_names: string[] }>((await s3.store.get('models/forest/config.json'))?.body),
+      {
+        feature_names: names,
+      },
+    );
+    assert.ok(
+      printed.some((line) => line.startsWith('config → models/forest/config.json (feature_names from')),
+    );
   });
 
   it('publishes nothing when the reference file does not fit the model', async () => {

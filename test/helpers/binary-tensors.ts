@@ -17,13 +17,37 @@ const FIXED: Record<string, Fixed> = {
   INT16: [2, (v, o, x) => v.setInt16(o, Number(x), true)],
   UINT32: [4, (v, o, x) => v.setUint32(o, Number(x), true)],
   INT32: [4, (v, o, x) => v.setInt32(o, Number(x), true)],
+  FP16: [2, (v, o, x) => v.setUint16(o, halfBits(Number(x)), true)],
   FP32: [4, (v, o, x) => v.setFloat32(o, Number(x), true)],
   UINT64: [8, (v, o, x) => v.setBigUint64(o, big(x), true)],
   INT64: [8, (v, o, x) => v.setBigInt64(o, big(x), true)],
   FP64: [8, (v, o, x) => v.setFloat64(o, Number(x), true)],
 };
 
-/** The extension's bytes of a tensor's flat data (FP16 is not written by this helper). */
+/** IEEE 754 half-precision bits of `value`, rounded to nearest even (through float32). */
+function halfBits(value: number): number {
+  const f32 = new DataView(new ArrayBuffer(4));
+  f32.setFloat32(0, value);
+  const bits = f32.getUint32(0);
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  const mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa === 0 ? 0 : 0x200);
+  const e = exponent - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    const m = (mantissa | 0x800000) >>> (1 - e);
+    const rounded =
+      (m >>> 13) + ((m & 0x1fff) > 0x1000 || ((m & 0x1fff) === 0x1000 && (m >>> 13) & 1) ? 1 : 0);
+    return sign | rounded;
+  }
+  const half = (e << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  return sign | (half + (rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1) ? 1 : 0));
+}
+
+/** The extension's bytes of a tensor's flat data. */
 export function tensorToBytes(datatype: string, data: readonly TensorElement[]): Uint8Array {
   if (datatype === 'BYTES') {
     const parts = data.map((value) => Buffer.from(String(value), 'utf8'));

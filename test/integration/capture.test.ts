@@ -62,7 +62,8 @@ describe('API capture in the serving core', () => {
     assert.equal(record?.model, 'relu');
     assert.equal(record?.version, '1');
     assert.equal(record?.source, 'api');
-    assert.deepEqual(record?.inputs, [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [-1, 2] }]);
+    // The model's one input is [1, 2] with a fixed width: tabular by default, features f0, f1.
+    assert.deepEqual({ ...(record?.inputs as object) }, { f0: -1, f1: 2 });
     assert.deepEqual(record?.outputs, JSON.parse(outcome.response.body).outputs);
   });
 

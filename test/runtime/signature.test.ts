@@ -42,7 +42,7 @@ describe('deriveSignature', () => {
     assert.deepEqual(signature.outputs, []);
     assert.deepEqual(unsupported, [
       "input 'packed' has element type 'int4', which the protocol cannot carry",
-      "output 'probabilities' is not a tensor (sequences and maps are not supported)",
+      "output 'probabilities' is not a tensor but a sequence or map, which onnxruntime-node cannot return and the protocol cannot carry; ZipMap outputs (scikit-learn) are served as tensors, anything else needs a re-export with tensor outputs (e.g. skl2onnx options={'zipmap': False}, or remove the value from the graph)",
     ]);
   });
 

@@ -9,7 +9,7 @@ import { buildOnnxModel } from '../../scripts/lib/onnx/graph-builder.ts';
 import { StorageUnavailableError } from '../../src/errors.ts';
 import { type ModelMetadata, VALIDATOR_VERSION } from '../../src/repository/metadata.ts';
 import { type ValidationResult, validateModel } from '../../src/validation/validate-model.ts';
-import { conformanceDir } from '../helpers/paths.ts';
+import { conformanceDir, ROOT } from '../helpers/paths.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 
 let s3: TestS3Server;
@@ -116,6 +116,8 @@ describe('validateModel: valid models', () => {
       'metadata_props',
       'inputs',
       'outputs',
+      'rewrites',
+      'inferred',
       'load_ms',
       'latency_ms',
       'smoke',
@@ -128,9 +130,49 @@ describe('validateModel: valid models', () => {
 
     assert.deepEqual(Object.keys(good).sort(), fields);
     assert.deepEqual(Object.keys(bad).sort(), fields);
-    for (const field of ['inputs', 'outputs', 'opsets', 'load_ms', 'latency_ms', 'smoke'] as const) {
+    for (const field of [
+      'inputs',
+      'outputs',
+      'rewrites',
+      'opsets',
+      'load_ms',
+      'latency_ms',
+      'smoke',
+    ] as const) {
       assert.equal(bad[field], null, field);
     }
+  });
+
+  it('a scikit-learn ZipMap output: valid, served as FP32 [N, C], the rewrite and the inferred classifier recorded', async () => {
+    const stored = await readFile(
+      join(ROOT, 'test', 'fixtures', 'real-models', 'sklearn-logreg-zipmap', 'model.onnx'),
+    );
+    const { key } = await upload('zipmap', stored);
+
+    const metadata = metadataOf(await validateModel(s3.store, key));
+
+    assert.equal(metadata.status, 'valid', metadata.reason ?? '');
+    assert.deepEqual(metadata.outputs, [
+      { name: 'output_label', datatype: 'INT64', shape: [-1] },
+      { name: 'output_probability', datatype: 'FP32', shape: [-1, 2] },
+    ]);
+    assert.deepEqual(metadata.rewrites, [
+      {
+        kind: 'zipmap',
+        output: 'output_probability',
+        source: 'probabilities',
+        labels: ['0', '1'],
+        label_type: 'int64',
+      },
+    ]);
+    assert.deepEqual(metadata.inferred, {
+      task: 'classification',
+      labels: ['0', '1'],
+      outputs: { probabilities: 'output_probability', label: 'output_label' },
+    });
+    // The stored file is untouched.
+    assert.deepEqual(new Uint8Array((await s3.store.get(key))?.body ?? []), new Uint8Array(stored));
+    assert.equal(metadata.sha256, createHash('sha256').update(stored).digest('hex'));
   });
 
   it('runs a BYTES model on generated strings', async () => {
@@ -231,13 +273,14 @@ describe('validateModel: invalid models', () => {
     {
       title: 'a sequence input',
       bytes: sequenceInput,
-      reason: /^unsupported input type: 'items' \(it is a sequence, not a tensor\)$/,
+      reason:
+        /^unsupported input type: 'items' \(it is a sequence, not a tensor\); the protocol sends tensors only: re-export the model with tensor inputs$/,
     },
     {
       title: 'a bfloat16 output',
       bytes: () => bfloat16Output,
       reason:
-        /^unsupported output type: 'y' \(its element type BFLOAT16 \(16\) has no Open Inference Protocol datatype\)$/,
+        /^unsupported output type: 'y' \(its element type BFLOAT16 \(16\) has no Open Inference Protocol datatype\); cast it in the graph, or re-export with an element type the protocol has/,
     },
     {
       title: 'a graph that fails on any input',

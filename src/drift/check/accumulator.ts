@@ -111,7 +111,9 @@ export class VersionAccumulator {
     if (tsMs < this.firstTs) this.firstTs = tsMs;
     if (tsMs > this.lastTs) this.lastTs = tsMs;
     if (record.truncated === true) this.truncated++;
-    this.#addFeatures(record.inputs);
+    this.#addFeatures(
+      Array.isArray(record.inputs) && record.input_stats ? record.input_stats : record.inputs,
+    );
     if (this.reference === null) return;
 
     let predicted = Number.NaN;
@@ -160,7 +162,7 @@ export class VersionAccumulator {
     if ((this.#outcomes.received[row] ?? Number.NaN) >= this.#windowEnd) joined.late++;
   }
 
-  #addFeatures(inputs: CaptureRecord['inputs']): void {
+  #addFeatures(inputs: CaptureRecord['inputs'] | CaptureRecord['input_stats']): void {
     const names = this.featureNames;
     if (names.length === 0) return;
     if (Array.isArray(inputs) || typeof inputs !== 'object' || inputs === null) {

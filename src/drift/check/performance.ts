@@ -167,5 +167,15 @@ function degradation(
       : over(maxDrop, drop, ratio) || over(maxRelativeDrop, relative, ratio)
         ? 'warning'
         : 'ok';
+  // A perfect reference score means the reference rows were (most likely) the training rows:
+  // live traffic cannot match it, so a drop says nothing about the model getting worse.
+  const perfect = direction === 'higher' ? ref >= 1 : ref === 0;
+  if (perfect && verdict !== 'ok') {
+    return {
+      rule: { ...rule, drop, relative_drop: relative },
+      verdict: 'warning',
+      reason: `the reference ${metric} is perfect (${ref}): its rows look like the model's training rows, so live ${metric} is expected to be lower and is not reported as degraded; rebuild the reference from hold-out rows (npm run model -- reference holdout.csv --name … --label-column …) to compare performance`,
+    };
+  }
   return { rule: { ...rule, drop, relative_drop: relative }, verdict };
 }

@@ -4,12 +4,20 @@
  * codec as the API, so the reference predictions are the ones serving would return.
  */
 import { InferenceSession } from 'onnxruntime-node';
-import { featureFromJson, featureFromText, RowError, tabularSchema } from '../../batch/tabular.ts';
+import {
+  featureFromJson,
+  featureFromText,
+  RowError,
+  tabularInputs,
+  tabularSchema,
+} from '../../batch/tabular.ts';
 import type { FeatureValue } from '../../capture/record.ts';
 import { decodeInputs } from '../../codec/decode.ts';
 import { encodeOutputs } from '../../codec/encode.ts';
+import { rewriteZipMapOutputs } from '../../onnx/zipmap.ts';
+import { inferModelDefaults, type ModelDefaults } from '../../repository/model-defaults.ts';
 import { deriveSignature, markUndeclaredRanks } from '../../runtime/signature.ts';
-import type { TensorElement } from '../../types.ts';
+import type { Datatype, TensorElement } from '../../types.ts';
 import type { RawValue } from './reference-table.ts';
 
 /** Rows per `session.run`. */
@@ -32,6 +40,11 @@ export interface ReferencePredictions {
 /** What computing a reference needs from a model: its outputs for rows of named features. */
 export interface ReferencePredictor {
   outputNames: readonly string[];
+  /** The model's features, in order, and where their names came from. */
+  featureNames: readonly string[];
+  namesFrom: 'config' | 'inputs' | 'default' | 'reference';
+  /** config.json defaults the graph implies (a ZipMap output makes a classifier). */
+  defaults: ModelDefaults;
   predict(
     rows: readonly ReadonlyMap<string, RawValue>[],
     format: 'csv' | 'jsonl',
@@ -40,9 +53,12 @@ export interface ReferencePredictor {
 }
 
 /**
- * Opens `modelBytes` with onnxruntime as a predictor over rows of `featureNames`.
+ * Opens `modelBytes` with onnxruntime (ZipMap outputs served as tensors, as serving does) as a
+ * predictor over rows of named features: config.json's `feature_names`, the inputs' names for a
+ * model with one input per column, else `columns` (the reference file's columns) when they are
+ * as many as the model's features, else `f0…`.
  *
- * @throws Error when the model is not tabular (one `[N, F]` input), naming why.
+ * @throws Error when the model is not tabular, naming why.
  * @example
  * ```ts
  * const predictor = await createOnnxPredictor('iris', bytes, featureNames);
@@ -53,13 +69,20 @@ export interface ReferencePredictor {
 export async function createOnnxPredictor(
   model: string,
   modelBytes: Uint8Array,
-  featureNames: readonly string[],
+  featureNames: readonly string[] | undefined,
+  columns: readonly string[] = [],
 ): Promise<ReferencePredictor> {
-  const session = await InferenceSession.create(modelBytes);
+  const prepared = rewriteZipMapOutputs(modelBytes);
+  const session = await InferenceSession.create(prepared.bytes);
   try {
     const { signature } = deriveSignature(session.inputMetadata, session.outputMetadata);
-    markUndeclaredRanks(signature, modelBytes);
-    const tabular = tabularSchema(model, signature, featureNames);
+    markUndeclaredRanks(signature, prepared.bytes);
+    let tabular = tabularSchema(model, signature, featureNames);
+    let namesFrom: ReferencePredictor['namesFrom'] | undefined = tabular.schema?.namesFrom;
+    if (tabular.schema?.namesFrom === 'default' && columns.length === tabular.schema.featureNames.length) {
+      tabular = tabularSchema(model, signature, columns);
+      namesFrom = 'reference';
+    }
     if (tabular.schema === undefined) throw new Error(tabular.reason);
     const schema = tabular.schema;
     const outputNames = signature.outputs.map((output) => output.name);
@@ -71,10 +94,7 @@ export async function createOnnxPredictor(
       batch.forEach((row, r) => {
         for (let f = 0; f < width; f++) data[r * width + f] = row[f] as FeatureValue;
       });
-      const feeds = decodeInputs(
-        [{ name: schema.inputName, datatype: schema.datatype, shape: [batch.length, width], data }],
-        signature.inputs,
-      );
+      const feeds = decodeInputs(tabularInputs(schema, data, batch.length), signature.inputs);
       const results = await session.run(feeds, outputNames);
       const encoded = encodeOutputs(
         results,
@@ -85,6 +105,9 @@ export async function createOnnxPredictor(
 
     return {
       outputNames,
+      featureNames: schema.featureNames,
+      namesFrom: namesFrom ?? schema.namesFrom,
+      defaults: inferModelDefaults(signature, prepared.zipmaps),
       async predict(rows, format) {
         const scored = new Uint8Array(rows.length);
         const outputs = new Map<string, OutputColumn>();
@@ -128,8 +151,8 @@ export async function createOnnxPredictor(
         };
         for (const [index, row] of rows.entries()) {
           try {
-            const values = schema.featureNames.map((feature) =>
-              convert(row.get(feature), schema.datatype, feature, format),
+            const values = schema.featureNames.map((feature, f) =>
+              convert(row.get(feature), schema.datatypes[f] as Datatype, feature, format),
             );
             pending.push({ index, values });
           } catch (error) {

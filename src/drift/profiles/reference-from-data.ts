@@ -1,6 +1,7 @@
 import { parseModelConfig } from '../../repository/model-config.ts';
+import { withModelDefaults } from '../../repository/model-defaults.ts';
 import { parseDriftSettings } from '../check/settings.ts';
-import { createOnnxPredictor } from './model-runner.ts';
+import { createOnnxPredictor, type ReferencePredictor } from './model-runner.ts';
 import { computeReference } from './reference.ts';
 import { parseReferenceTable } from './reference-table.ts';
 import type { ReferenceDocument } from './reference-types.ts';
@@ -33,29 +34,33 @@ export interface ReferenceFromDataRequest {
  * ```
  */
 export async function referenceFromData(request: ReferenceFromDataRequest): Promise<ReferenceDocument> {
-  const config = request.config === undefined ? {} : parseModelConfig(request.config, request.model).config;
-  const settings = parseDriftSettings(config.drift, request.model);
+  const stored = request.config === undefined ? {} : parseModelConfig(request.config, request.model).config;
+  const settings = parseDriftSettings(stored.drift, request.model);
   const table = parseReferenceTable(request.text, request.fileName);
-  const featureNames =
-    config.feature_names ?? table.columns.filter((column) => column !== request.labelColumn);
+  const candidates = table.columns.filter((column) => column !== request.labelColumn && column !== 'id');
+  const predictor: ReferencePredictor = await createOnnxPredictor(
+    request.model,
+    request.modelBytes,
+    stored.feature_names,
+    candidates,
+  );
+  const featureNames = predictor.featureNames;
   const missing = featureNames.filter((name) => !table.columns.includes(name));
-  // computeReference reports missing columns by name; only open the model when the file fits it.
-  const predictor =
-    missing.length === 0
-      ? await createOnnxPredictor(request.model, request.modelBytes, featureNames)
-      : undefined;
+  const config = withModelDefaults({ ...stored, feature_names: [...featureNames] }, predictor.defaults);
   try {
-    return await computeReference({
+    const reference = await computeReference({
       model: request.model,
       table,
       fileName: request.fileName,
       config,
       labelColumn: request.labelColumn,
-      predictor,
+      // computeReference reports missing columns by name before running the model.
+      predictor: missing.length === 0 ? predictor : undefined,
       categoricalFeatures: settings.categoricalFeatures,
       now: request.now,
     });
+    return { ...reference, feature_names_from: predictor.namesFrom };
   } finally {
-    await predictor?.close();
+    await predictor.close();
   }
 }

@@ -70,6 +70,18 @@ export interface ReferenceDocument {
   /** Rows profiled. */
   rows: number;
   features: ReferenceFeature[];
+  /**
+   * Where the feature names came from: config.json (`config`), the model's column inputs
+   * (`inputs`), the reference file's columns for an `[N, F]` model without `feature_names`
+   * (`reference`: the publish CLI then writes them to config.json), or `f0…` (`default`).
+   */
+  feature_names_from?: 'config' | 'inputs' | 'reference' | 'default';
+  /**
+   * What the features are: the model's named input features (`features`, the default), or
+   * per-input summaries of tensor inputs (`input_summaries`: `{input}.mean`, `.std`, `.min`,
+   * `.max`, `.l2`, `.nan_share` per prediction) for models whose inputs are not features.
+   */
+  inputs_profiled?: 'features' | 'input_summaries';
   prediction: ReferencePrediction | null;
   performance: ReferencePerformance | null;
 }

@@ -84,7 +84,7 @@ function header(report: DriftReport): string {
   };
   return [
     `<h1>Drift report: ${escapeHtml(report.model)}${report.version ? ` <small>version ${escapeHtml(report.version)}</small>` : ''}</h1>`,
-    `<p class="meta">Window ${escapeHtml(report.window.start)} → ${escapeHtml(report.window.end)} (${escapeHtml(formatNumber(report.window.hours))} h) · generated ${escapeHtml(report.generated_at)}${report.reference ? ` · reference ${escapeHtml(report.reference.source)} (${report.reference.rows} rows, ${escapeHtml(report.reference.created_at)})` : ''}</p>`,
+    `<p class="meta">Window ${escapeHtml(report.window.start)} → ${escapeHtml(report.window.end)} (${escapeHtml(formatNumber(report.window.hours))} h) · generated ${escapeHtml(report.generated_at)}${report.reference ? ` · reference ${escapeHtml(report.reference.source)} (${report.reference.rows} rows, ${escapeHtml(report.reference.created_at)})${report.reference.compared === 'input_summaries' ? ' · inputs compared by their per-prediction summaries (mean, std, min, max, L2 norm, NaN share of each input tensor)' : ''}` : ''}</p>`,
     `<div id="verdict" class="verdict ${verdictClass(report.verdict)}">Dataset verdict: ${escapeHtml(verdictText[report.verdict] ?? report.verdict)}</div>`,
     report.data_drift.reason ? `<p>${escapeHtml(report.data_drift.reason)}</p>` : '',
   ].join('\n');

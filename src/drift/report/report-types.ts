@@ -177,7 +177,18 @@ export interface DriftReport {
   generated_at: string;
   window: { start: string; end: string; hours: number };
   task: Task | null;
-  reference: { key: string; created_at: string; rows: number; source: string } | null;
+  /**
+   * `compared`: what data drift compares: the model's named input `features`, or, for models
+   * whose inputs are tensors (images, sequences, several tensors), `input_summaries`: per input
+   * and prediction its mean, std, min, max, L2 norm and NaN share.
+   */
+  reference: {
+    key: string;
+    created_at: string;
+    rows: number;
+    source: string;
+    compared: 'features' | 'input_summaries';
+  } | null;
   counts: {
     /** Capture objects and bytes read. */
     objects: number;

@@ -68,6 +68,10 @@ export function buildDriftReport(result: ModelCheckResult, generatedAt: Date): D
             created_at: reference.created_at,
             rows: reference.rows,
             source: reference.source.file,
+            compared:
+              reference.inputs_profiled === 'input_summaries'
+                ? 'input_summaries'
+                : ('features' as 'features' | 'input_summaries'),
           }
         : null,
     counts: {
