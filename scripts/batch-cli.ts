@@ -14,14 +14,13 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { S3ObjectStore } from '../src/adapters/aws/s3-store.ts';
 import { batchOutputKeys, parseBatchInputKey, VERSION_METADATA_KEY } from '../src/batch/keys.ts';
 import { type BatchSummary, parseSummary } from '../src/batch/summary.ts';
-import { ServingError } from '../src/errors.ts';
 import { assertModelName, parseVersionSelector } from '../src/repository/names.ts';
+import { parseCli, runCli, UsageError } from './lib/cli.ts';
 import { openCliTarget, type TargetFlags } from './local/stack-settings.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -33,9 +32,6 @@ const USAGE = `usage:
 target options (default: the local stack in .local/stack.json):
   --bucket <bucket> [--region <region>] [--endpoint <url>] [--path-style]`;
 
-/** A mistake in how the CLI was called: printed with the usage, exit code 2. */
-class UsageError extends Error {}
-
 export interface CliIo {
   print: (line: string) => void;
   /** Rewrites the current terminal line (progress); absent when output is not a terminal. */
@@ -46,11 +42,10 @@ export interface CliIo {
 
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[], io: CliIo = consoleIo()): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
+  const { values, positionals } = parseCli(
+    argv,
+    USAGE,
+    {
       model: { type: 'string' },
       version: { type: 'string' },
       name: { type: 'string' },
@@ -64,7 +59,8 @@ export async function main(argv: string[], io: CliIo = consoleIo()): Promise<num
       'path-style': { type: 'boolean', default: false },
       'state-dir': { type: 'string' },
     },
-  });
+    { allowPositionals: true },
+  );
   const [file, ...extra] = positionals;
   if (!file || extra.length > 0) throw new UsageError('give exactly one input file');
   if (!values.model) throw new UsageError('--model is required');
@@ -234,21 +230,4 @@ function consoleIo(): CliIo {
   };
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
-        console.error(`error: ${error.message}\n${USAGE}`);
-        process.exitCode = 2;
-        return;
-      }
-      console.error(
-        `error: ${error instanceof ServingError || error instanceof Error ? error.message : String(error)}`,
-      );
-      process.exitCode = 1;
-    },
-  );
-}
+runCli(import.meta.url, USAGE, (argv) => main(argv));

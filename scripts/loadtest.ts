@@ -15,12 +15,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Tensor } from 'onnxruntime-node';
 import { BINARY_HEADER, tensorBytes } from '../src/codec/binary.ts';
 import { ORT_TYPE_OF } from '../src/codec/datatypes.ts';
 import { ELEMENT_CODECS } from '../src/codec/elements.ts';
 import type { Datatype } from '../src/types.ts';
+import { parseCli, runCli, UsageError } from './lib/cli.ts';
 import { mulberry32 } from './lib/random.ts';
 import { signRequest } from './lib/sigv4.ts';
 
@@ -341,30 +341,32 @@ export function formatReport(report: LoadTestReport): string {
   return `${rows.map(([k, v]) => `${k.padEnd(30)} ${v}`).join('\n')}\n`;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      url: { type: 'string' },
-      model: { type: 'string' },
-      version: { type: 'string' },
-      connections: { type: 'string' },
-      duration: { type: 'string' },
-      rate: { type: 'string' },
-      amount: { type: 'string' },
-      batch: { type: 'string' },
-      reference: { type: 'string' },
-      sigv4: { type: 'boolean', default: false },
-      binary: { type: 'boolean', default: false },
-      region: { type: 'string' },
-      out: { type: 'string' },
-    },
+const USAGE = `usage:
+  npm run loadtest -- --url <base> --model <name> [--version v] [--connections N] [--duration s]
+                      [--rate r] [--amount n] [--batch n] [--reference reference.json] [--binary]
+                      [--sigv4 --region r] [--out file.json] [--real-traffic]
+Requests are marked synthetic (header x-onnx-serve-synthetic: 1): served as usual, never captured.
+--real-traffic sends them unmarked, so that they are captured like any client's.`;
+
+async function main(argv: string[]): Promise<void> {
+  const { values } = parseCli(argv, USAGE, {
+    url: { type: 'string' },
+    model: { type: 'string' },
+    version: { type: 'string' },
+    connections: { type: 'string' },
+    duration: { type: 'string' },
+    rate: { type: 'string' },
+    amount: { type: 'string' },
+    batch: { type: 'string' },
+    reference: { type: 'string' },
+    sigv4: { type: 'boolean', default: false },
+    binary: { type: 'boolean', default: false },
+    region: { type: 'string' },
+    out: { type: 'string' },
+    'real-traffic': { type: 'boolean', default: false },
   });
-  if (values.url === undefined || values.model === undefined) {
-    process.stderr.write(
-      'usage: npm run loadtest -- --url <base> --model <name> [--version v] [--connections N] [--duration s] [--rate r] [--amount n] [--batch n] [--reference reference.json] [--binary] [--sigv4 --region r] [--out file.json]\n',
-    );
-    process.exit(2);
-  }
+  if (values.url === undefined) throw new UsageError('--url is required');
+  if (values.model === undefined) throw new UsageError('--model is required');
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
   const reference = values.reference ? JSON.parse(await readFile(values.reference, 'utf8')) : undefined;
   const report = await runLoadTest({
@@ -390,9 +392,4 @@ async function main(): Promise<void> {
   process.stdout.write(`report: ${out}\n`);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`loadtest: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  });
-}
+runCli(import.meta.url, USAGE, (argv) => main(argv));

@@ -10,9 +10,8 @@
  * with the usual AWS credential chain (`--region`, `--endpoint` optional).
  */
 import { readFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { DriftConfigError } from '../src/drift/check/settings.ts';
 import { referenceFromData } from '../src/drift/profiles/reference-from-data.ts';
 import { ReferenceInputError } from '../src/drift/profiles/reference-table.ts';
@@ -21,10 +20,10 @@ import {
   type ReferenceDocument,
   referenceKey,
 } from '../src/drift/profiles/reference-types.ts';
-import { ServingError } from '../src/errors.ts';
 import type { ObjectStore } from '../src/ports/object-store.ts';
 import { ModelRepository } from '../src/repository/model-repository.ts';
 import { listPublishedVersions, publishModel } from '../src/repository/publish.ts';
+import { parseCli, runCli, UsageError } from './lib/cli.ts';
 import { openCliTarget, type TargetFlags } from './local/stack-settings.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -37,15 +36,11 @@ const USAGE = `usage:
 target options (default: the local stack in .local/stack.json):
   --bucket <bucket> [--region <region>] [--endpoint <url>] [--path-style]`;
 
-/** A mistake in how the CLI was called: printed with the usage, exit code 2. */
-class UsageError extends Error {}
-
 export async function main(argv: string[], print: (line: string) => void = console.log): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
+  const { values, positionals } = parseCli(
+    argv,
+    USAGE,
+    {
       name: { type: 'string' },
       version: { type: 'string' },
       config: { type: 'string' },
@@ -58,7 +53,8 @@ export async function main(argv: string[], print: (line: string) => void = conso
       'path-style': { type: 'boolean', default: false },
       'state-dir': { type: 'string' },
     },
-  });
+    { allowPositionals: true },
+  );
   const [command, ...rest] = positionals;
   const store = await openStore(values);
 
@@ -188,20 +184,6 @@ async function readJsonFile(path: string): Promise<unknown> {
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  main(process.argv.slice(2)).catch((error: unknown) => {
-    if (
-      error instanceof UsageError ||
-      error instanceof ReferenceInputError ||
-      error instanceof DriftConfigError ||
-      (error instanceof TypeError && 'code' in error)
-    ) {
-      console.error(`error: ${error.message}\n${USAGE}`);
-      process.exit(2);
-    }
-    console.error(
-      `error: ${error instanceof ServingError || error instanceof Error ? error.message : String(error)}`,
-    );
-    process.exit(1);
-  });
-}
+runCli(import.meta.url, USAGE, (argv) => main(argv), {
+  usageErrors: [ReferenceInputError, DriftConfigError],
+});
