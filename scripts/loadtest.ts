@@ -19,6 +19,7 @@ import { Tensor } from 'onnxruntime-node';
 import { BINARY_HEADER, tensorBytes } from '../src/codec/binary.ts';
 import { ORT_TYPE_OF } from '../src/codec/datatypes.ts';
 import { ELEMENT_CODECS } from '../src/codec/elements.ts';
+import { SYNTHETIC_HEADER } from '../src/http/app.ts';
 import type { Datatype } from '../src/types.ts';
 import { parseCli, runCli, UsageError } from './lib/cli.ts';
 import { mulberry32 } from './lib/random.ts';
@@ -48,6 +49,11 @@ export interface LoadTestOptions {
   timeoutSeconds?: number;
   /** Send the inputs and ask for the outputs as binary tensor data instead of JSON. */
   binary?: boolean;
+  /**
+   * Mark every request synthetic (`x-onnx-serve-synthetic: 1`, default true): served as usual, not
+   * captured, so a load test never lands in the drift windows. False sends ordinary traffic.
+   */
+  synthetic?: boolean;
 }
 
 interface TensorMeta {
@@ -74,6 +80,8 @@ export interface LoadTestReport {
   inputSource: 'metadata' | 'reference';
   /** How tensors travelled: JSON, or binary tensor data. */
   bodyFormat: 'json' | 'binary';
+  /** Whether the requests were marked synthetic (not captured). */
+  synthetic: boolean;
   requests: number;
   throughput: { requestsPerSecond: number; bytesPerSecond: number };
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
@@ -257,9 +265,13 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRep
   for (let i = 0; i < DISTINCT_BODIES; i++) {
     const request = syntheticRequest(metadata, { batch, seed: 1 + i, reference: options.reference });
     source = request.source;
-    const wire = options.binary
+    const plain = options.binary
       ? binaryRequest(request.body)
       : { body: request.body, headers: { 'content-type': 'application/json' } };
+    const wire =
+      options.synthetic === false
+        ? plain
+        : { ...plain, headers: { ...plain.headers, [SYNTHETIC_HEADER]: '1' } };
     const headers = sign
       ? await signRequest(
           'POST',
@@ -299,6 +311,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRep
     rate: options.rate ?? null,
     inputSource: source,
     bodyFormat: options.binary ? 'binary' : 'json',
+    synthetic: options.synthetic !== false,
     requests: result.requests.total,
     throughput: { requestsPerSecond: result.requests.average, bytesPerSecond: result.throughput.average },
     latencyMs: {
@@ -324,6 +337,7 @@ export function formatReport(report: LoadTestReport): string {
     ],
     ['inputs', report.inputSource === 'reference' ? 'from the reference profile' : 'from the model metadata'],
     ['tensors as', report.bodyFormat === 'binary' ? 'binary tensor data' : 'JSON'],
+    ['traffic', report.synthetic ? 'synthetic (not captured)' : 'ordinary (captured)'],
     ['requests', String(report.requests)],
     ['throughput', `${report.throughput.requestsPerSecond.toFixed(1)} req/s`],
     [
@@ -380,6 +394,7 @@ async function main(argv: string[]): Promise<void> {
     batch: num(values.batch),
     reference,
     binary: values.binary,
+    synthetic: !values['real-traffic'],
     sigv4: values.sigv4 ? { region: values.region ?? process.env.AWS_REGION ?? 'us-east-1' } : undefined,
   });
   const out = resolve(

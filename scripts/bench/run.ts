@@ -43,7 +43,8 @@ export interface BenchResult {
 const USAGE = `usage:
   npm run bench [-- --quick] [--out <results.json>] [--markdown <table.md>] [--only <section,section>]
 sections: ${SECTIONS.join(', ')} (default: all)
-The HTTP requests the bench sends are marked synthetic (x-onnx-serve-synthetic: 1), so none is captured.`;
+The bench runs the handlers in its own process against its own S3 server: nothing it sends reaches
+the local stack's captures.`;
 
 async function main(argv: string[]): Promise<void> {
   const { values } = parseCli(argv, USAGE, {
