@@ -18,7 +18,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { S3ObjectStore } from '../src/adapters/aws/s3-store.ts';
 import { batchOutputKeys, parseBatchInputKey, VERSION_METADATA_KEY } from '../src/batch/keys.ts';
-import { type BatchSummary, parseSummary } from '../src/batch/summary.ts';
+import { type BatchSummary, isFinishedFor, parseSummary } from '../src/batch/summary.ts';
 import { assertModelName, parseVersionSelector } from '../src/repository/names.ts';
 import { parseCli, runCli, UsageError } from './lib/cli.ts';
 import { openCliTarget, type TargetFlags } from './local/stack-settings.ts';
@@ -83,6 +83,9 @@ export async function main(argv: string[], io: CliIo = consoleIo()): Promise<num
   const { store, bucket } = await openStore(values);
 
   const size = (await stat(file)).size;
+  // The summary as it stands before this upload: a run of identical content earlier has the same
+  // ETag, so only a run that started after this look is the one this upload caused.
+  const before = await readSummary(store, keys.summary);
   io.print(`uploading ${file} (${formatBytes(size)}) → s3://${bucket}/${key}`);
   const writer = store.createWriter(key, {
     contentType: /\.csv(\.gz)?$/i.test(file) ? 'text/csv' : 'application/x-ndjson',
@@ -102,13 +105,20 @@ export async function main(argv: string[], io: CliIo = consoleIo()): Promise<num
     return 0;
   }
 
-  const summary = await waitForSummary(store, keys.summary, etag, timeoutMs, io);
-  if (summary === undefined) {
+  const found = await waitForSummary(store, keys.summary, { etag, before }, timeoutMs, io);
+  if (found === undefined) {
     io.print(
       `no finished summary for this upload after ${timeoutMs / 1000} s at s3://${bucket}/${keys.summary}` +
         ' — is the batch function wired to the bucket (npm start runs it locally)?',
     );
     return 1;
+  }
+  const { summary, alreadyScored } = found;
+  if (alreadyScored) {
+    io.print(
+      `this content was already scored (run of ${summary.started_at}); the batch function skips identical uploads` +
+        ' — upload it under another --name to score it again',
+    );
   }
   if (values.json) io.print(JSON.stringify(summary, null, 2));
   else await printSummary(summary, `s3://${bucket}/`, keys.summary, store, io);
@@ -116,23 +126,48 @@ export async function main(argv: string[], io: CliIo = consoleIo()): Promise<num
   return summary.status === 'partial' && values.strict ? 1 : 0;
 }
 
+async function readSummary(store: S3ObjectStore, key: string): Promise<BatchSummary | undefined> {
+  const stored = await store.get(key);
+  return stored === undefined ? undefined : parseSummary(stored.body);
+}
+
+/**
+ * Whether `summary` is of the run this upload caused: over its content (ETag) and started after
+ * the summary read before the upload (`before`), whose run, even over identical content, is older.
+ */
+export function isRunOfUpload(
+  summary: BatchSummary | undefined,
+  upload: { etag: string | undefined; before: BatchSummary | undefined },
+): boolean {
+  if (summary === undefined) return false;
+  if (upload.etag !== undefined && summary.input.etag !== upload.etag) return false;
+  return upload.before === undefined || summary.started_at !== upload.before.started_at;
+}
+
 async function waitForSummary(
   store: S3ObjectStore,
   key: string,
-  etag: string | undefined,
+  upload: { etag: string | undefined; before: BatchSummary | undefined },
   timeoutMs: number,
   io: CliIo,
-): Promise<BatchSummary | undefined> {
+): Promise<{ summary: BatchSummary; alreadyScored: boolean } | undefined> {
   const started = Date.now();
   const interval = io.pollIntervalMs ?? 1000;
   let lastPrinted = 0;
   while (Date.now() - started < timeoutMs) {
-    const stored = await store.get(key);
-    const summary = stored === undefined ? undefined : parseSummary(stored.body);
-    const ours = summary !== undefined && (etag === undefined || summary.input.etag === etag);
+    const summary = await readSummary(store, key);
+    const ours = summary !== undefined && isRunOfUpload(summary, upload);
     if (ours && summary.status !== 'running') {
       io.status?.('');
-      return summary;
+      return { summary, alreadyScored: false };
+    }
+    // Identical content already scored: the batch function skips it and writes nothing new.
+    const previous = upload.before;
+    if (!ours && previous !== undefined && isFinishedFor(previous, upload.etag)) {
+      if (summary?.started_at === previous.started_at) {
+        io.status?.('');
+        return { summary: previous, alreadyScored: true };
+      }
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
     const line = ours

@@ -64,7 +64,8 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
       });
       record(outcome);
       files.push({ key: outcome.key, status: outcome.status });
-      if (worthRetrying(outcome)) failed.push({ name: outcome.key, error: outcome.error });
+      if (outcome.status === 'failed' && worthRetrying(outcome))
+        failed.push({ name: outcome.key, error: outcome.error });
     }
     if (failed.length > 0) throw partialFailure('batch scoring', 'file', failed, files.length);
     return { files };
