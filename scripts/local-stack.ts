@@ -50,6 +50,7 @@ import {
   STACK_FILE,
   type StackSettings,
 } from './local/stack-settings.ts';
+import { WebConsole } from './local/web-console.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LOCAL_BUCKET = 'onnx-serve-local';
@@ -158,7 +159,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       logsDir,
       write: terminal.write,
     });
-    const local: LocalServing = { console: stackConsole, activity };
+    const web = new WebConsole({ store, activity, apiUrl: () => apiUrlOf(server) });
+    const local: LocalServing = { console: stackConsole, activity, web };
     // Wired before the demo models are published, so that their upload is validated too.
     s3Functions = await startS3Functions({
       root: ROOT,
@@ -266,6 +268,13 @@ async function loadHandlers(routes: DeclaredRoute[]): Promise<Map<string, Lambda
 interface LocalServing {
   console: StackConsole;
   activity: StackActivity;
+  /** The web console at `/` and the drift reports at `/reports/…`. */
+  web: WebConsole;
+}
+
+function apiUrlOf(server: Server | undefined): string {
+  const address = server?.address();
+  return typeof address === 'object' && address !== null ? `http://127.0.0.1:${address.port}` : '';
 }
 
 async function serve(
@@ -282,6 +291,15 @@ async function serve(
     return;
   }
   const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  if (await local.web.handle(request.method ?? 'GET', path, body, response)) {
+    local.console.printRequest({
+      method: request.method ?? 'GET',
+      path,
+      status: response.statusCode,
+      ms: performance.now() - started,
+    });
+    return;
+  }
   const match = matchDeclaredRoute(routes, request.method ?? 'GET', path);
   const handler = match && handlers.get(match.route.handler);
   if (!match || !handler) {

@@ -73,21 +73,19 @@ export class StackConsole {
   /** One line of stdout (without its newline). */
   line(line: string): void {
     const json = line.startsWith('{') ? parseObject(line) : undefined;
-    if (json !== undefined) this.#files[kindOf(json)].write(`${line}\n`);
-    if (this.#options.json) {
-      this.#options.write(`${line}\n`);
-      return;
-    }
-    if (json === undefined) {
-      this.#options.write(`${line}\n`);
-      return;
-    }
-    if (kindOf(json) !== 'functions') return;
-    if (isRequestLog(json) && typeof json.correlation_id === 'string') {
+    const kind = json === undefined ? undefined : kindOf(json);
+    if (kind !== undefined) this.#files[kind].write(`${line}\n`);
+    // Kept in both modes: the request counters read it.
+    const request = json !== undefined && kind === 'functions' && isRequestLog(json);
+    if (request && typeof json.correlation_id === 'string') {
       if (this.#pending.size >= MAX_PENDING_REQUESTS) this.#pending.clear();
       this.#pending.set(json.correlation_id, json);
+    }
+    if (this.#options.json || json === undefined) {
+      this.#options.write(`${line}\n`);
       return;
     }
+    if (kind !== 'functions' || request) return;
     const readable = this.describe(json);
     if (readable !== undefined) this.#print(readable);
   }
