@@ -307,7 +307,9 @@ async function serve(
     return;
   }
   const event = toApiGatewayEvent(request, body, match);
-  const result = await handler(event, lambdaContext(match.route.functionName, FUNCTION_MEMORY_MB, 29_000));
+  const result = await local.console.runRequest(event.requestContext.requestId, () =>
+    handler(event, lambdaContext(match.route.functionName, FUNCTION_MEMORY_MB, 29_000)),
+  );
   const payload = result.body ?? '';
   const status = result.statusCode ?? 200;
   response.writeHead(status, result.headers as Record<string, string>);

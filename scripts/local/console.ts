@@ -4,6 +4,7 @@
  * capture lines) goes to a file under `<state dir>/logs/`. In JSON mode (`--json`,
  * `LOCAL_OUTPUT=json`) the terminal gets the raw lines, as Lambda's log stream would.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { RequestRecord } from './activity.ts';
@@ -12,6 +13,8 @@ import type { RequestRecord } from './activity.ts';
 const MAX_LINE_CHARS = 1024 * 1024;
 /** Request log lines waiting for their request's answer, at most. */
 const MAX_PENDING_REQUESTS = 10_000;
+/** Request lines printed per second; past that, one summary line says how many more there were. */
+export const REQUEST_LINES_PER_SECOND = 20;
 
 /** The files raw lines go to, under `<state dir>/logs/`. */
 export const LOG_FILES = {
@@ -55,6 +58,12 @@ export class StackConsole {
   readonly #files: Record<keyof typeof LOG_FILES, WriteStream>;
   readonly #pending = new Map<string, Json>();
   readonly #paint: Painter;
+  /** The request whose handler is running: its log line is matched by this, not by a logger field. */
+  readonly #request = new AsyncLocalStorage<string>();
+  #second = 0;
+  #printedThisSecond = 0;
+  #suppressed = new Map<string, number>();
+  readonly #flushTimer: NodeJS.Timeout;
   reportLink: ((key: string) => string) | undefined;
 
   constructor(options: StackConsoleOptions) {
@@ -68,6 +77,17 @@ export class StackConsole {
       captures: open(LOG_FILES.captures),
     };
     this.#paint = painter(options.color);
+    this.#flushTimer = setInterval(() => this.#flushSuppressed(), 1000);
+    this.#flushTimer.unref();
+  }
+
+  /**
+   * Runs a request's handler so that its log line can be told apart from those of concurrent
+   * requests: every function of the stack shares one process and one logger, whose correlation id
+   * is the last request's, so the line is matched by the asynchronous context that printed it.
+   */
+  runRequest<T>(requestId: string, handler: () => Promise<T>): Promise<T> {
+    return this.#request.run(requestId, handler);
   }
 
   /** One line of stdout (without its newline). */
@@ -77,9 +97,10 @@ export class StackConsole {
     if (kind !== undefined) this.#files[kind].write(`${line}\n`);
     // Kept in both modes: the request counters read it.
     const request = json !== undefined && kind === 'functions' && isRequestLog(json);
-    if (request && typeof json.correlation_id === 'string') {
+    const requestId = this.#request.getStore() ?? json?.correlation_id;
+    if (request && typeof requestId === 'string') {
       if (this.#pending.size >= MAX_PENDING_REQUESTS) this.#pending.clear();
-      this.#pending.set(json.correlation_id, json);
+      this.#pending.set(requestId, json);
     }
     if (this.#options.json || json === undefined) {
       this.#options.write(`${line}\n`);
@@ -101,6 +122,18 @@ export class StackConsole {
   printRequest(request: RequestRecord, error?: string): void {
     if (this.#options.json) return;
     const p = this.#paint;
+    const second = Math.floor(this.#now().getTime() / 1000);
+    if (second !== this.#second) {
+      this.#flushSuppressed();
+      this.#second = second;
+      this.#printedThisSecond = 0;
+    }
+    if (this.#printedThisSecond >= REQUEST_LINES_PER_SECOND) {
+      const key = `${request.method} ${request.path} ${request.status}`;
+      this.#suppressed.set(key, (this.#suppressed.get(key) ?? 0) + 1);
+      return;
+    }
+    this.#printedThisSecond += 1;
     const status =
       request.status >= 500
         ? p.red(String(request.status))
@@ -187,14 +220,36 @@ export class StackConsole {
 
   /** Finishes the log files. */
   async close(): Promise<void> {
+    clearInterval(this.#flushTimer);
+    this.#flushSuppressed();
     await Promise.all(
       Object.values(this.#files).map((file) => new Promise<void>((done) => file.end(() => done()))),
     );
   }
 
+  #now(): Date {
+    return (this.#options.now ?? (() => new Date()))();
+  }
+
   #print(text: string): void {
-    const now = (this.#options.now ?? (() => new Date()))();
-    this.#options.write(`${this.#paint.dim(now.toTimeString().slice(0, 8))}  ${text}\n`);
+    this.#options.write(`${this.#paint.dim(this.#now().toTimeString().slice(0, 8))}  ${text}\n`);
+  }
+
+  /** One line for the requests not printed in the last second (a load test, say). */
+  #flushSuppressed(): void {
+    if (this.#suppressed.size === 0) return;
+    const total = [...this.#suppressed.values()].reduce((sum, n) => sum + n, 0);
+    const kinds = this.#suppressed.size;
+    const parts = [...this.#suppressed.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4)
+      .map(([key, n]) => `${n.toLocaleString('en')} × ${key}`);
+    this.#suppressed = new Map();
+    this.#print(
+      this.#paint.dim(
+        `… ${total.toLocaleString('en')} more requests in that second: ${parts.join(', ')}${kinds > 4 ? ', …' : ''} (each one is in ${LOG_FILES.functions})`,
+      ),
+    );
   }
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { StackActivity } from '../../scripts/local/activity.ts';
-import { colorFor, LOG_FILES, StackConsole } from '../../scripts/local/console.ts';
+import { colorFor, LOG_FILES, REQUEST_LINES_PER_SECOND, StackConsole } from '../../scripts/local/console.ts';
 
 let dir: string;
 before(async () => {
@@ -93,6 +93,53 @@ describe('local stack console', () => {
 
     assert.deepEqual(out, [`${EMF}\n`, `${CAPTURE}\n`, `${REQUEST}\n`]);
     assert.equal(await readFile(join(dir, 'json', LOG_FILES.captures), 'utf8'), `${CAPTURE}\n`);
+  });
+
+  it('a burst of requests: at most REQUEST_LINES_PER_SECOND lines, then one line counting the rest', async () => {
+    const { stackConsole, out } = consoleFor(false, 'burst');
+    for (let i = 0; i < REQUEST_LINES_PER_SECOND + 30; i++) {
+      stackConsole.printRequest({
+        method: 'POST',
+        path: '/v2/models/iris/infer',
+        status: i < 40 ? 200 : 400,
+        ms: 1,
+      });
+    }
+    await stackConsole.close();
+
+    assert.equal(out.length, REQUEST_LINES_PER_SECOND + 1);
+    assert.match(
+      out.at(-1) ?? '',
+      /… 30 more requests in that second: 20 × POST \/v2\/models\/iris\/infer 200, 10 × POST \/v2\/models\/iris\/infer 400/,
+    );
+  });
+
+  it('concurrent requests: each gets the log line its own handler printed, whatever its correlation id', async () => {
+    const { stackConsole } = consoleFor(false, 'concurrent');
+    const logOf = (model: string) =>
+      JSON.stringify({
+        level: 'INFO',
+        message: 'request',
+        function_name: 'http',
+        correlation_id: 'last-set',
+        model,
+      });
+    const pause = () => new Promise((done) => setTimeout(done, 5));
+    // Both handlers run at once; the shared logger's correlation id is the same for both lines.
+    await Promise.all([
+      stackConsole.runRequest('a', async () => {
+        await pause();
+        stackConsole.line(logOf('iris'));
+      }),
+      stackConsole.runRequest('b', async () => {
+        stackConsole.line(logOf('wine'));
+        await pause();
+      }),
+    ]);
+
+    assert.equal(stackConsole.takeRequestLog('a')?.model, 'iris');
+    assert.equal(stackConsole.takeRequestLog('b')?.model, 'wine');
+    await stackConsole.close();
   });
 
   it('colours only on a terminal without NO_COLOR', () => {
