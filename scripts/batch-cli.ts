@@ -18,7 +18,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { S3ObjectStore } from '../src/adapters/aws/s3-store.ts';
 import { batchOutputKeys, parseBatchInputKey, VERSION_METADATA_KEY } from '../src/batch/keys.ts';
-import { type BatchSummary, isFinishedFor, parseSummary } from '../src/batch/summary.ts';
+import { type BatchSummary, isFinishedFor, parseSummary, retryMayFix } from '../src/batch/summary.ts';
 import { assertModelName, parseVersionSelector } from '../src/repository/names.ts';
 import { parseCli, runCli, UsageError } from './lib/cli.ts';
 import { openCliTarget, type TargetFlags } from './local/stack-settings.ts';
@@ -209,8 +209,12 @@ async function printSummary(
     io.print(`  captures  ${location}${summary.captures.key} (${rowsOf(summary.captures.count)})`);
   io.print(`  summary   ${location}${summaryKey}`);
   for (const warning of summary.warnings) io.print(`  warning   ${warning}`);
-  if (summary.error)
-    io.print(`  error     ${summary.error.message}${summary.error.retryable ? ' (retryable)' : ''}`);
+  if (summary.error) {
+    const retry = retryMayFix(summary.error)
+      ? ' (the batch function retries it)'
+      : ' (not retried: a retry cannot fix it; fix the cause and upload again)';
+    io.print(`  error     ${summary.error.message}${retry}`);
+  }
 }
 
 /** The first `count` lines of an object, reading no more than needed. */

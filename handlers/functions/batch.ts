@@ -7,6 +7,7 @@ import { objectsOfS3Event } from '../../src/adapters/aws/s3-event.ts';
 import { s3ClientFor, s3StoresOf } from '../../src/adapters/aws/s3-store.ts';
 import type { BatchFileOutcome } from '../../src/batch/batch-job.ts';
 import { type BatchScoring, createBatchScoring } from '../../src/batch/batch-scoring.ts';
+import { retryMayFix } from '../../src/batch/summary.ts';
 import { readBatchConfig } from '../../src/config/batch-config.ts';
 import type { Env } from '../../src/config/env.ts';
 import { STREAMING_TIMEOUTS } from '../commons/clients.ts';
@@ -19,16 +20,12 @@ export interface BatchInvocationResult {
 }
 
 /**
- * Whether another attempt could succeed where this one failed: a store outage (`retryable` in the
- * summary) or an unexpected error (`Internal`, cause unknown). A file that is wrong for its model
- * (bad header, unknown model or version, a model that cannot be served, a file too big for the
- * timeout) fails the same way every time: its failed summary is the answer, and retrying would
- * only repeat it.
+ * Whether the invocation should fail so that Lambda retries the file (`retryMayFix`): for a file
+ * that fails the same way every time, its failed summary is the answer, and a retry would only
+ * repeat it.
  */
 export function worthRetrying(outcome: BatchFileOutcome): boolean {
-  if (outcome.status !== 'failed') return false;
-  const error = outcome.summary.error;
-  return error === undefined || error.retryable || error.kind === 'Internal';
+  return outcome.status === 'failed' && retryMayFix(outcome.summary.error);
 }
 
 export interface BatchHandlerDeps {

@@ -88,7 +88,10 @@ describe('npm run batch', () => {
 
     assert.equal(code, 1);
     assert.match(lines.join('\n'), /failed: no-such-model/);
-    assert.match(lines.join('\n'), /error {5}model 'no-such-model' not found/);
+    assert.match(
+      lines.join('\n'),
+      /error {5}model 'no-such-model' not found.* \(not retried: a retry cannot fix it/,
+    );
   });
 
   it('identical bytes again: the CLI follows the run it started, not the older summary of the same content', async () => {
