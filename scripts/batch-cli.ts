@@ -19,12 +19,15 @@ import { fileURLToPath } from 'node:url';
 import type { S3ObjectStore } from '../src/adapters/aws/s3-store.ts';
 import { batchOutputKeys, parseBatchInputKey, VERSION_METADATA_KEY } from '../src/batch/keys.ts';
 import { type BatchSummary, isFinishedFor, parseSummary, retryMayFix } from '../src/batch/summary.ts';
+import { StorageUnavailableError } from '../src/errors.ts';
 import { assertModelName, parseVersionSelector } from '../src/repository/names.ts';
 import { parseCli, runCli, UsageError } from './lib/cli.ts';
 import { openCliTarget, type TargetFlags } from './local/stack-settings.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MIB = 1024 * 1024;
+/** Failed looks at the summary in a row before the CLI gives up. */
+const MAX_POLL_FAILURES = 5;
 
 const USAGE = `usage:
   npm run batch -- <file.csv|file.jsonl[.gz]> --model <name> [--version <n|alias>] [--name <key name>]
@@ -154,26 +157,37 @@ async function waitForSummary(
   const started = Date.now();
   const interval = io.pollIntervalMs ?? 1000;
   let lastPrinted = 0;
+  let failures = 0;
   while (Date.now() - started < timeoutMs) {
-    const summary = await readSummary(store, key);
-    const ours = summary !== undefined && isRunOfUpload(summary, upload);
-    if (ours && summary.status !== 'running') {
+    let summary: BatchSummary | undefined;
+    try {
+      summary = await readSummary(store, key);
+      failures = 0;
+    } catch (error) {
+      // One failed look (the summary being rewritten, a blip) is not the run's outcome: look again.
+      if (!(error instanceof StorageUnavailableError) || ++failures >= MAX_POLL_FAILURES) throw error;
+      await new Promise((done) => setTimeout(done, interval));
+      continue;
+    }
+    const current = summary;
+    const ours = current !== undefined && isRunOfUpload(current, upload);
+    if (ours && current.status !== 'running') {
       io.status?.('');
-      return { summary, alreadyScored: false };
+      return { summary: current, alreadyScored: false };
     }
     // Identical content already scored: the batch function skips it and writes nothing new.
     const previous = upload.before;
     if (!ours && previous !== undefined && isFinishedFor(previous, upload.etag)) {
-      if (summary?.started_at === previous.started_at) {
+      if (current?.started_at === previous.started_at) {
         io.status?.('');
         return { summary: previous, alreadyScored: true };
       }
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
     const line = ours
-      ? `scoring: ${summary.counts.total.toLocaleString('en')} rows` +
-        `${summary.counts.failed > 0 ? ` (${summary.counts.failed.toLocaleString('en')} failed)` : ''}` +
-        ` · ${summary.rows_per_second.toLocaleString('en')} rows/s · ${seconds} s`
+      ? `scoring: ${current.counts.total.toLocaleString('en')} rows` +
+        `${current.counts.failed > 0 ? ` (${current.counts.failed.toLocaleString('en')} failed)` : ''}` +
+        ` · ${current.rows_per_second.toLocaleString('en')} rows/s · ${seconds} s`
       : `waiting for the batch function to pick the file up · ${seconds} s`;
     if (io.status) io.status(line);
     else if (Date.now() - lastPrinted >= 5000) {

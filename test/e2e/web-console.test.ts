@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -41,7 +41,8 @@ let profile: string;
 
 describe('local web console in headless Chromium', { skip }, () => {
   before(async () => {
-    stack = await startStack({ CAPTURE_FLUSH_SECONDS: '0.5' });
+    // The terminal as a person sees it: readable lines, raw JSON lines in .local/logs/.
+    stack = await startStack({ CAPTURE_FLUSH_SECONDS: '0.5', LOCAL_OUTPUT: 'readable' });
     const infer = await requestJson(`${stack.apiUrl}/v2/models/iris/infer`, {
       body: { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] },
     });
@@ -126,4 +127,42 @@ describe('local web console in headless Chromium', { skip }, () => {
     const after = await requestJson(`${stack.apiUrl}/`);
     assert.match(after.text, /requests<\/dt><dd>2 \(2 ok, 0 4xx, 0 5xx, 1 synthetic\)/);
   });
+
+  it('the terminal shows readable lines; the raw JSON lines are in the log files', async () => {
+    const bad = await requestJson(`${stack.apiUrl}/v2/models/iris/infer`, {
+      body: { inputs: [{ name: 'input', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] },
+    });
+    assert.equal(bad.status, 400);
+    const printed = await waitForLine(/POST \/v2\/models\/iris\/infer {2}400 {2}iris /);
+
+    assert.match(printed, /dimension 1 expected 4, got 3$/);
+    assert.deepEqual(
+      stack.lines.filter((line) => line.startsWith('{')),
+      [],
+      'no raw JSON line on the terminal',
+    );
+    assert.ok(
+      stack.lines.some((line) => /POST \/v2\/models\/iris\/infer {2}200 {2}iris v1 .* 1 captured/.test(line)),
+    );
+    assert.ok(stack.lines.some((line) => /model {2}iris v1 {2}valid/.test(line)));
+    assert.ok(
+      stack.lines.some((line) =>
+        /batch {2}iris v1 {2}batch\/input\/iris\/holdout\.csv {2}succeeded/.test(line),
+      ),
+    );
+    const logs = join(stack.stateDir, 'logs');
+    const functions = await readFile(join(logs, 'functions.jsonl'), 'utf8');
+    assert.match(functions, /"message":"request rejected"/);
+    assert.match(await readFile(join(logs, 'metrics.jsonl'), 'utf8'), /"_aws"/);
+    assert.match(await readFile(join(logs, 'captures.jsonl'), 'utf8'), /"message":"capture"/);
+  });
 });
+
+async function waitForLine(pattern: RegExp): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const found = stack.lines.find((line) => pattern.test(line));
+    if (found !== undefined) return found;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  throw new Error(`no line matches ${pattern}:\n${stack.lines.join('\n')}`);
+}
