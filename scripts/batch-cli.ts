@@ -14,27 +14,26 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { S3ObjectStore } from '../src/adapters/aws/s3-store.ts';
 import { batchOutputKeys, parseBatchInputKey, VERSION_METADATA_KEY } from '../src/batch/keys.ts';
-import { type BatchSummary, parseSummary } from '../src/batch/summary.ts';
-import { ServingError } from '../src/errors.ts';
+import { type BatchSummary, isFinishedFor, parseSummary, retryMayFix } from '../src/batch/summary.ts';
+import { StorageUnavailableError } from '../src/errors.ts';
 import { assertModelName, parseVersionSelector } from '../src/repository/names.ts';
+import { parseCli, runCli, UsageError } from './lib/cli.ts';
 import { openCliTarget, type TargetFlags } from './local/stack-settings.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MIB = 1024 * 1024;
+/** Failed looks at the summary in a row before the CLI gives up. */
+const MAX_POLL_FAILURES = 5;
 
 const USAGE = `usage:
   npm run batch -- <file.csv|file.jsonl[.gz]> --model <name> [--version <n|alias>] [--name <key name>]
                    [--timeout <seconds>] [--strict] [--json] [--no-wait]
 target options (default: the local stack in .local/stack.json):
   --bucket <bucket> [--region <region>] [--endpoint <url>] [--path-style]`;
-
-/** A mistake in how the CLI was called: printed with the usage, exit code 2. */
-class UsageError extends Error {}
 
 export interface CliIo {
   print: (line: string) => void;
@@ -46,11 +45,10 @@ export interface CliIo {
 
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[], io: CliIo = consoleIo()): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
+  const { values, positionals } = parseCli(
+    argv,
+    USAGE,
+    {
       model: { type: 'string' },
       version: { type: 'string' },
       name: { type: 'string' },
@@ -64,7 +62,8 @@ export async function main(argv: string[], io: CliIo = consoleIo()): Promise<num
       'path-style': { type: 'boolean', default: false },
       'state-dir': { type: 'string' },
     },
-  });
+    { allowPositionals: true },
+  );
   const [file, ...extra] = positionals;
   if (!file || extra.length > 0) throw new UsageError('give exactly one input file');
   if (!values.model) throw new UsageError('--model is required');
@@ -87,6 +86,9 @@ export async function main(argv: string[], io: CliIo = consoleIo()): Promise<num
   const { store, bucket } = await openStore(values);
 
   const size = (await stat(file)).size;
+  // The summary as it stands before this upload: a run of identical content earlier has the same
+  // ETag, so only a run that started after this look is the one this upload caused.
+  const before = await readSummary(store, keys.summary);
   io.print(`uploading ${file} (${formatBytes(size)}) → s3://${bucket}/${key}`);
   const writer = store.createWriter(key, {
     contentType: /\.csv(\.gz)?$/i.test(file) ? 'text/csv' : 'application/x-ndjson',
@@ -106,13 +108,20 @@ export async function main(argv: string[], io: CliIo = consoleIo()): Promise<num
     return 0;
   }
 
-  const summary = await waitForSummary(store, keys.summary, etag, timeoutMs, io);
-  if (summary === undefined) {
+  const found = await waitForSummary(store, keys.summary, { etag, before }, timeoutMs, io);
+  if (found === undefined) {
     io.print(
       `no finished summary for this upload after ${timeoutMs / 1000} s at s3://${bucket}/${keys.summary}` +
         ' — is the batch function wired to the bucket (npm start runs it locally)?',
     );
     return 1;
+  }
+  const { summary, alreadyScored } = found;
+  if (alreadyScored) {
+    io.print(
+      `this content was already scored (run of ${summary.started_at}); the batch function skips identical uploads` +
+        ' — upload it under another --name to score it again',
+    );
   }
   if (values.json) io.print(JSON.stringify(summary, null, 2));
   else await printSummary(summary, `s3://${bucket}/`, keys.summary, store, io);
@@ -120,29 +129,65 @@ export async function main(argv: string[], io: CliIo = consoleIo()): Promise<num
   return summary.status === 'partial' && values.strict ? 1 : 0;
 }
 
+async function readSummary(store: S3ObjectStore, key: string): Promise<BatchSummary | undefined> {
+  const stored = await store.get(key);
+  return stored === undefined ? undefined : parseSummary(stored.body);
+}
+
+/**
+ * Whether `summary` is of the run this upload caused: over its content (ETag) and started after
+ * the summary read before the upload (`before`), whose run, even over identical content, is older.
+ */
+export function isRunOfUpload(
+  summary: BatchSummary | undefined,
+  upload: { etag: string | undefined; before: BatchSummary | undefined },
+): boolean {
+  if (summary === undefined) return false;
+  if (upload.etag !== undefined && summary.input.etag !== upload.etag) return false;
+  return upload.before === undefined || summary.started_at !== upload.before.started_at;
+}
+
 async function waitForSummary(
   store: S3ObjectStore,
   key: string,
-  etag: string | undefined,
+  upload: { etag: string | undefined; before: BatchSummary | undefined },
   timeoutMs: number,
   io: CliIo,
-): Promise<BatchSummary | undefined> {
+): Promise<{ summary: BatchSummary; alreadyScored: boolean } | undefined> {
   const started = Date.now();
   const interval = io.pollIntervalMs ?? 1000;
   let lastPrinted = 0;
+  let failures = 0;
   while (Date.now() - started < timeoutMs) {
-    const stored = await store.get(key);
-    const summary = stored === undefined ? undefined : parseSummary(stored.body);
-    const ours = summary !== undefined && (etag === undefined || summary.input.etag === etag);
-    if (ours && summary.status !== 'running') {
+    let summary: BatchSummary | undefined;
+    try {
+      summary = await readSummary(store, key);
+      failures = 0;
+    } catch (error) {
+      // One failed look (the summary being rewritten, a blip) is not the run's outcome: look again.
+      if (!(error instanceof StorageUnavailableError) || ++failures >= MAX_POLL_FAILURES) throw error;
+      await new Promise((done) => setTimeout(done, interval));
+      continue;
+    }
+    const current = summary;
+    const ours = current !== undefined && isRunOfUpload(current, upload);
+    if (ours && current.status !== 'running') {
       io.status?.('');
-      return summary;
+      return { summary: current, alreadyScored: false };
+    }
+    // Identical content already scored: the batch function skips it and writes nothing new.
+    const previous = upload.before;
+    if (!ours && previous !== undefined && isFinishedFor(previous, upload.etag)) {
+      if (current?.started_at === previous.started_at) {
+        io.status?.('');
+        return { summary: previous, alreadyScored: true };
+      }
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
     const line = ours
-      ? `scoring: ${summary.counts.total.toLocaleString('en')} rows` +
-        `${summary.counts.failed > 0 ? ` (${summary.counts.failed.toLocaleString('en')} failed)` : ''}` +
-        ` · ${summary.rows_per_second.toLocaleString('en')} rows/s · ${seconds} s`
+      ? `scoring: ${current.counts.total.toLocaleString('en')} rows` +
+        `${current.counts.failed > 0 ? ` (${current.counts.failed.toLocaleString('en')} failed)` : ''}` +
+        ` · ${current.rows_per_second.toLocaleString('en')} rows/s · ${seconds} s`
       : `waiting for the batch function to pick the file up · ${seconds} s`;
     if (io.status) io.status(line);
     else if (Date.now() - lastPrinted >= 5000) {
@@ -178,8 +223,12 @@ async function printSummary(
     io.print(`  captures  ${location}${summary.captures.key} (${rowsOf(summary.captures.count)})`);
   io.print(`  summary   ${location}${summaryKey}`);
   for (const warning of summary.warnings) io.print(`  warning   ${warning}`);
-  if (summary.error)
-    io.print(`  error     ${summary.error.message}${summary.error.retryable ? ' (retryable)' : ''}`);
+  if (summary.error) {
+    const retry = retryMayFix(summary.error)
+      ? ' (the batch function retries it)'
+      : ' (not retried: a retry cannot fix it; fix the cause and upload again)';
+    io.print(`  error     ${summary.error.message}${retry}`);
+  }
 }
 
 /** The first `count` lines of an object, reading no more than needed. */
@@ -234,21 +283,4 @@ function consoleIo(): CliIo {
   };
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
-        console.error(`error: ${error.message}\n${USAGE}`);
-        process.exitCode = 2;
-        return;
-      }
-      console.error(
-        `error: ${error instanceof ServingError || error instanceof Error ? error.message : String(error)}`,
-      );
-      process.exitCode = 1;
-    },
-  );
-}
+runCli(import.meta.url, USAGE, (argv) => main(argv));

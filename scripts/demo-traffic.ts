@@ -17,9 +17,8 @@
  * iris's 4 features, 15 of breast-cancer's 30), unless `--shift` names them.
  */
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { FileEventPublisher } from '../src/adapters/file/file-event-publisher.ts';
 import { captureOfStoredLine } from '../src/capture/log-line.ts';
 import { type ModelRunOutcome, runDriftChecks } from '../src/drift/check/run.ts';
@@ -27,6 +26,7 @@ import { DRIFT_DEFAULTS, type DriftSettings, parseDriftSettings } from '../src/d
 import type { DriftReport } from '../src/drift/report/report-types.ts';
 import type { StreamingObjectStore } from '../src/ports/object-store.ts';
 import { DEMO_MODEL_NAMES } from './demo-models.ts';
+import { parseCli, runCli, UsageError } from './lib/cli.ts';
 import { mulberry32 } from './lib/random.ts';
 import { openLocalStore, readStackSettings, type StackSettings } from './local/stack-settings.ts';
 
@@ -36,9 +36,6 @@ const HOUR_MS = 3_600_000;
 const USAGE = `usage:
   npm run demo:traffic [-- --model breast-cancer|iris|wine] [--state-dir <dir>]
     [--batch-size <rows>] [--sigma <sd>] [--shift <feature,feature>] [--timeout-seconds <s>]`;
-
-/** A mistake in how the CLI was called: printed with the usage, exit code 2. */
-class UsageError extends Error {}
 
 export interface DemoPhase {
   name: 'normal' | 'shifted';
@@ -79,11 +76,10 @@ export async function main(
   argv: string[],
   print: (line: string) => void = console.log,
 ): Promise<DemoTrafficResult> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
+  const { values, positionals } = parseCli(
+    argv,
+    USAGE,
+    {
       model: { type: 'string', default: 'breast-cancer' },
       'state-dir': { type: 'string' },
       'batch-size': { type: 'string', default: '25' },
@@ -91,7 +87,8 @@ export async function main(
       shift: { type: 'string' },
       'timeout-seconds': { type: 'string', default: '60' },
     },
-  });
+    { allowPositionals: true },
+  );
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const model = values.model;
   if (!(DEMO_MODEL_NAMES as readonly string[]).includes(model))
@@ -361,23 +358,12 @@ function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  main(process.argv.slice(2)).then(
-    (result) => {
-      const [normal, shifted] = result.phases;
-      console.log('');
-      console.log(
-        `normal traffic: ${normal.report?.verdict ?? normal.outcome.status}; shifted traffic: ${shifted.report?.verdict ?? shifted.outcome.status}`,
-      );
-      if (result.phases.some((phase) => phase.outcome.status !== 'checked')) process.exitCode = 1;
-    },
-    (error: unknown) => {
-      if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
-        console.error(`error: ${error.message}\n${USAGE}`);
-        process.exit(2);
-      }
-      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-      process.exit(1);
-    },
+runCli(import.meta.url, USAGE, async (argv) => {
+  const result = await main(argv);
+  const [normal, shifted] = result.phases;
+  console.log('');
+  console.log(
+    `normal traffic: ${normal.report?.verdict ?? normal.outcome.status}; shifted traffic: ${shifted.report?.verdict ?? shifted.outcome.status}`,
   );
-}
+  return result.phases.some((phase) => phase.outcome.status !== 'checked') ? 1 : 0;
+});

@@ -6,9 +6,8 @@
  * `.local/events.jsonl`; `--bucket <b>` checks a real bucket with the usual AWS credential chain
  * and puts events on EventBridge (`--event-bus`, default `default`; `--no-events` for none).
  */
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { EventBridgePublisher } from '../src/adapters/aws/eventbridge-publisher.ts';
 import { FileEventPublisher } from '../src/adapters/file/file-event-publisher.ts';
 import { type ModelRunOutcome, runDriftChecks } from '../src/drift/check/run.ts';
@@ -17,6 +16,7 @@ import { formatPercent } from '../src/drift/report/html/format.ts';
 import type { DriftReport } from '../src/drift/report/report-types.ts';
 import type { DriftEventPublisher } from '../src/ports/drift-event-publisher.ts';
 import type { StreamingObjectStore } from '../src/ports/object-store.ts';
+import { parseCli, runCli, UsageError } from './lib/cli.ts';
 import { openCliTarget, type TargetFlags } from './local/stack-settings.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -25,9 +25,6 @@ const USAGE = `usage:
   npm run drift [-- --model <name> …] [--window-hours <h>] [--end <ISO time>]
 target options (default: the local stack in .local/stack.json, events to .local/events.jsonl):
   --bucket <bucket> [--region <region>] [--endpoint <url>] [--path-style] [--event-bus <name> | --no-events]`;
-
-/** A mistake in how the CLI was called: printed with the usage, exit code 2. */
-class UsageError extends Error {}
 
 interface Target {
   store: StreamingObjectStore;
@@ -47,11 +44,10 @@ export async function main(
   argv: string[],
   print: (line: string) => void = console.log,
 ): Promise<ModelRunOutcome[]> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
+  const { values, positionals } = parseCli(
+    argv,
+    USAGE,
+    {
       model: { type: 'string', multiple: true },
       'window-hours': { type: 'string' },
       end: { type: 'string' },
@@ -63,7 +59,8 @@ export async function main(
       'no-events': { type: 'boolean', default: false },
       'state-dir': { type: 'string' },
     },
-  });
+    { allowPositionals: true },
+  );
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const windowHours = values['window-hours'] === undefined ? undefined : Number(values['window-hours']);
   if (windowHours !== undefined && !(windowHours > 0 && Number.isFinite(windowHours))) {
@@ -157,18 +154,7 @@ async function openTarget(
   };
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  main(process.argv.slice(2)).then(
-    (outcomes) => {
-      if (outcomes.some((outcome) => outcome.status === 'failed')) process.exitCode = 1;
-    },
-    (error: unknown) => {
-      if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
-        console.error(`error: ${error.message}\n${USAGE}`);
-        process.exit(2);
-      }
-      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-      process.exit(1);
-    },
-  );
-}
+runCli(import.meta.url, USAGE, async (argv) => {
+  const outcomes = await main(argv);
+  return outcomes.some((outcome) => outcome.status === 'failed') ? 1 : 0;
+});

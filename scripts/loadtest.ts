@@ -15,12 +15,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Tensor } from 'onnxruntime-node';
 import { BINARY_HEADER, tensorBytes } from '../src/codec/binary.ts';
 import { ORT_TYPE_OF } from '../src/codec/datatypes.ts';
 import { ELEMENT_CODECS } from '../src/codec/elements.ts';
+import { SYNTHETIC_HEADER } from '../src/http/app.ts';
 import type { Datatype } from '../src/types.ts';
+import { parseCli, runCli, UsageError } from './lib/cli.ts';
 import { mulberry32 } from './lib/random.ts';
 import { signRequest } from './lib/sigv4.ts';
 
@@ -48,6 +49,11 @@ export interface LoadTestOptions {
   timeoutSeconds?: number;
   /** Send the inputs and ask for the outputs as binary tensor data instead of JSON. */
   binary?: boolean;
+  /**
+   * Mark every request synthetic (`x-onnx-serve-synthetic: 1`, default true): served as usual, not
+   * captured, so a load test never lands in the drift windows. False sends ordinary traffic.
+   */
+  synthetic?: boolean;
 }
 
 interface TensorMeta {
@@ -74,6 +80,8 @@ export interface LoadTestReport {
   inputSource: 'metadata' | 'reference';
   /** How tensors travelled: JSON, or binary tensor data. */
   bodyFormat: 'json' | 'binary';
+  /** Whether the requests were marked synthetic (not captured). */
+  synthetic: boolean;
   requests: number;
   throughput: { requestsPerSecond: number; bytesPerSecond: number };
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
@@ -257,9 +265,13 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRep
   for (let i = 0; i < DISTINCT_BODIES; i++) {
     const request = syntheticRequest(metadata, { batch, seed: 1 + i, reference: options.reference });
     source = request.source;
-    const wire = options.binary
+    const plain = options.binary
       ? binaryRequest(request.body)
       : { body: request.body, headers: { 'content-type': 'application/json' } };
+    const wire =
+      options.synthetic === false
+        ? plain
+        : { ...plain, headers: { ...plain.headers, [SYNTHETIC_HEADER]: '1' } };
     const headers = sign
       ? await signRequest(
           'POST',
@@ -299,6 +311,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRep
     rate: options.rate ?? null,
     inputSource: source,
     bodyFormat: options.binary ? 'binary' : 'json',
+    synthetic: options.synthetic !== false,
     requests: result.requests.total,
     throughput: { requestsPerSecond: result.requests.average, bytesPerSecond: result.throughput.average },
     latencyMs: {
@@ -324,6 +337,7 @@ export function formatReport(report: LoadTestReport): string {
     ],
     ['inputs', report.inputSource === 'reference' ? 'from the reference profile' : 'from the model metadata'],
     ['tensors as', report.bodyFormat === 'binary' ? 'binary tensor data' : 'JSON'],
+    ['traffic', report.synthetic ? 'synthetic (not captured)' : 'ordinary (captured)'],
     ['requests', String(report.requests)],
     ['throughput', `${report.throughput.requestsPerSecond.toFixed(1)} req/s`],
     [
@@ -341,30 +355,32 @@ export function formatReport(report: LoadTestReport): string {
   return `${rows.map(([k, v]) => `${k.padEnd(30)} ${v}`).join('\n')}\n`;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      url: { type: 'string' },
-      model: { type: 'string' },
-      version: { type: 'string' },
-      connections: { type: 'string' },
-      duration: { type: 'string' },
-      rate: { type: 'string' },
-      amount: { type: 'string' },
-      batch: { type: 'string' },
-      reference: { type: 'string' },
-      sigv4: { type: 'boolean', default: false },
-      binary: { type: 'boolean', default: false },
-      region: { type: 'string' },
-      out: { type: 'string' },
-    },
+const USAGE = `usage:
+  npm run loadtest -- --url <base> --model <name> [--version v] [--connections N] [--duration s]
+                      [--rate r] [--amount n] [--batch n] [--reference reference.json] [--binary]
+                      [--sigv4 --region r] [--out file.json] [--real-traffic]
+Requests are marked synthetic (header x-onnx-serve-synthetic: 1): served as usual, never captured.
+--real-traffic sends them unmarked, so that they are captured like any client's.`;
+
+async function main(argv: string[]): Promise<void> {
+  const { values } = parseCli(argv, USAGE, {
+    url: { type: 'string' },
+    model: { type: 'string' },
+    version: { type: 'string' },
+    connections: { type: 'string' },
+    duration: { type: 'string' },
+    rate: { type: 'string' },
+    amount: { type: 'string' },
+    batch: { type: 'string' },
+    reference: { type: 'string' },
+    sigv4: { type: 'boolean', default: false },
+    binary: { type: 'boolean', default: false },
+    region: { type: 'string' },
+    out: { type: 'string' },
+    'real-traffic': { type: 'boolean', default: false },
   });
-  if (values.url === undefined || values.model === undefined) {
-    process.stderr.write(
-      'usage: npm run loadtest -- --url <base> --model <name> [--version v] [--connections N] [--duration s] [--rate r] [--amount n] [--batch n] [--reference reference.json] [--binary] [--sigv4 --region r] [--out file.json]\n',
-    );
-    process.exit(2);
-  }
+  if (values.url === undefined) throw new UsageError('--url is required');
+  if (values.model === undefined) throw new UsageError('--model is required');
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
   const reference = values.reference ? JSON.parse(await readFile(values.reference, 'utf8')) : undefined;
   const report = await runLoadTest({
@@ -378,6 +394,7 @@ async function main(): Promise<void> {
     batch: num(values.batch),
     reference,
     binary: values.binary,
+    synthetic: !values['real-traffic'],
     sigv4: values.sigv4 ? { region: values.region ?? process.env.AWS_REGION ?? 'us-east-1' } : undefined,
   });
   const out = resolve(
@@ -390,9 +407,4 @@ async function main(): Promise<void> {
   process.stdout.write(`report: ${out}\n`);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`loadtest: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  });
-}
+runCli(import.meta.url, USAGE, (argv) => main(argv));

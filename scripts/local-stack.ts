@@ -13,9 +13,14 @@
  *   DRIFT_INTERVAL_SECONDS (default 300; 0 turns the timer off), whatever their deployed rate;
  *   drift events are appended to `<state dir>/events.jsonl` instead of EventBridge.
  *
+ * - the terminal: one readable line per request, batch file, drift check and model validation;
+ *   the functions' raw JSON lines (logs, EMF metrics, captures) go to `<state dir>/logs/*.jsonl`.
+ *   `--json` (or LOCAL_OUTPUT=json) prints the raw lines instead, as Lambda's log stream has them.
+ *
  * Environment: PORT (API, default 3000), S3_PORT (default 4569), LOCAL_STATE_DIR (default .local),
  * DEMO_MODELS=false to skip the demo models, CAPTURE_FLUSH_SECONDS (default 5) between writes of
- * captures, DRIFT_INTERVAL_SECONDS (default 300) between scheduled drift checks.
+ * captures, DRIFT_INTERVAL_SECONDS (default 300) between scheduled drift checks, LOCAL_OUTPUT=json,
+ * NO_COLOR.
  */
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -26,8 +31,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_MAX_BODY_BYTES } from '../src/http/limits.ts';
+import { parseCli, quietSdkNodeNotice, runCli, UsageError } from './lib/cli.ts';
+import { modelOfPath, type RequestRecord, StackActivity } from './local/activity.ts';
 import { lambdaContext, toApiGatewayEvent } from './local/apigw-event.ts';
-import { DEFAULT_FLUSH_INTERVAL_MS, LocalCapturePipeline, teeStdoutLines } from './local/capture-pipeline.ts';
+import { DEFAULT_FLUSH_INTERVAL_MS, LocalCapturePipeline } from './local/capture-pipeline.ts';
+import { colorFor, interceptStdout, StackConsole } from './local/console.ts';
 import { publishDemoModels } from './local/demo-publisher.ts';
 import { type LocalS3Functions, startS3Functions } from './local/s3-functions.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from './local/s3-server.ts';
@@ -43,6 +51,7 @@ import {
   STACK_FILE,
   type StackSettings,
 } from './local/stack-settings.ts';
+import { WebConsole } from './local/web-console.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LOCAL_BUCKET = 'onnx-serve-local';
@@ -65,6 +74,10 @@ export interface LocalStackOptions {
   /** Local cadence of scheduled functions (default 5 min; 0: only on demand). */
   scheduleIntervalMs?: number;
   log?: (line: string) => void;
+  /** `readable` (default): a line per event on the terminal, raw lines in files; `json`: raw lines. */
+  output?: 'readable' | 'json';
+  /** Colours in readable lines (default: when stdout is a terminal and NO_COLOR is unset). */
+  color?: boolean;
 }
 
 export interface LocalStack extends StackSettings {
@@ -74,6 +87,10 @@ export interface LocalStack extends StackSettings {
   schedules: string[];
   /** Where drift events go: a JSON-lines file in the state folder. */
   eventsFile: string;
+  /** Where the functions' raw JSON lines go (logs, EMF metrics, captures). */
+  logsDir: string;
+  /** What the API served since the start. */
+  activity: StackActivity;
   /** Runs a scheduled function now, as its timer would (e.g. `runScheduled('drift')`). */
   runScheduled(functionName: string): Promise<unknown>;
   /** Resolves once no function invocation caused by an S3 event is scheduled or running. */
@@ -84,7 +101,7 @@ export interface LocalStack extends StackSettings {
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   // The local stack runs on the Node of the machine (20 here); Lambda runs nodejs22.x, which the
   // SDK's notice about dropping Node 20 next year is not about.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  quietSdkNodeNotice();
   const log = options.log ?? ((line: string) => console.log(line));
   const stateDir = resolve(options.stateDir ?? join(ROOT, '.local'));
   const s3 = await startLocalS3({
@@ -105,6 +122,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const eventsFile = join(stateDir, 'events.jsonl');
   let captures: LocalCapturePipeline | undefined;
   let untee: (() => void) | undefined;
+  const logsDir = join(stateDir, 'logs');
+  const activity = new StackActivity();
+  let stackConsole: StackConsole | undefined;
   /** Requests being answered: their capture lines must reach the pipeline before it closes. */
   const inflight = new Set<Promise<void>>();
   try {
@@ -129,7 +149,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log,
     });
     captures = pipeline;
-    untee = teeStdoutLines((line) => pipeline.push(line));
+    const terminal = interceptStdout((line) => {
+      pipeline.push(line);
+      stackConsole?.line(line);
+    });
+    untee = terminal.restore;
+    stackConsole = new StackConsole({
+      json: options.output === 'json',
+      color: options.color ?? colorFor(process.stdout),
+      logsDir,
+      write: terminal.write,
+    });
+    const web = new WebConsole({ store, activity, apiUrl: () => apiUrlOf(server) });
+    const local: LocalServing = { console: stackConsole, activity, web };
     // Wired before the demo models are published, so that their upload is validated too.
     s3Functions = await startS3Functions({
       root: ROOT,
@@ -154,7 +186,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const routes = await readHttpRoutes(join(ROOT, 'serverless.yml'));
     const handlers = await loadHandlers(routes);
     server = createServer((request, response) => {
-      const served = serve(routes, handlers, request, response).catch((error: unknown) => {
+      const served = serve(routes, handlers, local, request, response).catch((error: unknown) => {
         log(`local stack: request failed: ${error instanceof Error ? error.message : String(error)}`);
         if (!response.headersSent) sendJson(response, 502, { error: 'the function failed to answer' });
         else response.destroy();
@@ -173,18 +205,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await s3Functions?.close();
     untee?.();
     await captures?.close();
+    await stackConsole?.close();
     await s3.close();
     throw error;
   }
 
   const { port } = server.address() as AddressInfo;
   const apiUrl = `http://127.0.0.1:${port}`;
+  if (stackConsole) stackConsole.reportLink = (key) => `${apiUrl}/${key}`;
   const stack: LocalStack = {
     apiUrl,
     s3: s3Settings,
     s3Events: s3Functions.descriptions,
     schedules: scheduled.descriptions,
     eventsFile,
+    logsDir,
+    activity,
     runScheduled: (functionName) =>
       scheduled ? scheduled.runNow(functionName) : Promise.reject(new Error('the stack is closed')),
     idle: () => s3Functions?.idle() ?? Promise.resolve(),
@@ -200,6 +236,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // Nothing captured is lost: what is buffered is written before the S3 server stops.
       untee?.();
       await captures?.close();
+      await stackConsole?.close();
       await s3.close();
     },
   };
@@ -228,12 +265,27 @@ async function loadHandlers(routes: DeclaredRoute[]): Promise<Map<string, Lambda
   return handlers;
 }
 
+/** What the local stack adds around the functions: the terminal and the request counters. */
+interface LocalServing {
+  console: StackConsole;
+  activity: StackActivity;
+  /** The web console at `/` and the drift reports at `/reports/…`. */
+  web: WebConsole;
+}
+
+function apiUrlOf(server: Server | undefined): string {
+  const address = server?.address();
+  return typeof address === 'object' && address !== null ? `http://127.0.0.1:${address.port}` : '';
+}
+
 async function serve(
   routes: DeclaredRoute[],
   handlers: Map<string, LambdaHandler>,
+  local: LocalServing,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
+  const started = performance.now();
   const body = await readBody(request, DEFAULT_MAX_BODY_BYTES);
   if (body === undefined) {
     sendJson(response, 413, { error: `request body over ${DEFAULT_MAX_BODY_BYTES} bytes` });
@@ -244,6 +296,15 @@ async function serve(
     await sendOpenApi(response, path.endsWith('.json') ? 'json' : 'yaml');
     return;
   }
+  if (await local.web.handle(request.method ?? 'GET', path, body, response)) {
+    local.console.printRequest({
+      method: request.method ?? 'GET',
+      path,
+      status: response.statusCode,
+      ms: performance.now() - started,
+    });
+    return;
+  }
   const match = matchDeclaredRoute(routes, request.method ?? 'GET', path);
   const handler = match && handlers.get(match.route.handler);
   if (!match || !handler) {
@@ -251,10 +312,34 @@ async function serve(
     return;
   }
   const event = toApiGatewayEvent(request, body, match);
-  const result = await handler(event, lambdaContext(match.route.functionName, FUNCTION_MEMORY_MB, 29_000));
+  const result = await local.console.runRequest(event.requestContext.requestId, () =>
+    handler(event, lambdaContext(match.route.functionName, FUNCTION_MEMORY_MB, 29_000)),
+  );
   const payload = result.body ?? '';
-  response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+  const status = result.statusCode ?? 200;
+  response.writeHead(status, result.headers as Record<string, string>);
   response.end(result.isBase64Encoded ? Buffer.from(payload, 'base64') : payload);
+  const logged = local.console.takeRequestLog(event.requestContext.requestId) ?? {};
+  const record: RequestRecord = {
+    method: event.requestContext.http.method,
+    path,
+    status,
+    ms: performance.now() - started,
+    model: typeof logged.model === 'string' ? logged.model : modelOfPath(path),
+    version: typeof logged.version === 'string' ? logged.version : undefined,
+    captured: typeof logged.captured === 'number' ? logged.captured : undefined,
+    accepted: typeof logged.accepted === 'number' ? logged.accepted : undefined,
+    synthetic: logged.synthetic === true,
+  };
+  local.activity.record(record);
+  local.console.printRequest(
+    record,
+    typeof logged.errorMessage === 'string'
+      ? logged.errorMessage
+      : logged.error
+        ? String((logged.error as { message?: unknown }).message)
+        : undefined,
+  );
 }
 
 /** Where the local stack serves the API's OpenAPI document (docs/openapi.yaml), as YAML or JSON. */
@@ -318,7 +403,9 @@ function banner(stack: LocalStack): string {
     'onnx-serve local stack is up',
     `  API          ${api}`,
     `  S3 endpoint  ${stack.s3.endpoint}  bucket ${stack.s3.bucket}  (credentials ${stack.s3.accessKeyId}/${stack.s3.secretAccessKey})`,
+    `  console      ${api}/   (models, traffic, drift reports, batch runs, a form to try a model)`,
     '  settings     .local/stack.json',
+    `  raw logs     ${stack.logsDir}/{functions,metrics,captures}.jsonl`,
     ...stack.s3Events.map((line, index) => `  ${index === 0 ? 'S3 events ' : '          '}   ${line}`),
     ...stack.schedules.map((line, index) => `  ${index === 0 ? 'schedules ' : '          '}   ${line}`),
     `  drift events ${stack.eventsFile}`,
@@ -342,7 +429,20 @@ function banner(stack: LocalStack): string {
   ].join('\n');
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+const USAGE = `usage:
+  npm start [-- --json]
+Starts the whole product on this machine (S3 server, demo models, API, S3 events, capture pipeline,
+scheduled drift checks). The terminal shows one line per request, batch file, drift check and model
+validation; the raw JSON lines (logs, EMF metrics, captures) go to .local/logs/*.jsonl.
+  --json   print the raw JSON lines instead (also LOCAL_OUTPUT=json)
+Environment: PORT (3000), S3_PORT (4569), LOCAL_STATE_DIR (.local), DEMO_MODELS=false,
+CAPTURE_FLUSH_SECONDS (5), DRIFT_INTERVAL_SECONDS (300; 0 = only on demand), NO_COLOR.`;
+
+runCli(import.meta.url, USAGE, async (argv) => {
+  const { values } = parseCli(argv, USAGE, { json: { type: 'boolean', default: false } });
+  const outputEnv = process.env.LOCAL_OUTPUT;
+  if (outputEnv !== undefined && outputEnv !== '' && outputEnv !== 'json' && outputEnv !== 'readable')
+    throw new UsageError(`LOCAL_OUTPUT: expected 'json' or 'readable', got '${outputEnv}'`);
   const stack = await startLocalStack({
     port: Number(process.env.PORT ?? 3000),
     s3Port: Number(process.env.S3_PORT ?? 4569),
@@ -350,6 +450,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1
     demoModels: process.env.DEMO_MODELS !== 'false',
     captureFlushMs: captureFlushMs(process.env.CAPTURE_FLUSH_SECONDS),
     scheduleIntervalMs: scheduleIntervalMs(process.env.DRIFT_INTERVAL_SECONDS),
+    output: values.json || outputEnv === 'json' ? 'json' : 'readable',
   });
   let stopping = false;
   const stop = (signal: string) => {
@@ -365,4 +466,4 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   console.log(banner(stack));
-}
+});

@@ -13,9 +13,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { DriftConfigError } from '../src/drift/check/settings.ts';
 import { referenceFromData } from '../src/drift/profiles/reference-from-data.ts';
 import { referenceFromSamples } from '../src/drift/profiles/reference-from-samples.ts';
@@ -25,12 +24,12 @@ import {
   type ReferenceDocument,
   referenceKey,
 } from '../src/drift/profiles/reference-types.ts';
-import { ServingError } from '../src/errors.ts';
 import type { ObjectStore } from '../src/ports/object-store.ts';
 import type { ModelMetadata } from '../src/repository/metadata.ts';
 import { parseModelConfig } from '../src/repository/model-config.ts';
 import { ModelRepository } from '../src/repository/model-repository.ts';
 import { listPublishedVersions, publishModel } from '../src/repository/publish.ts';
+import { parseCli, runCli, UsageError } from './lib/cli.ts';
 import { openCliTarget, type TargetFlags } from './local/stack-settings.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -45,9 +44,6 @@ const USAGE = `usage:
 target options (default: the local stack in .local/stack.json):
   --bucket <bucket> [--region <region>] [--endpoint <url>] [--path-style]`;
 
-/** A mistake in how the CLI was called: printed with the usage, exit code 2. */
-class UsageError extends Error {}
-
 /** The command ran but its outcome is a failure (an invalid model, no verdict): exit code 1. */
 export class CliFailure extends Error {}
 
@@ -55,11 +51,10 @@ export class CliFailure extends Error {}
 const DEFAULT_WAIT_SECONDS = 120;
 
 export async function main(argv: string[], print: (line: string) => void = console.log): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
+  const { values, positionals } = parseCli(
+    argv,
+    USAGE,
+    {
       name: { type: 'string' },
       version: { type: 'string' },
       config: { type: 'string' },
@@ -75,7 +70,8 @@ export async function main(argv: string[], print: (line: string) => void = conso
       'no-wait': { type: 'boolean', default: false },
       'wait-seconds': { type: 'string' },
     },
-  });
+    { allowPositionals: true },
+  );
   const waitSeconds =
     values['wait-seconds'] === undefined ? DEFAULT_WAIT_SECONDS : Number(values['wait-seconds']);
   if (!(Number.isFinite(waitSeconds) && waitSeconds > 0)) {
@@ -396,20 +392,6 @@ async function readJsonFile(path: string): Promise<unknown> {
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  main(process.argv.slice(2)).catch((error: unknown) => {
-    if (
-      error instanceof UsageError ||
-      error instanceof ReferenceInputError ||
-      error instanceof DriftConfigError ||
-      (error instanceof TypeError && 'code' in error)
-    ) {
-      console.error(`error: ${error.message}\n${USAGE}`);
-      process.exit(2);
-    }
-    console.error(
-      `${error instanceof CliFailure ? '' : 'error: '}${error instanceof ServingError || error instanceof Error ? error.message : String(error)}`,
-    );
-    process.exit(1);
-  });
-}
+runCli(import.meta.url, USAGE, (argv) => main(argv), {
+  usageErrors: [ReferenceInputError, DriftConfigError],
+});

@@ -245,6 +245,7 @@ function logRequest(log: JsonLogger, served: ServedRequest, captured: number | u
     responseBytes: served.responseBytes,
     ...(stats ?? {}),
     ...(captured === undefined ? {} : { captured }),
+    ...(outcome.synthetic ? { synthetic: true } : {}),
     ...(outcomes === undefined
       ? {}
       : { model: outcomes.model, accepted: outcomes.accepted, key: outcomes.key }),

@@ -7,15 +7,25 @@ import { objectsOfS3Event } from '../../src/adapters/aws/s3-event.ts';
 import { s3ClientFor, s3StoresOf } from '../../src/adapters/aws/s3-store.ts';
 import type { BatchFileOutcome } from '../../src/batch/batch-job.ts';
 import { type BatchScoring, createBatchScoring } from '../../src/batch/batch-scoring.ts';
+import { retryMayFix } from '../../src/batch/summary.ts';
 import { readBatchConfig } from '../../src/config/batch-config.ts';
 import type { Env } from '../../src/config/env.ts';
 import { STREAMING_TIMEOUTS } from '../commons/clients.ts';
 import { deadlineOf, partialFailure } from '../commons/invocation.ts';
 import { logger, metrics } from '../commons/powertools.ts';
 
-/** What the invocation did, per object (the failed ones also make it throw). */
+/** What the invocation did, per object (failed ones a retry could fix also make it throw). */
 export interface BatchInvocationResult {
   files: { key: string; status: BatchFileOutcome['status'] }[];
+}
+
+/**
+ * Whether the invocation should fail so that Lambda retries the file (`retryMayFix`): for a file
+ * that fails the same way every time, its failed summary is the answer, and a retry would only
+ * repeat it.
+ */
+export function worthRetrying(outcome: BatchFileOutcome): boolean {
+  return outcome.status === 'failed' && retryMayFix(outcome.summary.error);
 }
 
 export interface BatchHandlerDeps {
@@ -27,7 +37,10 @@ export interface BatchHandlerDeps {
 /**
  * The batch function: S3 `ObjectCreated` under `batch/input/` → batch scoring of each object
  * named by the event. A file that cannot be processed gets its failed summary written by the
- * core, and then fails the invocation, so that Lambda's retries and failure destination see it.
+ * core; when a retry could fix it (`worthRetrying`: S3 failing, an unexpected error) the invocation
+ * then fails, so that Lambda's retries and failure destination see it. A file that fails the same
+ * way every time (wrong columns, unknown model…) does not fail the invocation: its failed summary,
+ * the `batch file failed` log line and the `BatchFileFailures` metric report it, once.
  *
  * @example
  * ```ts
@@ -48,7 +61,8 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
       });
       record(outcome);
       files.push({ key: outcome.key, status: outcome.status });
-      if (outcome.status === 'failed') failed.push({ name: outcome.key, error: outcome.error });
+      if (outcome.status === 'failed' && worthRetrying(outcome))
+        failed.push({ name: outcome.key, error: outcome.error });
     }
     if (failed.length > 0) throw partialFailure('batch scoring', 'file', failed, files.length);
     return { files };
@@ -98,7 +112,7 @@ function record(outcome: BatchFileOutcome): void {
   metrics.addMetric('BatchDuration', MetricUnit.Milliseconds, summary.duration_ms);
   metrics.addMetric('BatchRowsPerSecond', MetricUnit.CountPerSecond, summary.rows_per_second);
   if (outcome.status === 'failed') {
-    logger.error('batch file failed', { ...fields, error: summary.error });
+    logger.error('batch file failed', { ...fields, error: summary.error, retried: worthRetrying(outcome) });
   } else {
     logger.info('batch file scored', fields);
   }

@@ -149,6 +149,7 @@ function record(
     requestMs: Math.round(requestMs * 1000) / 1000,
     ...(stats ?? {}),
     ...(captured === undefined ? {} : { captured }),
+    ...(outcome.synthetic ? { synthetic: true } : {}),
     ...(outcomes === undefined
       ? {}
       : { model: outcomes.model, accepted: outcomes.accepted, key: outcomes.key }),

@@ -12,8 +12,8 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { buildHandlers } from '../build.ts';
+import { parseCli, runCli, UsageError } from '../lib/cli.ts';
 import { batchScoring } from './batch.ts';
 import { coldStart } from './cold.ts';
 import { benchModels, progress, publish, ROOT, startBenchS3, summarize } from './common.ts';
@@ -41,17 +41,25 @@ export interface BenchResult {
   details: Record<string, unknown>;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: join(ROOT, '.local/bench/results.json') },
-      markdown: { type: 'string', default: join(ROOT, '.local/bench/results.md') },
-      only: { type: 'string' },
-    },
+const USAGE = `usage:
+  npm run bench [-- --quick] [--out <results.json>] [--markdown <table.md>] [--only <section,section>]
+sections: ${SECTIONS.join(', ')} (default: all)
+The bench runs the handlers in its own process against its own S3 server: nothing it sends reaches
+the local stack's captures.`;
+
+async function main(argv: string[]): Promise<void> {
+  const { values } = parseCli(argv, USAGE, {
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: join(ROOT, '.local/bench/results.json') },
+    markdown: { type: 'string', default: join(ROOT, '.local/bench/results.md') },
+    only: { type: 'string' },
   });
   const quick = values.quick === true;
   const only = new Set((values.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()));
+  for (const section of only) {
+    if (!(SECTIONS as readonly string[]).includes(section))
+      throw new UsageError(`--only: unknown section '${section}' (sections: ${SECTIONS.join(', ')})`);
+  }
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const rows: Row[] = [];
@@ -301,6 +309,8 @@ async function footprintRows(
   return { rows, raw };
 }
 
-await main();
-// onnxruntime-web's worker threads and open sockets would keep the process alive.
-process.exit(0);
+runCli(import.meta.url, USAGE, async (argv) => {
+  await main(argv);
+  // onnxruntime-web's worker threads and open sockets would keep the process alive.
+  process.exit(0);
+});

@@ -50,6 +50,16 @@ export interface BatchSummary {
   error?: { kind: string; message: string; retryable: boolean };
 }
 
+/**
+ * Whether another attempt could succeed where a failed run did not: a store outage (`retryable`)
+ * or an unexpected error (`Internal`, cause unknown). A file that is wrong for its model (bad
+ * header, unknown model or version, a model that cannot be served, a file too big for the timeout)
+ * fails the same way every time.
+ */
+export function retryMayFix(error: BatchSummary['error']): boolean {
+  return error === undefined || error.retryable || error.kind === 'Internal';
+}
+
 /** One line of the errors object. */
 export interface BatchErrorLine {
   /** 1-based line of the input where the row starts. */

@@ -55,6 +55,25 @@ export interface HttpOutcome {
   captureError?: unknown;
   /** Outcomes stored by an outcomes request. */
   outcomes?: { model: string; accepted: number; key: string };
+  /** The request said it is synthetic (`SYNTHETIC_HEADER`): answered as usual, never captured. */
+  synthetic?: boolean;
+}
+
+/**
+ * Marks a request as synthetic traffic (load tests, benchmarks, smoke checks): `1`/`true` (or
+ * `0`/`false` for ordinary traffic). A synthetic inference is answered exactly as any other, but no
+ * capture record is built for it, so it never reaches the drift windows.
+ */
+export const SYNTHETIC_HEADER = 'x-onnx-serve-synthetic';
+
+/** Whether the request is marked synthetic; a value other than 1/true/0/false is a 400. */
+export function isSyntheticRequest(headers: HttpRequest['headers']): boolean {
+  const value = headers?.[SYNTHETIC_HEADER];
+  if (value === undefined) return false;
+  const text = value.trim().toLowerCase();
+  if (text === '1' || text === 'true') return true;
+  if (text === '0' || text === 'false' || text === '') return false;
+  throw new BadRequestError(`header ${SYNTHETIC_HEADER}: expected 1, true, 0 or false, got '${value}'`);
 }
 
 /** Prediction capture by the HTTP app. */
@@ -247,9 +266,12 @@ export function createHttpApp(options: {
 
   return async function handle(request: HttpRequest): Promise<HttpOutcome> {
     let operation: Operation | undefined;
+    let synthetic: boolean | undefined;
     try {
       const match = matchRoute(request.method, request.path);
       operation = match.operation;
+      // Checked before the work, so that a malformed marker changes nothing.
+      synthetic = isSyntheticRequest(request.headers) || undefined;
       const result = await dispatch(match.operation, match.params, request);
       const response: HttpResponse =
         result.binaryOutputs === undefined
@@ -262,7 +284,7 @@ export function createHttpApp(options: {
       // Built only now that the answer is ready, so that capture never delays or changes it.
       const { inference } = result;
       const captured =
-        inference !== undefined && captureOptions.enabled
+        inference !== undefined && captureOptions.enabled && !synthetic
           ? captureRecords(
               inference.capture,
               result.inferenceResponse ?? (result.body as InferenceResponse),
@@ -275,6 +297,7 @@ export function createHttpApp(options: {
         stats: result.stats,
         outcomes: result.outcomes,
         ...captured,
+        ...(synthetic ? { synthetic } : {}),
       };
     } catch (error) {
       const mapped = toErrorResponse(error);
@@ -285,6 +308,7 @@ export function createHttpApp(options: {
           body: JSON.stringify(mapped.body),
         },
         operation,
+        ...(synthetic ? { synthetic } : {}),
         error: {
           kind: mapped.kind,
           status: mapped.status,

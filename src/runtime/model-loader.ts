@@ -21,9 +21,15 @@ export const CACHE_MEMORY_FRACTION = 0.5;
 /** Budget when the function's memory is unknown (outside Lambda). */
 export const FALLBACK_CACHE_BYTES = 1024 ** 3;
 
-/** Session options used unless overridden: quiet logs, all graph optimizations. */
+/**
+ * Session options used unless overridden: all graph optimizations, and onnxruntime's own log
+ * limited to fatal errors (4). A failed run is an exception carrying onnxruntime's message, which
+ * the caller maps (a client's mistake → 4xx, logged as `request rejected`; anything else → 5xx,
+ * logged with the message); at level 3 onnxruntime would also print `[E:onnxruntime…]` lines on
+ * stderr for every such run, outside the structured log.
+ */
 export const DEFAULT_SESSION_OPTIONS: InferenceSession.SessionOptions = {
-  logSeverityLevel: 3,
+  logSeverityLevel: 4,
   graphOptimizationLevel: 'all',
 };
 

@@ -224,22 +224,40 @@ describe('batch handler bundle', () => {
     assert.ok(Number(document.BatchDuration) > 0 && Number(document.BatchRowsPerSecond) > 0);
   });
 
-  it('a file that cannot be scored fails the invocation, after writing its failed summary and metric', async () => {
+  it('a file that is wrong for its model gets its failed summary and metric once, and is not retried', async () => {
     const key = 'batch/input/breast-cancer/wrong-columns.csv';
     const { etag } = await s3.store.put(key, 'radius,texture\n1,2\n');
     const event = s3Event(s3.bucket, key, etag);
 
     const outcome = await startBundle(event, await writeEvent(event, 'failing.json'), functionEnv()).result;
 
-    assert.match(
-      outcome.error ?? '',
-      /batch scoring failed for 1 of 1 file\(s\): .*CSV header lacks features/,
-    );
+    // Retrying cannot fix a header: the invocation succeeds, so Lambda does not retry it.
+    assert.equal(outcome.error, undefined);
+    assert.deepEqual(outcome.result, { files: [{ key, status: 'failed' }] });
     const summary = await readJson(s3.store, 'batch/output/breast-cancer/wrong-columns.csv.summary.json');
     assert.equal(summary.status, 'failed');
+    assert.match(JSON.stringify(summary.error), /CSV header lacks features.*"retryable":false/);
     const { document } = metricDocument(outcome.metrics, 'BatchFileFailures');
     assert.equal(document.BatchFileFailures, 1);
     assert.equal(document.model, 'breast-cancer');
+  });
+
+  it('a file S3 fails to serve fails the invocation, so that Lambda retries it', async () => {
+    const key = 'batch/input/breast-cancer/outage.csv';
+    const { etag } = await s3.store.put(key, 'radius,texture\n1,2\n');
+    const event = s3Event(s3.bucket, key, etag);
+    await s3.setFault('status503', (request) => request.key === key);
+    let outcome: Awaited<ReturnType<typeof startBundle>['result']>;
+    try {
+      outcome = await startBundle(event, await writeEvent(event, 'outage.json'), functionEnv()).result;
+    } finally {
+      await s3.setFault(null);
+    }
+
+    assert.match(
+      outcome.error ?? '',
+      /batch scoring failed for 1 of 1 file\(s\): batch\/input\/breast-cancer\/outage\.csv/,
+    );
   });
 
   it('a process killed in the middle of a file leaves no output; the redelivery writes every row once', async () => {

@@ -7,12 +7,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { main } from '../../scripts/batch-cli.ts';
+import { publishModel } from '../../src/repository/publish.ts';
 import { type RunningStack, startStack } from '../helpers/local-stack.ts';
 
 let stack: RunningStack;
 
 before(async () => {
-  stack = await startStack();
+  // Models published during a test are seen at once, not after the repository's refresh interval.
+  stack = await startStack({ MODEL_REFRESH_SECONDS: '0' });
 });
 
 after(async () => {
@@ -86,6 +88,45 @@ describe('npm run batch', () => {
 
     assert.equal(code, 1);
     assert.match(lines.join('\n'), /failed: no-such-model/);
-    assert.match(lines.join('\n'), /error {5}model 'no-such-model' not found/);
+    assert.match(
+      lines.join('\n'),
+      /error {5}model 'no-such-model' not found.* \(not retried: a retry cannot fix it/,
+    );
+  });
+
+  it('identical bytes again: the CLI follows the run it started, not the older summary of the same content', async () => {
+    const file = join(stack.stateDir, 'late.csv');
+    await writeFile(
+      file,
+      'sepal_length_cm,sepal_width_cm,petal_length_cm,petal_width_cm\n5.1,3.5,1.4,0.2\n6.3,3.3,6.0,2.5\n',
+    );
+    // No model 'late' yet: the run fails (and is not retried), leaving a failed summary for this ETag.
+    const first = await runCli([file, '--model', 'late']);
+    const demo = join(stack.stateDir, 'demo-models', 'iris');
+    await publishModel(stack.store, {
+      name: 'late',
+      version: 1,
+      model: await readFile(join(demo, '1', 'model.onnx')),
+      config: JSON.parse(await readFile(join(demo, 'config.json'), 'utf8')),
+    });
+
+    const second = await runCli([file, '--model', 'late']);
+    const third = await runCli([file, '--model', 'late']);
+
+    assert.equal(first.code, 1);
+    assert.match(first.lines.join('\n'), /failed: late/);
+    assert.equal(second.code, 0, second.lines.join('\n'));
+    assert.match(
+      second.lines.join('\n'),
+      /succeeded: late version 1 \(default\), 2 rows, 2 scored, 0 failed/,
+    );
+    assert.equal(third.code, 0, third.lines.join('\n'));
+    assert.match(
+      third.lines.join('\n'),
+      /this content was already scored \(run of .*\); the batch function skips/,
+    );
+    assert.match(third.lines.join('\n'), /succeeded: late version 1/);
+    const retries = stack.lines.filter((line) => line.includes('late.csv') && line.includes('retrying'));
+    assert.deepEqual(retries, [], 'a missing model is not retried');
   });
 });

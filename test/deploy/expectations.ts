@@ -264,6 +264,13 @@ export const ALARMS: readonly AlarmRow[] = [
     statistic: 'Minimum',
   },
   {
+    id: 'BatchFileFailuresAlarm',
+    namespace: NAMESPACE,
+    metric: 'BatchFileFailures',
+    dimensions: { service: SERVICE },
+    statistic: 'Sum',
+  },
+  {
     id: 'DriftDetectedAlarm',
     namespace: NAMESPACE,
     metric: DRIFT_EVENT.metric,

@@ -247,6 +247,43 @@ function suite(kind: TargetKind) {
     });
   });
 
+  describe(`${kind}: synthetic traffic`, () => {
+    it('a request marked synthetic is answered as usual and never captured; a bad marker is a 400', async () => {
+      const id = `synthetic-${randomUUID()}`;
+      const body = {
+        id,
+        inputs: [{ name: 'input', shape: [ROWS.length, 4], datatype: 'FP32', data: ROWS }],
+      };
+      const synthetic = await requestJson(`${stack.apiUrl}/v2/models/iris/infer`, {
+        body,
+        headers: { 'x-onnx-serve-synthetic': '1' },
+      });
+      const ordinary = await infer('iris', ROWS, `ordinary-${randomUUID()}`);
+      const bad = await requestJson(`${stack.apiUrl}/v2/models/iris/infer`, {
+        body: { ...body, id: `${id}-bad` },
+        headers: { 'x-onnx-serve-synthetic': 'yes' },
+      });
+
+      assert.equal(synthetic.status, 200, synthetic.text);
+      const answer = synthetic.body as typeof ordinary;
+      assert.deepEqual(
+        answer.outputs.map((output) => output.data),
+        ordinary.outputs.map((output) => output.data),
+        'the same answer as ordinary traffic',
+      );
+      assert.equal(bad.status, 400);
+      assert.match(bad.text, /x-onnx-serve-synthetic: expected 1, true, 0 or false, got 'yes'/);
+      // The ordinary request came after: once its rows are filed, the synthetic ones would be too.
+      await waitForCaptures('iris', ordinary.parameters?.prediction_ids ?? []);
+      const captured = (await capturesOf('iris')).filter(({ record }) => record.id.startsWith(id));
+      assert.deepEqual(captured, [], 'no synthetic prediction captured');
+      const logged = jsonLines(stack.lines).filter(
+        (line) => line.message === 'request' && line.synthetic === true,
+      );
+      assert.equal(logged.length, 1, 'the request log says it was synthetic');
+    });
+  });
+
   describe(`${kind}: outcomes`, () => {
     async function outcomeKeys(): Promise<string[]> {
       return (await store.list('outcomes/iris/')).objects.map((object) => object.key);

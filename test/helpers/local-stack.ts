@@ -25,7 +25,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Runn
   const stateDir = await mkdtemp(join(tmpdir(), 'onnx-serve-stack-'));
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'local-stack.ts')], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', S3_PORT: '0', LOCAL_STATE_DIR: stateDir, ...env },
+    // Raw JSON lines on stdout (as Lambda's log stream has them), unless a test asks for the readable console.
+    env: { ...process.env, PORT: '0', S3_PORT: '0', LOCAL_STATE_DIR: stateDir, LOCAL_OUTPUT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -361,7 +361,7 @@ describe('ModelLoader with an injected session factory', () => {
 
     await assert.rejects(models.get(ref), ModelUnavailableError);
 
-    assert.deepEqual(seen, [{ logSeverityLevel: 3, graphOptimizationLevel: 'all', intraOpNumThreads: 1 }]);
+    assert.deepEqual(seen, [{ logSeverityLevel: 4, graphOptimizationLevel: 'all', intraOpNumThreads: 1 }]);
   });
 });
 
