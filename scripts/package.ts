@@ -59,6 +59,10 @@ export interface PackageResult {
   awsCalls: string[];
 }
 
+/** Lambda runtimes the functions and the layer may be deployed on (`runtime` param); the first is the default. */
+export const LAMBDA_RUNTIMES = ['nodejs24.x', 'nodejs22.x'] as const;
+export type LambdaRuntime = (typeof LAMBDA_RUNTIMES)[number];
+
 /** The params of a stage in serverless.yml (`params.default` under `params.<stage>`), as strings. */
 export async function stageParams(stage: string, file = SERVERLESS_YML): Promise<Record<string, string>> {
   const document = parse(await readFile(file, 'utf8')) as {
@@ -83,6 +87,11 @@ export async function buildArtifacts(
 }> {
   const effective = { ...(await stageParams(stage)), ...params };
   const architecture = parseArchitecture(effective.architecture ?? '', 'param architecture');
+  if (!LAMBDA_RUNTIMES.includes(effective.runtime as LambdaRuntime)) {
+    throw new Error(
+      `param runtime must be one of ${LAMBDA_RUNTIMES.join(', ')}; got ${JSON.stringify(effective.runtime ?? '')}`,
+    );
+  }
   if (effective.authorizer === 'jwt' && (!effective.jwtIssuerUrl || !effective.jwtAudience)) {
     throw new Error('param authorizer=jwt needs jwtIssuerUrl and jwtAudience');
   }
