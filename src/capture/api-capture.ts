@@ -7,6 +7,7 @@
 
 import type { Tensor } from 'onnxruntime-node';
 import { tensorElements } from '../codec/encode.ts';
+import { NumberArrayText } from '../codec/number-arrays.ts';
 import type { ModelConfig } from '../repository/model-config.ts';
 import type {
   InferenceRequest,
@@ -228,5 +229,6 @@ function inputValues(capture: InferCapture, input: RequestInput): unknown[] {
 }
 
 function flatten(data: unknown): unknown[] {
+  if (data instanceof NumberArrayText) return data.toArray();
   return Array.isArray(data) ? data.flat(Number.POSITIVE_INFINITY) : [data];
 }

@@ -5,6 +5,7 @@ import { decodeBinaryData } from './binary.ts';
 import { ORT_TYPE_OF } from './datatypes.ts';
 import { countOf, describeValue, formatShape, listNames, quote } from './describe.ts';
 import { ELEMENT_CODECS, type ElementCodec, type TensorStorage } from './elements.ts';
+import { NumberArrayText } from './number-arrays.ts';
 import { ortTensor } from './ort-tensor.ts';
 
 /**
@@ -102,6 +103,11 @@ function decodeData(
   label: string,
 ): TensorStorage {
   const count = shape.reduce((product, dim) => product * dim, 1);
+  if (data instanceof NumberArrayText) {
+    // Scanned as float32 already (number-arrays.ts); any other case takes the general path below.
+    if (codec === ELEMENT_CODECS.FP32 && data.length === count) return data.float32;
+    return decodeData(data.toArray(), shape, codec, label);
+  }
   const needs = `${label}: shape ${formatShape(shape)} needs ${countOf(count, 'element')}`;
   if (!Array.isArray(data)) {
     if (count !== 1) throw new BadRequestError(`${needs}, got a single value`);
