@@ -26,6 +26,7 @@ import {
   type LambdaArchitecture,
   parseArchitecture,
 } from './deploy/budgets.ts';
+import { highestVersions, neededVersions, versionsBeyond } from './deploy/elf-versions.ts';
 import { runCaseWithLayer } from './deploy/layer-check.ts';
 import { keepInLayer, LAYER_PACKAGES, LAYER_PLATFORM, type LayerPackageName } from './deploy/layer-files.ts';
 import { zipSize } from './deploy/zip-size.ts';
@@ -162,6 +163,27 @@ export function assertLayerWithinBudget(layer: LayerManifest): void {
   }
 }
 
+/**
+ * The glibc / libstdc++ symbol versions the layer's native binaries need, checked against what
+ * the Lambda runtime's OS provides (`LAMBDA_OS_MAX_VERSIONS`): the highest needed per family.
+ * Throws naming every version beyond it, which Lambda would refuse at `require` time.
+ */
+export async function assertLayerLinksOnLambda(layer: LayerBuild): Promise<Record<string, string>> {
+  const needed = [];
+  for (const file of layer.files) {
+    if (!/\.(node|so(\.\d+)*)$/.test(file.path)) continue;
+    const versions = neededVersions(await readFile(join(layer.nodeModules, file.path)));
+    if (versions === undefined)
+      throw new Error(`layer ${layer.architecture}: ${file.path} is not an ELF64 object`);
+    const beyond = versionsBeyond(versions);
+    if (beyond.length > 0) {
+      throw new Error(`layer ${layer.architecture}: ${file.path} needs ${beyond.join('; ')}`);
+    }
+    needed.push(...versions);
+  }
+  return highestVersions(needed);
+}
+
 /** The Lambda architecture of this machine, when Lambda has one like it. */
 export function hostArchitecture(): LambdaArchitecture | undefined {
   if (process.platform !== LAYER_PLATFORM) return undefined;
@@ -257,6 +279,10 @@ async function main(): Promise<void> {
     );
     try {
       assertLayerWithinBudget(layer);
+      const highest = await assertLayerLinksOnLambda(layer);
+      console.log(
+        `  symbol versions: ${['GLIBC', 'GLIBCXX', 'CXXABI'].map((family) => `${family}_${highest[family] ?? '–'}`).join(', ')} at most: within Amazon Linux 2023's`,
+      );
     } catch (error) {
       console.error((error as Error).message);
       failed = true;

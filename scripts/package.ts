@@ -18,7 +18,12 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { buildHandlers } from './build.ts';
-import { assertLayerWithinBudget, buildLayer, type LayerBuild } from './build-layer.ts';
+import {
+  assertLayerLinksOnLambda,
+  assertLayerWithinBudget,
+  buildLayer,
+  type LayerBuild,
+} from './build-layer.ts';
 import { OFFLINE_CREDENTIALS, startAwsStub } from './deploy/aws-stub.ts';
 import {
   BUNDLE_BUDGET_BYTES,
@@ -109,6 +114,7 @@ export async function buildArtifacts(
     `layer  ${architecture.padEnd(14)} ${formatMib(layer.zippedBytes)} zipped, ${formatMib(layer.unzippedBytes)} unzipped${layer.reused ? ' (up to date)' : ''}`,
   );
   assertLayerWithinBudget(layer);
+  await assertLayerLinksOnLambda(layer);
   return { architecture, layer, bundles };
 }
 

@@ -1,10 +1,13 @@
 /**
- * `npm run bench [-- --quick] [--out <results.json>] [--markdown <table.md>] [--only <sections>]`
+ * `npm run bench [-- --quick] [--out <results.json>] [--markdown <table.md>] [--only <sections>]
+ *   [--lambda-memory 512,1024,1769]`
  *
  * Runs the benchmark suite on this machine and writes a JSON result file and a markdown table
  * (default `.local/bench/results.json` and `.local/bench/results.md`); the table is also printed.
  * Every comparison is measured side by side in the same run. Progress goes to stderr.
- * Sections: warm, payload, cold, runtime, batch, drift, footprint.
+ * Sections: warm, payload, cold, runtime, batch, drift, footprint; with `--lambda-memory`, also
+ * the session options the product chooses against onnxruntime's defaults under a cgroup CPU quota
+ * equal to Lambda's share for each memory size (needs root and cgroup v1's cpu controller).
  */
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,6 +22,7 @@ import { coldStart } from './cold.ts';
 import { benchModels, progress, publish, ROOT, startBenchS3, summarize } from './common.ts';
 import { driftCheck } from './drift.ts';
 import { markdownTable, type Row } from './report.ts';
+import { sessionOptionsRows } from './session-options.ts';
 import { createCore, loadHttpHandler, payloadSpeed, runtimeChoice, warmOverhead } from './warm.ts';
 
 const SECTIONS = ['warm', 'payload', 'cold', 'runtime', 'batch', 'drift', 'footprint'] as const;
@@ -47,6 +51,7 @@ async function main(): Promise<void> {
       out: { type: 'string', default: join(ROOT, '.local/bench/results.json') },
       markdown: { type: 'string', default: join(ROOT, '.local/bench/results.md') },
       only: { type: 'string' },
+      'lambda-memory': { type: 'string' },
     },
   });
   const quick = values.quick === true;
@@ -165,6 +170,18 @@ async function main(): Promise<void> {
     }
   } finally {
     await s3.close();
+  }
+  if (values['lambda-memory'] !== undefined) {
+    // Section 1b: session options under a CPU quota equal to Lambda's share for each size.
+    const sizes = values['lambda-memory'].split(',').map((size) => Number(size.trim()));
+    if (sizes.some((size) => !(Number.isInteger(size) && size >= 128 && size <= 10_240))) {
+      throw new Error(`--lambda-memory takes memory sizes in MB from 128 to 10240, e.g. 512,1024,1769`);
+    }
+    const cpuShare = await sessionOptionsRows(sizes, quick ? 5 : 30);
+    if (cpuShare.skipped !== undefined)
+      missing.push(`1b session options under a CPU quota: ${cpuShare.skipped}`);
+    rows.push(...cpuShare.rows);
+    details.sessionOptions = cpuShare.results;
   }
 
   const cpu = cpus()[0]?.model ?? 'unknown';
