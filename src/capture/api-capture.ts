@@ -158,7 +158,12 @@ export function buildApiCaptures(options: {
     if (!isPredictionSampled(settings.sampleRate, response.id, 0)) return [];
     const inputs: CapturedInputs = request.inputs.map((input) =>
       captureTensor(
-        { name: input.name, datatype: input.datatype, shape: input.shape, data: inputValues(capture, input) },
+        {
+          name: input.name,
+          datatype: input.datatype,
+          shape: input.shape,
+          data: tensorValues(capture, input, max),
+        },
         max,
       ),
     );
@@ -220,6 +225,28 @@ function featureMap(
     map[names[index] as string] = values[offset + index] as FeatureValue;
   }
   return map;
+}
+
+/**
+ * An input captured as a tensor: as `inputValues`, except that an FP32 input of more than `max`
+ * elements, which the record only summarises, is summarised from the float32 values the model
+ * received (no second pass over its JSON).
+ */
+function tensorValues(
+  capture: InferCapture,
+  input: RequestInput,
+  max: number,
+): readonly unknown[] | Float32Array {
+  const tensor = capture.feeds?.[input.name];
+  if (
+    input.binary === undefined &&
+    input.datatype === 'FP32' &&
+    tensor?.data instanceof Float32Array &&
+    tensor.size > max
+  ) {
+    return tensor.data;
+  }
+  return inputValues(capture, input);
 }
 
 /** An input's values, flat: from its JSON data, or from the decoded tensor for binary data. */

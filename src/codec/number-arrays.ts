@@ -23,6 +23,7 @@ export class NumberArrayText {
   readonly #text: string;
   readonly #start: number;
   readonly #end: number;
+  #array: number[] | undefined;
 
   constructor(text: string, start: number, end: number, float32: Float32Array) {
     this.#text = text;
@@ -35,9 +36,13 @@ export class NumberArrayText {
     return this.float32.length;
   }
 
-  /** The array as `JSON.parse` reads it (numbers as doubles): what the general path decodes. */
+  /**
+   * The array as `JSON.parse` reads it (numbers as doubles): what the general path decodes. Read
+   * once, on first use; do not modify it.
+   */
   toArray(): number[] {
-    return JSON.parse(this.#text.slice(this.#start, this.#end)) as number[];
+    this.#array ??= JSON.parse(this.#text.slice(this.#start, this.#end)) as number[];
+    return this.#array;
   }
 }
 
