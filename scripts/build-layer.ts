@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { emulatedArm64Runner, hostNodeRunner, type NodeRunner } from './deploy/arm64-emulator.ts';
 import {
   DEFAULT_ARCHITECTURE,
   formatMib,
@@ -184,6 +185,31 @@ export async function assertLayerLinksOnLambda(layer: LayerBuild): Promise<Recor
   return highestVersions(needed);
 }
 
+/**
+ * How to run Node for the layer of `architecture` here: this machine's Node when it is that
+ * architecture, arm64 Node of the default Lambda runtime under qemu on x86-64 when the emulator
+ * is installed (scripts/deploy/arm64-emulator.ts), or why it cannot be run.
+ */
+export async function layerRunner(
+  architecture: LambdaArchitecture,
+): Promise<{ runner: NodeRunner } | { skipped: string }> {
+  if (hostArchitecture() === architecture) return { runner: hostNodeRunner() };
+  if (architecture === 'arm64' && hostArchitecture() === 'x86_64') {
+    return emulatedArm64Runner(await lambdaNodeMajor());
+  }
+  return {
+    skipped: `no way to run linux/${LAMBDA_ARCHITECTURES[architecture]} on ${process.platform}/${process.arch}`,
+  };
+}
+
+/** The Node major version of serverless.yml's default runtime (`nodejs24.x` → 24). */
+export async function lambdaNodeMajor(): Promise<number> {
+  const text = await readFile(join(ROOT, 'serverless.yml'), 'utf8');
+  const match = /^ {4}runtime: nodejs(\d+)\.x/m.exec(text);
+  if (match?.[1] === undefined) throw new Error('serverless.yml: no params.default.runtime nodejsNN.x');
+  return Number(match[1]);
+}
+
 /** The Lambda architecture of this machine, when Lambda has one like it. */
 export function hostArchitecture(): LambdaArchitecture | undefined {
   if (process.platform !== LAYER_PLATFORM) return undefined;
@@ -287,13 +313,22 @@ async function main(): Promise<void> {
       console.error((error as Error).message);
       failed = true;
     }
-    if (hostArchitecture() === architecture) {
-      const run = await runCaseWithLayer(layer.nodeModules, join(conformance, 'onnx-backend', CHECK_CASE));
-      console.log(
-        `  load check: ${run.caseName} ran with onnxruntime-node ${run.version} from the layer; outputs match`,
+    const runner = await layerRunner(architecture);
+    if ('skipped' in runner) {
+      console.log(`  load check: skipped: ${runner.skipped}`);
+      continue;
+    }
+    try {
+      const run = await runCaseWithLayer(
+        layer.nodeModules,
+        join(conformance, 'onnx-backend', CHECK_CASE),
+        runner.runner,
       );
-    } else {
-      console.log(`  load check: skipped, this machine is ${process.platform}/${process.arch}`);
+      console.log(
+        `  load check: ${run.caseName} ran on ${runner.runner.label} with onnxruntime-node ${run.version} from the layer; outputs match`,
+      );
+    } finally {
+      await runner.runner.dispose();
     }
   }
   if (failed) process.exitCode = 1;

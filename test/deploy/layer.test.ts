@@ -8,7 +8,9 @@ import {
   buildLayer,
   CHECK_CASE,
   hostArchitecture,
+  layerRunner,
 } from '../../scripts/build-layer.ts';
+import { arm64EmulationUnavailable } from '../../scripts/deploy/arm64-emulator.ts';
 import {
   LAMBDA_ARCHITECTURES,
   LAMBDA_UNZIPPED_LIMIT_BYTES,
@@ -82,6 +84,28 @@ describe('onnxruntime layer', () => {
     assert.ok(run.resolved.startsWith(layer.nodeModules), run.resolved);
     assert.equal(run.version, layer.version);
     assert.ok(run.outputs > 0);
+  });
+
+  const emulation = host === 'x86_64' ? arm64EmulationUnavailable() : 'this machine is not linux/x64';
+  it(`arm64: loads and runs ${CHECK_CASE} on the Lambda runtime's arm64 Node under qemu (Graviton-like cpuinfo)`, {
+    skip: emulation ?? false,
+  }, async () => {
+    const layer = await buildLayer({ architecture: 'arm64' });
+    const runner = await layerRunner('arm64');
+    assert.ok('runner' in runner, 'skipped' in runner ? runner.skipped : '');
+    try {
+      const run = await runCaseWithLayer(
+        layer.nodeModules,
+        join(conformanceDir(), 'onnx-backend', CHECK_CASE),
+        runner.runner,
+      );
+
+      assert.match(runner.runner.label, /linux\/arm64 under qemu/);
+      assert.ok(run.resolved.startsWith(layer.nodeModules), run.resolved);
+      assert.ok(run.outputs > 0);
+    } finally {
+      await runner.runner.dispose();
+    }
   });
 
   it('the check fails when onnxruntime-node is not in the folder given', async () => {
