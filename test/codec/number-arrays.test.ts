@@ -251,8 +251,9 @@ describe('parseInferenceBody against parseJsonBody (differential, fast-check)', 
     const parsed = parseInferenceBody(text, 0) as { id: string; inputs: { data: unknown }[] };
 
     assert.equal(parsed.id, '"data":[1,2]');
-    assert.ok(parsed.inputs[0]?.data instanceof NumberArrayText);
-    assert.deepEqual(Array.from((parsed.inputs[0]?.data as NumberArrayText).float32), [0.5, 2]);
+    const scanned = parsed.inputs[0]?.data;
+    assert.ok(scanned instanceof NumberArrayText);
+    assert.deepEqual(Array.from(scanned.float32), [0.5, 2]);
     assert.deepEqual(parsed.inputs[1]?.data, [[1, 2]]);
     assert.equal(findNumberArrays(text).length, 1);
   });
