@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { emulatedArm64Runner, hostNodeRunner, type NodeRunner } from './deploy/arm64-emulator.ts';
 import {
   DEFAULT_ARCHITECTURE,
   formatMib,
@@ -26,6 +27,7 @@ import {
   type LambdaArchitecture,
   parseArchitecture,
 } from './deploy/budgets.ts';
+import { highestVersions, neededVersions, versionsBeyond } from './deploy/elf-versions.ts';
 import { runCaseWithLayer } from './deploy/layer-check.ts';
 import { keepInLayer, LAYER_PACKAGES, LAYER_PLATFORM, type LayerPackageName } from './deploy/layer-files.ts';
 import { zipSize } from './deploy/zip-size.ts';
@@ -162,6 +164,52 @@ export function assertLayerWithinBudget(layer: LayerManifest): void {
   }
 }
 
+/**
+ * The glibc / libstdc++ symbol versions the layer's native binaries need, checked against what
+ * the Lambda runtime's OS provides (`LAMBDA_OS_MAX_VERSIONS`): the highest needed per family.
+ * Throws naming every version beyond it, which Lambda would refuse at `require` time.
+ */
+export async function assertLayerLinksOnLambda(layer: LayerBuild): Promise<Record<string, string>> {
+  const needed = [];
+  for (const file of layer.files) {
+    if (!/\.(node|so(\.\d+)*)$/.test(file.path)) continue;
+    const versions = neededVersions(await readFile(join(layer.nodeModules, file.path)));
+    if (versions === undefined)
+      throw new Error(`layer ${layer.architecture}: ${file.path} is not an ELF64 object`);
+    const beyond = versionsBeyond(versions);
+    if (beyond.length > 0) {
+      throw new Error(`layer ${layer.architecture}: ${file.path} needs ${beyond.join('; ')}`);
+    }
+    needed.push(...versions);
+  }
+  return highestVersions(needed);
+}
+
+/**
+ * How to run Node for the layer of `architecture` here: this machine's Node when it is that
+ * architecture, arm64 Node of the default Lambda runtime under qemu on x86-64 when the emulator
+ * is installed (scripts/deploy/arm64-emulator.ts), or why it cannot be run.
+ */
+export async function layerRunner(
+  architecture: LambdaArchitecture,
+): Promise<{ runner: NodeRunner } | { skipped: string }> {
+  if (hostArchitecture() === architecture) return { runner: hostNodeRunner() };
+  if (architecture === 'arm64' && hostArchitecture() === 'x86_64') {
+    return emulatedArm64Runner(await lambdaNodeMajor());
+  }
+  return {
+    skipped: `no way to run linux/${LAMBDA_ARCHITECTURES[architecture]} on ${process.platform}/${process.arch}`,
+  };
+}
+
+/** The Node major version of serverless.yml's default runtime (`nodejs24.x` → 24). */
+export async function lambdaNodeMajor(): Promise<number> {
+  const text = await readFile(join(ROOT, 'serverless.yml'), 'utf8');
+  const match = /^ {4}runtime: nodejs(\d+)\.x/m.exec(text);
+  if (match?.[1] === undefined) throw new Error('serverless.yml: no params.default.runtime nodejsNN.x');
+  return Number(match[1]);
+}
+
 /** The Lambda architecture of this machine, when Lambda has one like it. */
 export function hostArchitecture(): LambdaArchitecture | undefined {
   if (process.platform !== LAYER_PLATFORM) return undefined;
@@ -257,17 +305,30 @@ async function main(): Promise<void> {
     );
     try {
       assertLayerWithinBudget(layer);
+      const highest = await assertLayerLinksOnLambda(layer);
+      console.log(
+        `  symbol versions: ${['GLIBC', 'GLIBCXX', 'CXXABI'].map((family) => `${family}_${highest[family] ?? '–'}`).join(', ')} at most: within Amazon Linux 2023's`,
+      );
     } catch (error) {
       console.error((error as Error).message);
       failed = true;
     }
-    if (hostArchitecture() === architecture) {
-      const run = await runCaseWithLayer(layer.nodeModules, join(conformance, 'onnx-backend', CHECK_CASE));
-      console.log(
-        `  load check: ${run.caseName} ran with onnxruntime-node ${run.version} from the layer; outputs match`,
+    const runner = await layerRunner(architecture);
+    if ('skipped' in runner) {
+      console.log(`  load check: skipped: ${runner.skipped}`);
+      continue;
+    }
+    try {
+      const run = await runCaseWithLayer(
+        layer.nodeModules,
+        join(conformance, 'onnx-backend', CHECK_CASE),
+        runner.runner,
       );
-    } else {
-      console.log(`  load check: skipped, this machine is ${process.platform}/${process.arch}`);
+      console.log(
+        `  load check: ${run.caseName} ran on ${runner.runner.label} with onnxruntime-node ${run.version} from the layer; outputs match`,
+      );
+    } finally {
+      await runner.runner.dispose();
     }
   }
   if (failed) process.exitCode = 1;

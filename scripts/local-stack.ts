@@ -99,7 +99,7 @@ export interface LocalStack extends StackSettings {
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  // The local stack runs on the Node of the machine (20 here); Lambda runs nodejs22.x, which the
+  // The local stack runs on the Node of the machine (20 here); Lambda runs nodejs24.x (or 22.x), which the
   // SDK's notice about dropping Node 20 next year is not about.
   quietSdkNodeNotice();
   const log = options.log ?? ((line: string) => console.log(line));

@@ -18,7 +18,12 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { buildHandlers } from './build.ts';
-import { assertLayerWithinBudget, buildLayer, type LayerBuild } from './build-layer.ts';
+import {
+  assertLayerLinksOnLambda,
+  assertLayerWithinBudget,
+  buildLayer,
+  type LayerBuild,
+} from './build-layer.ts';
 import { OFFLINE_CREDENTIALS, startAwsStub } from './deploy/aws-stub.ts';
 import {
   BUNDLE_BUDGET_BYTES,
@@ -59,6 +64,10 @@ export interface PackageResult {
   awsCalls: string[];
 }
 
+/** Lambda runtimes the functions and the layer may be deployed on (`runtime` param); the first is the default. */
+export const LAMBDA_RUNTIMES = ['nodejs24.x', 'nodejs22.x'] as const;
+export type LambdaRuntime = (typeof LAMBDA_RUNTIMES)[number];
+
 /** The params of a stage in serverless.yml (`params.default` under `params.<stage>`), as strings. */
 export async function stageParams(stage: string, file = SERVERLESS_YML): Promise<Record<string, string>> {
   const document = parse(await readFile(file, 'utf8')) as {
@@ -83,6 +92,11 @@ export async function buildArtifacts(
 }> {
   const effective = { ...(await stageParams(stage)), ...params };
   const architecture = parseArchitecture(effective.architecture ?? '', 'param architecture');
+  if (!LAMBDA_RUNTIMES.includes(effective.runtime as LambdaRuntime)) {
+    throw new Error(
+      `param runtime must be one of ${LAMBDA_RUNTIMES.join(', ')}; got ${JSON.stringify(effective.runtime ?? '')}`,
+    );
+  }
   if (effective.authorizer === 'jwt' && (!effective.jwtIssuerUrl || !effective.jwtAudience)) {
     throw new Error('param authorizer=jwt needs jwtIssuerUrl and jwtAudience');
   }
@@ -100,6 +114,7 @@ export async function buildArtifacts(
     `layer  ${architecture.padEnd(14)} ${formatMib(layer.zippedBytes)} zipped, ${formatMib(layer.unzippedBytes)} unzipped${layer.reused ? ' (up to date)' : ''}`,
   );
   assertLayerWithinBudget(layer);
+  await assertLayerLinksOnLambda(layer);
   return { architecture, layer, bundles };
 }
 

@@ -7,6 +7,7 @@ import { InferenceService, type ServerInfo } from './protocol/service.ts';
 import { ModelRepository } from './repository/model-repository.ts';
 import { assertModelName, parseVersionSelector } from './repository/names.ts';
 import { defaultCacheBytes, ModelLoader } from './runtime/model-loader.ts';
+import { chooseSessionTuning, detectCpuEnvironment } from './runtime/session-options.ts';
 
 /** Name and version reported by server metadata. */
 export const SERVER_INFO: ServerInfo = { name: 'onnx-serve', version: packageJson.version };
@@ -26,9 +27,12 @@ export const SERVER_INFO: ServerInfo = { name: 'onnx-serve', version: packageJso
 export function createServing(config: ServingConfig, ports: { store: StreamingObjectStore }) {
   const { store } = ports;
   const repository = new ModelRepository({ store, refreshIntervalMs: config.refreshIntervalMs });
+  // Threads and spinning for the function's CPU share; the notes say why (logged at init).
+  const sessionChoice = chooseSessionTuning(detectCpuEnvironment(config.functionMemoryMb));
   const loader = new ModelLoader({
     store,
     maxCacheBytes: config.cacheBytes ?? defaultCacheBytes(config.functionMemoryMb),
+    sessionTuning: sessionChoice.tuning,
   });
   const service = new InferenceService({ repository, loader, server: SERVER_INFO });
   const outcomes = new OutcomeService({ store, repository });
@@ -62,7 +66,7 @@ export function createServing(config: ServingConfig, ports: { store: StreamingOb
     return results;
   }
 
-  return { store, repository, loader, service, outcomes, handle, preload };
+  return { store, repository, loader, service, outcomes, handle, preload, sessionChoice };
 }
 
 /** The serving core as `createServing` wires it. */

@@ -169,6 +169,7 @@ function record(
 export async function httpDepsFromEnv(env: Env): Promise<HttpHandlerDeps> {
   const config = readServingConfig(env);
   const serving = createServing(config, { store: bucketStore(config) });
+  logger.info('session options', { ...serving.sessionChoice.tuning, notes: serving.sessionChoice.notes });
   if (config.preload.length > 0) {
     for (const result of await serving.preload(config.preload)) {
       if (result.ok) logger.info('model preloaded', { entry: result.entry, ms: result.ms });

@@ -7,6 +7,11 @@ import { objectsOfS3Event } from '../../src/adapters/aws/s3-event.ts';
 import type { Env } from '../../src/config/env.ts';
 import { readValidationConfig } from '../../src/config/validation-config.ts';
 import type { ObjectStore } from '../../src/ports/object-store.ts';
+import {
+  chooseSessionTuning,
+  detectCpuEnvironment,
+  type SessionTuning,
+} from '../../src/runtime/session-options.ts';
 import { type ValidationResult, validateNotifiedModel } from '../../src/validation/validate-model.ts';
 import { bucketStore } from '../commons/clients.ts';
 import { logger, metrics } from '../commons/powertools.ts';
@@ -25,6 +30,8 @@ export interface ModelEventsHandlerDeps {
   bucket: string;
   /** Timed smoke runs per model (`VALIDATION_RUNS`). */
   smokeRuns: number;
+  /** Session threads and spinning, as serving chooses them (default: for this machine outside Lambda). */
+  sessionTuning?: SessionTuning;
 }
 
 /**
@@ -48,6 +55,7 @@ export function createModelEventsHandler(deps: ModelEventsHandlerDeps) {
         result = await validateNotifiedModel(deps.store, object, {
           bucket: deps.bucket,
           runs: deps.smokeRuns,
+          sessionTuning: deps.sessionTuning,
         });
       } catch (error) {
         logger.error('model validation failed', { key: object.key, error: error as Error });
@@ -67,7 +75,12 @@ export function createModelEventsHandler(deps: ModelEventsHandlerDeps) {
 /** The default wiring from the environment (`readValidationConfig`). */
 export function modelEventsDepsFromEnv(env: Env): ModelEventsHandlerDeps {
   const config = readValidationConfig(env);
-  return { store: bucketStore(config), bucket: config.bucket, smokeRuns: config.smokeRuns };
+  return {
+    store: bucketStore(config),
+    bucket: config.bucket,
+    smokeRuns: config.smokeRuns,
+    sessionTuning: chooseSessionTuning(detectCpuEnvironment(config.functionMemoryMb)).tuning,
+  };
 }
 
 function record(result: ValidationResult): void {

@@ -6,8 +6,14 @@ import * as ortNode from 'onnxruntime-node';
 import { s3StoresOf } from '../../src/adapters/aws/s3-store.ts';
 import { createBatchScoring } from '../../src/batch/batch-scoring.ts';
 import { readBatchConfig } from '../../src/config/batch-config.ts';
-import { DEFAULT_SESSION_OPTIONS } from '../../src/runtime/model-loader.ts';
-import { type BenchModel, type BenchS3, progress, random, summarize } from './common.ts';
+import {
+  BENCH_SESSION_OPTIONS,
+  type BenchModel,
+  type BenchS3,
+  progress,
+  random,
+  summarize,
+} from './common.ts';
 import type { Row } from './report.ts';
 
 export async function batchScoring(
@@ -43,7 +49,7 @@ export async function batchScoring(
 
     const ours: number[] = [];
     const base: number[] = [];
-    const session = await ortNode.InferenceSession.create(model.bytes, DEFAULT_SESSION_OPTIONS);
+    const session = await ortNode.InferenceSession.create(model.bytes, BENCH_SESSION_OPTIONS);
     for (let rep = 0; rep < options.repeats; rep++) {
       const key = `batch/input/${name}/bench-${rep}.csv`;
       await s3.store.put(key, csv);

@@ -7,13 +7,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { InferenceSession } from 'onnxruntime-node';
 import { createS3Client, S3ObjectStore } from '../../src/adapters/aws/s3-store.ts';
+import { DEFAULT_SESSION_OPTIONS } from '../../src/runtime/model-loader.ts';
+import {
+  chooseSessionTuning,
+  detectCpuEnvironment,
+  sessionOptionsOf,
+} from '../../src/runtime/session-options.ts';
 import { buildDemoModels } from '../demo-models.ts';
 import { buildOnnxModel, type Initializer, type NodeSpec } from '../lib/onnx/graph-builder.ts';
 import { mulberry32 } from '../lib/random.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '../local/s3-server.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The memory size the benchmarked functions are told they have (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`). */
+export const BENCH_MEMORY_MB = 1024;
+
+/**
+ * The session options the product chooses at `BENCH_MEMORY_MB` on this machine: raw `session.run`
+ * baselines use them too, so handler/raw ratios measure the product's overhead, not a difference
+ * in thread settings (section 1b compares the settings themselves).
+ */
+export const BENCH_SESSION_OPTIONS: InferenceSession.SessionOptions = {
+  ...DEFAULT_SESSION_OPTIONS,
+  ...sessionOptionsOf(chooseSessionTuning(detectCpuEnvironment(BENCH_MEMORY_MB)).tuning),
+};
 export const RESNET_PATH = join(ROOT, 'test/fixtures/conformance/onnx-backend/light/light_resnet50.onnx');
 
 /** Median and spread of a sample of durations (or rates). */
@@ -232,7 +252,7 @@ export async function startBenchS3(): Promise<BenchS3> {
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       POWERTOOLS_SERVICE_NAME: 'onnx-serve',
       POWERTOOLS_METRICS_NAMESPACE: 'OnnxServeBench',
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(BENCH_MEMORY_MB),
     },
     async close() {
       client.destroy();

@@ -1,10 +1,13 @@
 /**
- * `npm run bench [-- --quick] [--out <results.json>] [--markdown <table.md>] [--only <sections>]`
+ * `npm run bench [-- --quick] [--out <results.json>] [--markdown <table.md>] [--only <sections>]
+ *   [--lambda-memory 512,1024,1769]`
  *
  * Runs the benchmark suite on this machine and writes a JSON result file and a markdown table
  * (default `.local/bench/results.json` and `.local/bench/results.md`); the table is also printed.
  * Every comparison is measured side by side in the same run. Progress goes to stderr.
- * Sections: warm, payload, cold, runtime, batch, drift, footprint, server.
+ * Sections: warm, payload, cold, runtime, batch, drift, footprint, server; with `--lambda-memory`,
+ * also the session options the product chooses against onnxruntime's defaults under a cgroup CPU
+ * quota equal to Lambda's share for each memory size (needs root and cgroup v1's cpu controller).
  */
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,6 +23,7 @@ import { benchModels, progress, publish, ROOT, startBenchS3, summarize } from '.
 import { driftCheck } from './drift.ts';
 import { markdownTable, type Row } from './report.ts';
 import { serverBench } from './server.ts';
+import { sessionOptionsRows } from './session-options.ts';
 import { createCore, loadHttpHandler, payloadSpeed, runtimeChoice, warmOverhead } from './warm.ts';
 
 const SECTIONS = ['warm', 'payload', 'cold', 'runtime', 'batch', 'drift', 'footprint', 'server'] as const;
@@ -43,6 +47,7 @@ export interface BenchResult {
 
 const USAGE = `usage:
   npm run bench [-- --quick] [--out <results.json>] [--markdown <table.md>] [--only <section,section>]
+                [--lambda-memory <MB,MB,…>]   (session options under Lambda's CPU share; root + cgroup v1)
 sections: ${SECTIONS.join(', ')} (default: all)
 The bench runs the handlers in its own process against its own S3 server: nothing it sends reaches
 the local stack's captures.`;
@@ -53,6 +58,7 @@ async function main(argv: string[]): Promise<void> {
     out: { type: 'string', default: join(ROOT, '.local/bench/results.json') },
     markdown: { type: 'string', default: join(ROOT, '.local/bench/results.md') },
     only: { type: 'string' },
+    'lambda-memory': { type: 'string' },
   });
   const quick = values.quick === true;
   const only = new Set((values.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()));
@@ -198,6 +204,18 @@ async function main(argv: string[]): Promise<void> {
     }
   } finally {
     await s3.close();
+  }
+  if (values['lambda-memory'] !== undefined) {
+    // Section 1b: session options under a CPU quota equal to Lambda's share for each size.
+    const sizes = values['lambda-memory'].split(',').map((size) => Number(size.trim()));
+    if (sizes.some((size) => !(Number.isInteger(size) && size >= 128 && size <= 10_240))) {
+      throw new Error(`--lambda-memory takes memory sizes in MB from 128 to 10240, e.g. 512,1024,1769`);
+    }
+    const cpuShare = await sessionOptionsRows(sizes, quick ? 5 : 30);
+    if (cpuShare.skipped !== undefined)
+      missing.push(`1b session options under a CPU quota: ${cpuShare.skipped}`);
+    rows.push(...cpuShare.rows);
+    details.sessionOptions = cpuShare.results;
   }
 
   const cpu = cpus()[0]?.model ?? 'unknown';

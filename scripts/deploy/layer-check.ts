@@ -9,6 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { type DecodedTensor, decodeTensorProto } from '../lib/onnx/tensor-proto.ts';
+import { hostNodeRunner, type NodeRunner } from './arm64-emulator.ts';
 
 /** The ONNX backend tests' tolerance. */
 const RTOL = 1e-3;
@@ -61,7 +62,11 @@ export interface LayerRun {
  * `output_N.pb`) with onnxruntime-node from `nodeModulesDir`; throws when the package is not
  * resolved from there, fails to load, or computes something else than expected.
  */
-export async function runCaseWithLayer(nodeModulesDir: string, caseDir: string): Promise<LayerRun> {
+export async function runCaseWithLayer(
+  nodeModulesDir: string,
+  caseDir: string,
+  runner: NodeRunner = hostNodeRunner(),
+): Promise<LayerRun> {
   const dataDir = join(caseDir, 'test_data_set_0');
   const files = (await readdir(dataDir)).sort();
   const read = async (prefix: string) =>
@@ -85,7 +90,7 @@ export async function runCaseWithLayer(nodeModulesDir: string, caseDir: string):
       };
     }),
   };
-  const answer = JSON.parse(await runChild(nodeModulesDir, JSON.stringify(request))) as {
+  const answer = JSON.parse(await runChild(runner, nodeModulesDir, JSON.stringify(request))) as {
     resolved: string;
     version: string;
     outputs: { name: string; dims: number[]; data: number[] }[];
@@ -125,10 +130,10 @@ function compareOutputs(
   });
 }
 
-function runChild(nodeModulesDir: string, stdin: string): Promise<string> {
+function runChild(runner: NodeRunner, nodeModulesDir: string, stdin: string): Promise<string> {
   return new Promise((resolve, reject) => {
     // Only what Node needs: no NODE_OPTIONS (a loader from the parent), no project paths.
-    const child = spawn(process.execPath, ['-e', CHILD_SCRIPT], {
+    const child = spawn(runner.command, [...runner.args, '-e', CHILD_SCRIPT], {
       cwd: tmpdir(),
       env: { PATH: process.env.PATH ?? '', NODE_PATH: nodeModulesDir },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -146,7 +151,10 @@ function runChild(nodeModulesDir: string, stdin: string): Promise<string> {
     child.stdin.on('error', () => {});
     child.on('close', (code) => {
       if (code === 0) resolve(stdout);
-      else reject(new Error(`layer check: node exited with ${code}: ${stderr.trim().slice(0, 2000)}`));
+      else
+        reject(
+          new Error(`layer check: ${runner.label} exited with ${code}: ${stderr.trim().slice(0, 2000)}`),
+        );
     });
     child.stdin.end(stdin);
   });

@@ -8,6 +8,7 @@
 import type { Tensor } from 'onnxruntime-node';
 import { type TabularSchema, tabularSchema } from '../batch/tabular.ts';
 import { tensorElements } from '../codec/encode.ts';
+import { NumberArrayText } from '../codec/number-arrays.ts';
 import type { ModelConfig } from '../repository/model-config.ts';
 import type {
   InferenceRequest,
@@ -206,13 +207,14 @@ export function buildApiCaptures(options: {
   if (rows === undefined || rows.layout === 'tensors') {
     const count = rows?.count ?? 1;
     const ids = predictionIds(response.id, count);
-    const values = request.inputs.map((input) => inputValues(capture, input));
+    // FP32 tensors beyond the captured size come from the float32 values the model received.
+    const values = request.inputs.map((input) => tensorValues(capture, input, max));
     const records: CaptureRecord[] = [];
     for (let row = 0; row < count; row++) {
       if (!isPredictionSampled(settings.sampleRate, response.id, row)) continue;
       const inputStats: Record<string, number | null> = {};
       const inputs: CapturedInputs = request.inputs.map((input, i) => {
-        const data = values[i] as unknown[];
+        const data = values[i] as readonly unknown[] | Float32Array;
         const size = count === 1 ? data.length : data.length / count;
         addInputStats(inputStats, input.name, data, row * size, (row + 1) * size);
         const shape = count === 1 ? input.shape : [1, ...input.shape.slice(1)];
@@ -294,6 +296,28 @@ function featureMap(
   return map;
 }
 
+/**
+ * An input captured as a tensor: as `inputValues`, except that an FP32 input of more than `max`
+ * elements, which the record only summarises, is summarised from the float32 values the model
+ * received (no second pass over its JSON).
+ */
+function tensorValues(
+  capture: InferCapture,
+  input: RequestInput,
+  max: number,
+): readonly unknown[] | Float32Array {
+  const tensor = capture.feeds?.[input.name];
+  if (
+    input.binary === undefined &&
+    input.datatype === 'FP32' &&
+    tensor?.data instanceof Float32Array &&
+    tensor.size > max
+  ) {
+    return tensor.data;
+  }
+  return inputValues(capture, input);
+}
+
 /** An input's values, flat: from its JSON data, or from the decoded tensor for binary data. */
 function inputValues(capture: InferCapture, input: RequestInput): unknown[] {
   const tensor = input.binary !== undefined ? capture.feeds?.[input.name] : undefined;
@@ -301,5 +325,6 @@ function inputValues(capture: InferCapture, input: RequestInput): unknown[] {
 }
 
 function flatten(data: unknown): unknown[] {
+  if (data instanceof NumberArrayText) return data.toArray();
   return Array.isArray(data) ? data.flat(Number.POSITIVE_INFINITY) : [data];
 }

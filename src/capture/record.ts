@@ -69,7 +69,8 @@ export interface TensorLike {
   name: string;
   datatype: Datatype;
   shape: number[];
-  data: readonly unknown[];
+  /** Elements, or a Float32Array of them (a decoded FP32 tensor). */
+  data: readonly unknown[] | Float32Array;
 }
 
 /**
@@ -84,7 +85,14 @@ export interface TensorLike {
  */
 export function captureTensor(tensor: TensorLike, maxElements = MAX_CAPTURED_ELEMENTS): CapturedTensor {
   const { name, datatype, shape, data } = tensor;
-  if (data.length <= maxElements) return { name, datatype, shape: [...shape], data: data as TensorElement[] };
+  if (data.length <= maxElements) {
+    return {
+      name,
+      datatype,
+      shape: [...shape],
+      data: (data instanceof Float32Array ? Array.from(data) : data) as TensorElement[],
+    };
+  }
   return { name, datatype, shape: [...shape], truncated: true, summary: summarise(data) };
 }
 
@@ -302,7 +310,7 @@ export function isSampled(rate: number, seed: string, index: number): boolean {
   return mix(hashString(seed) ^ index) / 0x1_0000_0000 < rate;
 }
 
-function summarise(data: readonly unknown[]): TensorSummary {
+function summarise(data: readonly unknown[] | Float32Array): TensorSummary {
   let count = 0;
   let numeric = 0;
   let min = Number.POSITIVE_INFINITY;

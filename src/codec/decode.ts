@@ -1,10 +1,12 @@
-import { Tensor } from 'onnxruntime-node';
+import type { Tensor } from 'onnxruntime-node';
 import { BadRequestError } from '../errors.ts';
 import type { ModelSignature, RequestInput, TensorSpec } from '../types.ts';
 import { decodeBinaryData } from './binary.ts';
 import { ORT_TYPE_OF } from './datatypes.ts';
 import { countOf, describeValue, formatShape, listNames, quote } from './describe.ts';
 import { ELEMENT_CODECS, type ElementCodec, type TensorStorage } from './elements.ts';
+import { NumberArrayText } from './number-arrays.ts';
+import { ortTensor } from './ort-tensor.ts';
 
 /**
  * Turns parsed request inputs into onnxruntime tensors, checked against the model's inputs.
@@ -78,7 +80,7 @@ function decodeInput(input: RequestInput, spec: TensorSpec): Tensor {
     input.binary !== undefined
       ? decodeBinaryData({ ...input, binary: input.binary })
       : decodeData(input.data, input.shape, ELEMENT_CODECS[input.datatype], label);
-  return new Tensor(ORT_TYPE_OF[input.datatype], storage, input.shape);
+  return ortTensor(ORT_TYPE_OF[input.datatype], storage, input.shape);
 }
 
 function checkShape(shape: readonly number[], modelShape: readonly number[] | null, label: string): void {
@@ -101,6 +103,11 @@ function decodeData(
   label: string,
 ): TensorStorage {
   const count = shape.reduce((product, dim) => product * dim, 1);
+  if (data instanceof NumberArrayText) {
+    // Scanned as float32 already (number-arrays.ts); any other case takes the general path below.
+    if (codec === ELEMENT_CODECS.FP32 && data.length === count) return data.float32;
+    return decodeData(data.toArray(), shape, codec, label);
+  }
   const needs = `${label}: shape ${formatShape(shape)} needs ${countOf(count, 'element')}`;
   if (!Array.isArray(data)) {
     if (count !== 1) throw new BadRequestError(`${needs}, got a single value`);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { BadRequestError } from '../errors.ts';
 import {
   DATATYPES,
@@ -9,6 +10,7 @@ import {
 import { describeValue, formatShape, quote } from './describe.ts';
 import { isJsonObject } from './json.ts';
 import { findJsonSyntaxError } from './json-syntax.ts';
+import { FAST_PATH_MIN_CHARS, findNumberArrays, NumberArrayText } from './number-arrays.ts';
 
 /** Deepest nesting of arrays and objects a request body may have (rank-32 nested data needs 36). */
 export const MAX_JSON_DEPTH = 64;
@@ -42,6 +44,48 @@ export function parseJsonBody(text: string): unknown {
         ? 'malformed JSON'
         : `malformed JSON: ${problem.reason} at position ${problem.position} (line ${problem.line}, column ${problem.column})`,
     );
+  }
+  if (exceedsDepth(value, MAX_JSON_DEPTH)) {
+    throw new BadRequestError(`malformed JSON: nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  return value;
+}
+
+/**
+ * Parses an inference request body as `parseJsonBody` does, except that each `data` value that is
+ * a flat array of JSON numbers comes back as a `NumberArrayText` (its elements already read as
+ * float32, its text kept for any other datatype) instead of a JavaScript array: see
+ * `number-arrays.ts`. Any error is `parseJsonBody`'s own, for the same text.
+ *
+ * @example
+ * ```ts
+ * const body = parseInferenceBody(text); // inputs[0].data: NumberArrayText for [0.1, 0.2, …]
+ * ```
+ */
+export function parseInferenceBody(text: string, minChars = FAST_PATH_MIN_CHARS): unknown {
+  if (text.length < minChars) return parseJsonBody(text);
+  const spans = findNumberArrays(text);
+  if (spans.length === 0) return parseJsonBody(text);
+  // Each array becomes a placeholder string no client can predict (a fresh random tag per body),
+  // put back as the scanned array by the reviver, which only sees the small rest of the body.
+  const nonce = randomUUID();
+  const tag = `\\u0000${nonce}:`;
+  const placeholder = `\u0000${nonce}:`;
+  let rest = '';
+  let from = 0;
+  spans.forEach((span, index) => {
+    rest += `${text.slice(from, span.start)}"${tag}${index}"`;
+    from = span.end;
+  });
+  rest += text.slice(from);
+  let value: unknown;
+  try {
+    value = JSON.parse(rest, (key, member: unknown) => {
+      if (key !== 'data' || typeof member !== 'string' || !member.startsWith(placeholder)) return member;
+      return spans[Number(member.slice(placeholder.length))]?.array ?? member;
+    });
+  } catch {
+    return parseJsonBody(text);
   }
   if (exceedsDepth(value, MAX_JSON_DEPTH)) {
     throw new BadRequestError(`malformed JSON: nested deeper than ${MAX_JSON_DEPTH} levels`);
@@ -129,7 +173,11 @@ function parseInput(value: unknown, index: number): RequestInput {
   if (data === undefined) {
     throw new BadRequestError(`${label} data is required (or parameters.binary_data_size for binary data)`);
   }
-  if (!Array.isArray(data) && !['number', 'string', 'boolean'].includes(typeof data)) {
+  if (
+    !Array.isArray(data) &&
+    !(data instanceof NumberArrayText) &&
+    !['number', 'string', 'boolean'].includes(typeof data)
+  ) {
     throw new BadRequestError(`${label} data expected an array of values, got ${describeValue(data)}`);
   }
   return { name, shape, datatype, ...(parameters === undefined ? {} : { parameters }), data };
@@ -212,6 +260,8 @@ function exceedsDepth(root: unknown, max: number): boolean {
     const [value, depth] = entry;
     if (typeof value !== 'object' || value === null) continue;
     if (depth > max) return true;
+    // A scanned numeric array is one level (its elements are numbers).
+    if (value instanceof NumberArrayText) continue;
     for (const child of Array.isArray(value) ? value : Object.values(value)) {
       if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
     }

@@ -6,11 +6,14 @@ import { readStoreConnection, type StoreConnection } from './store-config.ts';
 export interface ValidationConfig extends StoreConnection {
   /** Timed smoke runs per model, after one warm-up. */
   smokeRuns: number;
+  /** `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`: session threads are chosen for its CPU share. */
+  functionMemoryMb?: number;
 }
 
 /**
  * Reads the validation configuration. Variables: `MODEL_BUCKET` (required), `AWS_REGION`,
- * `S3_ENDPOINT`, `S3_FORCE_PATH_STYLE`, `VALIDATION_RUNS` (default 5, at most 100).
+ * `S3_ENDPOINT`, `S3_FORCE_PATH_STYLE`, `VALIDATION_RUNS` (default 5, at most 100),
+ * `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`.
  *
  * @example
  * ```ts
@@ -22,8 +25,10 @@ export function readValidationConfig(env: Env): ValidationConfig {
   if (!Number.isInteger(smokeRuns)) {
     throw new ConfigError('VALIDATION_RUNS', 'an integer in [1, 100]', String(env.VALIDATION_RUNS));
   }
+  const memory = readNumber(env, 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 0, { min: 0 });
   return {
     ...readStoreConnection(env),
     smokeRuns,
+    ...(memory > 0 ? { functionMemoryMb: memory } : {}),
   };
 }

@@ -2,7 +2,7 @@ import { buildApiCaptures, type InferCapture } from '../capture/api-capture.ts';
 import type { CaptureRecord } from '../capture/record.ts';
 import { BINARY_HEADER, encodeBinaryResponse, splitBinaryBody } from '../codec/binary.ts';
 import { stringifyJson } from '../codec/json.ts';
-import { parseJsonBody } from '../codec/parse-request.ts';
+import { parseInferenceBody, parseJsonBody } from '../codec/parse-request.ts';
 import { BadRequestError, NotFoundError, PayloadTooLargeError, toErrorResponse } from '../errors.ts';
 import type { OutcomeService } from '../outcomes/outcome-service.ts';
 import type { InferenceService, InferResult, InferStats, ModelCallStats } from '../protocol/service.ts';
@@ -163,7 +163,9 @@ export function createHttpApp(options: {
         const bytes = readBody(request, 'a JSON inference request');
         // With Content-Encoding, the header gives the length of the JSON part once inflated.
         const { json, binary } = splitBinaryBody(bytes, request.headers?.[BINARY_HEADER]);
-        const body = parseJsonBody(decodeText(json, binary === undefined ? 'request body' : 'JSON part'));
+        const body = parseInferenceBody(
+          decodeText(json, binary === undefined ? 'request body' : 'JSON part'),
+        );
         const {
           response,
           stats,

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { ModelUnavailableError } from '../errors.ts';
+import { MAX_SESSION_THREADS, type SessionConfig } from '../runtime/session-options.ts';
 import { describeJson, parseUserJson } from '../schema/user-json.ts';
 import { ALIAS_PATTERN, isVersionNumber, MAX_VERSION, versionOfFolder } from './names.ts';
 
@@ -32,6 +33,11 @@ export interface ModelConfig {
   capture?: { sample_rate?: number; enabled?: boolean };
   /** Drift window and thresholds; validated by the drift job, passed through here. */
   drift?: Record<string, unknown>;
+  /**
+   * onnxruntime session overrides for this model (`intra_op_threads`, `inter_op_threads`,
+   * `execution_mode`, `spinning`), over what the function chose for its CPU share.
+   */
+  session?: SessionConfig;
   description?: string;
 }
 
@@ -63,6 +69,14 @@ const outputName = z.string({ error: 'an output name' }).check(z.minLength(1, { 
 const sampleRate = z
   .number({ error: 'a number from 0 to 1' })
   .check(z.minimum(0, { error: 'a number from 0 to 1' }), z.maximum(1, { error: 'a number from 0 to 1' }));
+
+const threadCount = (() => {
+  const expected = `an integer from 1 to ${MAX_SESSION_THREADS}`;
+  return z
+    .int({ error: expected })
+    .check(z.minimum(1, { error: expected }), z.maximum(MAX_SESSION_THREADS, { error: expected }));
+})();
+const SESSION_FIELDS = ['intra_op_threads', 'inter_op_threads', 'execution_mode', 'spinning'] as const;
 
 /** An optional field with its description (shown by editors through the published JSON Schema). */
 function field<T extends z.ZodMiniType>(schema: T, description: string) {
@@ -116,6 +130,20 @@ export const modelConfigSchema = z.looseObject(
       'Prediction capture: enabled (default true) and sample_rate (0 to 1, default 1).',
     ),
     drift: z.optional(z.record(z.string(), z.unknown(), { error: 'an object' })),
+    session: field(
+      z.looseObject(
+        {
+          intra_op_threads: z.optional(threadCount),
+          inter_op_threads: z.optional(threadCount),
+          execution_mode: z.optional(
+            z.enum(['sequential', 'parallel'], { error: "'sequential' or 'parallel'" }),
+          ),
+          spinning: z.optional(z.boolean({ error: 'true or false' })),
+        },
+        { error: 'an object' },
+      ),
+      "onnxruntime threading for this model, over what the function chose for its memory's CPU share: intra_op_threads, inter_op_threads, execution_mode, spinning (idle pool threads spin-wait for work).",
+    ),
     description: field(z.string({ error: 'a string' }), "Free text shown in the model's metadata."),
   },
   { error: 'a JSON object' },
@@ -143,6 +171,7 @@ export function parseModelConfig(json: unknown, name: string): ParsedModelConfig
     ...unknownFields(parsed, Object.keys(modelConfigSchema.shape), ''),
     ...unknownFields(parsed.outputs, OUTPUT_ROLES, 'outputs.'),
     ...unknownFields(parsed.capture, ['sample_rate', 'enabled'], 'capture.'),
+    ...unknownFields(parsed.session, SESSION_FIELDS, 'session.'),
   ].map((field) => `${where}: unknown field '${field}' ignored`);
 
   const config: ModelConfig = {};
@@ -157,6 +186,7 @@ export function parseModelConfig(json: unknown, name: string): ParsedModelConfig
   if (parsed.capture !== undefined)
     config.capture = pick(parsed.capture, ['sample_rate', 'enabled'] as const);
   if (parsed.drift !== undefined) config.drift = parsed.drift;
+  if (parsed.session !== undefined) config.session = pick(parsed.session, SESSION_FIELDS);
   if (parsed.description !== undefined) config.description = parsed.description;
   return { config, warnings };
 }

@@ -5,6 +5,14 @@ import type { ObjectStore, StoredObject } from '../ports/object-store.ts';
 import type { ModelSignature } from '../types.ts';
 import { LruCache } from './lru-cache.ts';
 import { type GuardedSession, guardSession } from './session-guard.ts';
+import {
+  chooseSessionTuning,
+  detectCpuEnvironment,
+  type SessionConfig,
+  type SessionTuning,
+  sessionOptionsOf,
+  withOverrides,
+} from './session-options.ts';
 import { deriveSignature, markUndeclaredRanks } from './signature.ts';
 
 /**
@@ -77,6 +85,8 @@ export interface ModelRef {
   key: string;
   /** ETag seen in the listing; a different one on a later call means the file was replaced. */
   etag?: string;
+  /** The model's config.json; its `session` field overrides the loader's session tuning. */
+  config?: { session?: SessionConfig };
 }
 
 export interface LoadedModel {
@@ -132,7 +142,13 @@ export interface ModelLoaderOptions {
   store: ObjectStore;
   /** Budget for estimated session memory (default `defaultCacheBytes()`). */
   maxCacheBytes?: number;
-  /** Merged over `DEFAULT_SESSION_OPTIONS`. */
+  /**
+   * Threads, spinning and execution mode for the function's CPU share (`chooseSessionTuning`);
+   * a model's config.json `session` field overrides it. Default: the choice for this machine
+   * outside Lambda (one thread per visible CPU).
+   */
+  sessionTuning?: SessionTuning;
+  /** Merged over `DEFAULT_SESSION_OPTIONS` and the tuning's options; wins over both. */
   sessionOptions?: InferenceSession.SessionOptions;
   createSession?: SessionFactory;
   estimateBytes?: (modelBytes: number) => number;
@@ -150,6 +166,8 @@ interface CacheEntry {
   guard: GuardedSession;
   /** The ETag of the ref this entry was loaded for. */
   refEtag?: string;
+  /** The config.json session overrides it was created with (`overridesKey`). */
+  overrides: string;
 }
 
 /**
@@ -167,6 +185,7 @@ interface CacheEntry {
 export class ModelLoader {
   readonly #store: ObjectStore;
   readonly #sessionOptions: InferenceSession.SessionOptions;
+  readonly #sessionTuning: SessionTuning;
   readonly #createSession: SessionFactory;
   readonly #estimateBytes: (modelBytes: number) => number;
   readonly #now: () => number;
@@ -181,11 +200,15 @@ export class ModelLoader {
   constructor(options: ModelLoaderOptions) {
     this.#store = options.store;
     this.#sessionOptions = { ...DEFAULT_SESSION_OPTIONS, ...options.sessionOptions };
+    this.#sessionTuning =
+      options.sessionTuning ?? chooseSessionTuning(detectCpuEnvironment(undefined)).tuning;
     this.#createSession =
       options.createSession ?? ((bytes, sessionOptions) => InferenceSession.create(bytes, sessionOptions));
     this.#estimateBytes = options.estimateBytes ?? estimateSessionBytes;
     this.#now = options.now ?? (() => performance.now());
-    this.#warmUp = options.warmUp ?? (options.createSession === undefined ? warmUpRuntime : undefined);
+    this.#warmUp =
+      options.warmUp ??
+      (options.createSession === undefined ? () => warmUpRuntime(this.sessionOptionsFor({})) : undefined);
     this.#cache = new LruCache<CacheEntry>({
       maxBytes: options.maxCacheBytes ?? defaultCacheBytes(),
       onEvict: (_key, entry) => entry.guard.retire(),
@@ -199,12 +222,16 @@ export class ModelLoader {
    */
   async get(ref: ModelRef): Promise<LoadResult> {
     const cached = this.#cache.get(ref.key);
-    if (cached !== undefined && (ref.etag === undefined || ref.etag === cached.refEtag)) {
+    if (
+      cached !== undefined &&
+      (ref.etag === undefined || ref.etag === cached.refEtag) &&
+      cached.overrides === overridesKey(ref)
+    ) {
       this.#hits += 1;
       return { model: cached.model, cacheHit: true };
     }
     this.#misses += 1;
-    const slot = `${ref.key}\n${ref.etag ?? ''}`;
+    const slot = `${ref.key}\n${ref.etag ?? ''}\n${overridesKey(ref)}`;
     let loading = this.#loading.get(slot);
     if (loading === undefined) {
       loading = this.#load(ref).finally(() => this.#loading.delete(slot));
@@ -290,7 +317,7 @@ export class ModelLoader {
       };
       this.#cache.set(
         ref.key,
-        { model, guard, refEtag: ref.etag },
+        { model, guard, refEtag: ref.etag, overrides: overridesKey(ref) },
         this.#estimateBytes(object.body.byteLength),
       );
       return {
@@ -321,9 +348,18 @@ export class ModelLoader {
     return result;
   }
 
+  /**
+   * The session options a model is created with: `DEFAULT_SESSION_OPTIONS`, then the tuning (with
+   * the model's config.json `session` overrides), then the loader's `sessionOptions`.
+   */
+  sessionOptionsFor(ref: Pick<ModelRef, 'config'>): InferenceSession.SessionOptions {
+    const tuned = sessionOptionsOf(withOverrides(this.#sessionTuning, ref.config?.session));
+    return { ...DEFAULT_SESSION_OPTIONS, ...tuned, ...this.#sessionOptions };
+  }
+
   async #open(ref: ModelRef, bytes: Uint8Array): Promise<InferenceSession> {
     try {
-      return await this.#createSession(bytes, this.#sessionOptions);
+      return await this.#createSession(bytes, this.sessionOptionsFor(ref));
     } catch (error) {
       if (error instanceof ServingError) throw error;
       throw new ModelUnavailableError(
@@ -334,12 +370,15 @@ export class ModelLoader {
   }
 }
 
-/** Creates and releases a session of `WARM_UP_MODEL_BASE64`. */
-async function warmUpRuntime(): Promise<void> {
-  const session = await InferenceSession.create(
-    Buffer.from(WARM_UP_MODEL_BASE64, 'base64'),
-    DEFAULT_SESSION_OPTIONS,
-  );
+/** A model's config.json session overrides as a cache-key part: '' when it has none. */
+function overridesKey(ref: ModelRef): string {
+  const overrides = ref.config?.session;
+  return overrides === undefined ? '' : JSON.stringify(overrides);
+}
+
+/** Creates and releases a session of `WARM_UP_MODEL_BASE64` (with the models' thread settings). */
+async function warmUpRuntime(options: InferenceSession.SessionOptions): Promise<void> {
+  const session = await InferenceSession.create(Buffer.from(WARM_UP_MODEL_BASE64, 'base64'), options);
   await session.release();
 }
 

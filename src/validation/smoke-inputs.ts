@@ -1,6 +1,7 @@
-import { Tensor } from 'onnxruntime-node';
+import type { Tensor } from 'onnxruntime-node';
 import { ORT_TYPE_OF } from '../codec/datatypes.ts';
 import { ELEMENT_CODECS } from '../codec/elements.ts';
+import { ortTensor } from '../codec/ort-tensor.ts';
 import type { Datatype, TensorSpec } from '../types.ts';
 
 /**
@@ -105,7 +106,7 @@ export function smokeFeeds(inputs: readonly SmokeInput[]): Record<string, Tensor
       // smokeValue only makes valid elements; reaching this is a bug, not a property of the model.
       throw new TypeError(`smoke value ${String(input.data[invalid])} is not ${codec.expected}`);
     }
-    feeds[input.name] = new Tensor(ORT_TYPE_OF[input.datatype], storage, input.shape);
+    feeds[input.name] = ortTensor(ORT_TYPE_OF[input.datatype], storage, input.shape);
   }
   return feeds;
 }

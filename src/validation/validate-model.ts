@@ -7,6 +7,12 @@ import { type ModelMetadata, roundMs, summarizeLatency, VALIDATOR_VERSION } from
 import { inferModelDefaults } from '../repository/model-defaults.ts';
 import { metadataKeyOf, parseModelKey } from '../repository/model-key.ts';
 import { DEFAULT_SESSION_OPTIONS, type SessionFactory } from '../runtime/model-loader.ts';
+import {
+  chooseSessionTuning,
+  detectCpuEnvironment,
+  type SessionTuning,
+  sessionOptionsOf,
+} from '../runtime/session-options.ts';
 import { deriveSignature } from '../runtime/signature.ts';
 import { SMOKE_FILLS, type SmokeFill, SmokeInputError, smokeFeeds, smokeInputs } from './smoke-inputs.ts';
 
@@ -20,7 +26,12 @@ const QUIET_RUN: InferenceSession.RunOptions = { logSeverityLevel: 4 };
 export interface ValidateModelOptions {
   /** Timed runs after one untimed warm-up (default 5). */
   runs?: number;
-  /** Merged over the loader's `DEFAULT_SESSION_OPTIONS`, so validation loads as serving does. */
+  /**
+   * Threads and spinning, as serving chooses them for the function's CPU share (default: the
+   * choice for this machine outside Lambda).
+   */
+  sessionTuning?: SessionTuning;
+  /** Merged over the loader's `DEFAULT_SESSION_OPTIONS` and the tuning, so validation loads as serving does. */
   sessionOptions?: InferenceSession.SessionOptions;
   createSession?: SessionFactory;
   /** Millisecond clock for durations (default `performance.now`). */
@@ -196,7 +207,12 @@ async function inspect(stored: Uint8Array, subject: Subject): Promise<ModelMetad
   const started = clock();
   let session: InferenceSession;
   try {
-    session = await createSession(bytes, { ...DEFAULT_SESSION_OPTIONS, ...options.sessionOptions });
+    const tuning = options.sessionTuning ?? chooseSessionTuning(detectCpuEnvironment(undefined)).tuning;
+    session = await createSession(bytes, {
+      ...DEFAULT_SESSION_OPTIONS,
+      ...sessionOptionsOf(tuning),
+      ...options.sessionOptions,
+    });
   } catch (error) {
     return invalid(`session creation failed: ${runtimeReason(error)}`);
   }

@@ -1,14 +1,27 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { buildLayer, CHECK_CASE, hostArchitecture } from '../../scripts/build-layer.ts';
+import {
+  assertLayerLinksOnLambda,
+  buildLayer,
+  CHECK_CASE,
+  hostArchitecture,
+  layerRunner,
+} from '../../scripts/build-layer.ts';
+import { arm64EmulationUnavailable } from '../../scripts/deploy/arm64-emulator.ts';
 import {
   LAMBDA_ARCHITECTURES,
   LAMBDA_UNZIPPED_LIMIT_BYTES,
   type LambdaArchitecture,
 } from '../../scripts/deploy/budgets.ts';
+import {
+  compareVersions,
+  LAMBDA_OS_MAX_VERSIONS,
+  neededVersions,
+  versionsBeyond,
+} from '../../scripts/deploy/elf-versions.ts';
 import { runCaseWithLayer } from '../../scripts/deploy/layer-check.ts';
 import { keepInLayer } from '../../scripts/deploy/layer-files.ts';
 import { conformanceDir } from '../helpers/paths.ts';
@@ -73,6 +86,28 @@ describe('onnxruntime layer', () => {
     assert.ok(run.outputs > 0);
   });
 
+  const emulation = host === 'x86_64' ? arm64EmulationUnavailable() : 'this machine is not linux/x64';
+  it(`arm64: loads and runs ${CHECK_CASE} on the Lambda runtime's arm64 Node under qemu (Graviton-like cpuinfo)`, {
+    skip: emulation ?? false,
+  }, async () => {
+    const layer = await buildLayer({ architecture: 'arm64' });
+    const runner = await layerRunner('arm64');
+    assert.ok('runner' in runner, 'skipped' in runner ? runner.skipped : '');
+    try {
+      const run = await runCaseWithLayer(
+        layer.nodeModules,
+        join(conformanceDir(), 'onnx-backend', CHECK_CASE),
+        runner.runner,
+      );
+
+      assert.match(runner.runner.label, /linux\/arm64 under qemu/);
+      assert.ok(run.resolved.startsWith(layer.nodeModules), run.resolved);
+      assert.ok(run.outputs > 0);
+    } finally {
+      await runner.runner.dispose();
+    }
+  });
+
   it('the check fails when onnxruntime-node is not in the folder given', async () => {
     const empty = await mkdtemp(join(tmpdir(), 'onnx-serve-empty-layer-'));
     try {
@@ -83,5 +118,51 @@ describe('onnxruntime layer', () => {
     } finally {
       await rm(empty, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the layer's native binaries on the Lambda runtime's OS (Amazon Linux 2023)", () => {
+  for (const architecture of Object.keys(LAMBDA_ARCHITECTURES) as LambdaArchitecture[]) {
+    it(`${architecture}: glibc, libstdc++ and C++ ABI versions within glibc 2.34 / GLIBCXX_3.4.29 / CXXABI_1.3.13`, async () => {
+      const layer = await buildLayer({ architecture });
+
+      const highest = await assertLayerLinksOnLambda(layer);
+
+      // Read from the binaries, not assumed: each family is there.
+      for (const family of ['GLIBC', 'GLIBCXX', 'CXXABI']) assert.ok(highest[family], family);
+      assert.ok(compareVersions(highest.GLIBC ?? '', LAMBDA_OS_MAX_VERSIONS.GLIBC ?? '') <= 0);
+    });
+  }
+
+  it('reads the needed versions of a real binary, with the library each comes from', async () => {
+    const layer = await buildLayer({ architecture: 'x86_64' });
+    const binding = layer.files.find((file) => file.path.endsWith('/onnxruntime_binding.node'));
+    assert.ok(binding);
+
+    const needed = neededVersions(await readFile(join(layer.nodeModules, binding.path))) ?? [];
+
+    assert.ok(needed.some(({ file, version }) => file === 'libc.so.6' && version.startsWith('GLIBC_2.')));
+    assert.ok(
+      needed.some(({ file, version }) => file === 'libstdc++.so.6' && version.startsWith('GLIBCXX_3.4')),
+    );
+    assert.equal(neededVersions(new TextEncoder().encode('not an ELF file')), undefined);
+  });
+
+  it('names every version newer than the OS has, and ignores families it has no limit for', () => {
+    const problems = versionsBeyond([
+      { file: 'libc.so.6', version: 'GLIBC_2.34' },
+      { file: 'libc.so.6', version: 'GLIBC_2.38' },
+      { file: 'libstdc++.so.6', version: 'GLIBCXX_3.4.30' },
+      { file: 'libstdc++.so.6', version: 'GLIBCXX_3.4.9' },
+      { file: 'libstdc++.so.6', version: 'CXXABI_1.3.14' },
+      { file: 'libgcc_s.so.1', version: 'GCC_12.0.0' },
+      { file: 'libonnxruntime.so.1', version: 'VERS_1.30.0' },
+    ]);
+
+    assert.deepEqual(problems, [
+      "GLIBC_2.38 from libc.so.6 (the Lambda runtime's OS has up to GLIBC_2.34)",
+      "GLIBCXX_3.4.30 from libstdc++.so.6 (the Lambda runtime's OS has up to GLIBCXX_3.4.29)",
+      "CXXABI_1.3.14 from libstdc++.so.6 (the Lambda runtime's OS has up to CXXABI_1.3.13)",
+    ]);
   });
 });

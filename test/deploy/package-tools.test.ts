@@ -10,7 +10,7 @@ import {
   parseQuery,
   startAwsStub,
 } from '../../scripts/deploy/aws-stub.ts';
-import { parseCliArgs, stageParams } from '../../scripts/package.ts';
+import { buildArtifacts, LAMBDA_RUNTIMES, parseCliArgs, stageParams } from '../../scripts/package.ts';
 
 describe('offline AWS stub', () => {
   it('DescribeStacks: CloudFormation\'s "does not exist" ValidationError, status 400, AWS Query XML', () => {
@@ -130,5 +130,17 @@ describe('params the layer is built for', () => {
 
   it('serverless.yml defaults to arm64', async () => {
     assert.equal((await stageParams('dev')).architecture, 'arm64');
+  });
+
+  it('serverless.yml defaults to nodejs24.x, nodejs22.x selectable', async () => {
+    assert.equal((await stageParams('dev')).runtime, 'nodejs24.x');
+    assert.deepEqual([...LAMBDA_RUNTIMES], ['nodejs24.x', 'nodejs22.x']);
+  });
+
+  it('a runtime Lambda does not offer for this product is refused before anything is built', async () => {
+    await assert.rejects(
+      buildArtifacts('dev', { runtime: 'nodejs20.x' }),
+      /param runtime must be one of nodejs24.x, nodejs22.x; got "nodejs20.x"/,
+    );
   });
 });

@@ -53,6 +53,7 @@ interface Variant {
   stage: string;
   region: string;
   architecture: LambdaArchitecture;
+  runtime: 'nodejs24.x' | 'nodejs22.x';
   authorizer: 'iam' | 'jwt';
   alarmEmail: string;
   params: Record<string, string>;
@@ -63,19 +64,22 @@ const DEFAULTS: Variant = {
   stage: 'dev',
   region: 'us-east-1',
   architecture: 'arm64',
+  runtime: 'nodejs24.x',
   authorizer: 'iam',
   alarmEmail: '',
   params: {},
 };
 const SWITCHED: Variant = {
-  label: 'x86_64, JWT, stage prod in eu-west-1',
+  label: 'x86_64, nodejs22.x, JWT, stage prod in eu-west-1',
   stage: 'prod',
   region: 'eu-west-1',
   architecture: 'x86_64',
+  runtime: 'nodejs22.x',
   authorizer: 'jwt',
   alarmEmail: 'ops@example.com',
   params: {
     architecture: 'x86_64',
+    runtime: 'nodejs22.x',
     authorizer: 'jwt',
     jwtIssuerUrl: 'https://issuer.example.com/',
     jwtAudience: 'onnx-serve-api',
@@ -148,7 +152,7 @@ describe('functions', () => {
           const fn = props(resource(template, row.logicalId, 'AWS::Lambda::Function'));
 
           assert.equal(fn.FunctionName, `${SERVICE}-${variant.stage}-${row.name}`);
-          assert.equal(fn.Runtime, 'nodejs22.x');
+          assert.equal(fn.Runtime, variant.runtime);
           assert.deepEqual(fn.Architectures, [variant.architecture]);
           assert.equal(fn.Handler, row.handler);
           assert.equal(fn.MemorySize, row.memory);
@@ -727,7 +731,7 @@ describe('artifacts', () => {
       const zip = result.artifacts.find((artifact) => artifact.name === 'onnxruntime.zip');
 
       assert.deepEqual(layer.CompatibleArchitectures, [variant.architecture]);
-      assert.deepEqual(layer.CompatibleRuntimes, ['nodejs22.x']);
+      assert.deepEqual(layer.CompatibleRuntimes, [variant.runtime]);
       assert.equal(result.layer.architecture, variant.architecture);
       assert.ok(zip, 'onnxruntime.zip');
       const budget = LAYER_ZIPPED_BUDGET_BYTES[variant.architecture];

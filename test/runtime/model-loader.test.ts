@@ -75,6 +75,37 @@ function loader(options: Partial<ModelLoaderOptions> = {}): ModelLoader {
 }
 
 describe('ModelLoader with onnxruntime and a local S3 server', () => {
+  it("applies a model's config.json session overrides, and reloads when they change", async () => {
+    const ref = await upload('relu', relu);
+    const seen: InferenceSession.SessionOptions[] = [];
+    const counting = countingSessions();
+    const models = loader({
+      sessionTuning: { intraOpThreads: 1, interOpThreads: 1, executionMode: 'sequential', spinning: false },
+      createSession: async (bytes, options) => {
+        seen.push(options);
+        return counting.createSession(bytes, options);
+      },
+    });
+    const overridden = { ...ref, config: { session: { intra_op_threads: 2, spinning: true } } };
+
+    const first = await models.get(overridden);
+    const again = await models.get({ ...ref, config: { session: { intra_op_threads: 2, spinning: true } } });
+    const changed = await models.get({ ...ref, config: {} });
+
+    assert.equal(first.cacheHit, false);
+    assert.equal(again.cacheHit, true);
+    assert.equal(changed.cacheHit, false);
+    assert.deepEqual(
+      seen.map((options) => [options.intraOpNumThreads, options.extra]),
+      [
+        [2, { session: { intra_op: { allow_spinning: '1' }, inter_op: { allow_spinning: '1' } } }],
+        [1, { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } }],
+      ],
+    );
+    assert.equal(counting.created.length, 2);
+    models.clear();
+  });
+
   it('loads a model lazily, derives its signature, runs it, then serves it from the cache', async () => {
     const ref = await upload('relu', relu);
     const models = loader();
@@ -348,10 +379,11 @@ describe('ModelLoader with an injected session factory', () => {
     );
   });
 
-  it('passes the default session options, overridable', async () => {
+  it('passes the default session options and the tuning, overridable', async () => {
     const seen: InferenceSession.SessionOptions[] = [];
     const models = new ModelLoader({
       store,
+      sessionTuning: { intraOpThreads: 2, interOpThreads: 1, executionMode: 'sequential', spinning: false },
       sessionOptions: { intraOpNumThreads: 1 },
       createSession: async (_bytes, options) => {
         seen.push(options);
@@ -361,7 +393,16 @@ describe('ModelLoader with an injected session factory', () => {
 
     await assert.rejects(models.get(ref), ModelUnavailableError);
 
-    assert.deepEqual(seen, [{ logSeverityLevel: 4, graphOptimizationLevel: 'all', intraOpNumThreads: 1 }]);
+    assert.deepEqual(seen, [
+      {
+        logSeverityLevel: 4,
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      },
+    ]);
   });
 });
 
