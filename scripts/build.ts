@@ -13,6 +13,8 @@ import { build, type Plugin } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DIST = join(ROOT, 'dist');
+/** Entry of the process a model runs in. */
+const SANDBOX_CHILD = join(ROOT, 'src/runtime/sandbox-child.mjs');
 
 const ortFromRequire: Plugin = {
   name: 'onnxruntime-node-from-require',
@@ -63,6 +65,21 @@ export async function buildHandlers(): Promise<{ name: string; file: string; byt
       logLevel: 'warning',
     });
     results.push({ name, file: outfile, bytes: (await stat(outfile)).size });
+    // The process each model runs in (src/runtime/sandbox.ts finds it next to the handler).
+    const childFile = join(DIST, name, 'sandbox-child.mjs');
+    await build({
+      entryPoints: [SANDBOX_CHILD],
+      outfile: childFile,
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      legalComments: 'none',
+      external: ['onnxruntime-node'],
+      logLevel: 'warning',
+    });
+    results.push({ name: `${name} (model process)`, file: childFile, bytes: (await stat(childFile)).size });
   }
   return results;
 }

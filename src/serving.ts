@@ -25,10 +25,18 @@ export const SERVER_INFO: ServerInfo = { name: 'onnx-serve', version: packageJso
  */
 export function createServing(config: ServingConfig, ports: { store: StreamingObjectStore }) {
   const { store } = ports;
-  const repository = new ModelRepository({ store, refreshIntervalMs: config.refreshIntervalMs });
+  const repository = new ModelRepository({
+    store,
+    refreshIntervalMs: config.refreshIntervalMs,
+    requireValidation: config.requireValidation,
+  });
+  const { isolation, ...limits } = config.inference;
   const loader = new ModelLoader({
     store,
     maxCacheBytes: config.cacheBytes ?? defaultCacheBytes(config.functionMemoryMb),
+    isolation,
+    limits,
+    ephemeralDir: config.ephemeralDir,
   });
   const service = new InferenceService({ repository, loader, server: SERVER_INFO });
   const outcomes = new OutcomeService({ store, repository });

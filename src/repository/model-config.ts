@@ -32,6 +32,11 @@ export interface ModelConfig {
   capture?: { sample_rate?: number; enabled?: boolean };
   /** Drift window and thresholds; validated by the drift job, passed through here. */
   drift?: Record<string, unknown>;
+  /**
+   * Model validation: `max_latency_ms`, the median smoke-run latency above which a version is
+   * refused (default: none beyond the validation deadline).
+   */
+  validation?: { max_latency_ms?: number };
   description?: string;
 }
 
@@ -116,6 +121,22 @@ export const modelConfigSchema = z.looseObject(
       'Prediction capture: enabled (default true) and sample_rate (0 to 1, default 1).',
     ),
     drift: z.optional(z.record(z.string(), z.unknown(), { error: 'an object' })),
+    validation: field(
+      z.looseObject(
+        {
+          max_latency_ms: z.optional(
+            z
+              .number({ error: 'a number of milliseconds in (0, 600000]' })
+              .check(
+                z.positive({ error: 'a number of milliseconds in (0, 600000]' }),
+                z.maximum(600_000, { error: 'a number of milliseconds in (0, 600000]' }),
+              ),
+          ),
+        },
+        { error: 'an object' },
+      ),
+      'Model validation: max_latency_ms, the median smoke-run latency above which a version is refused.',
+    ),
     description: field(z.string({ error: 'a string' }), "Free text shown in the model's metadata."),
   },
   { error: 'a JSON object' },
@@ -157,6 +178,10 @@ export function parseModelConfig(json: unknown, name: string): ParsedModelConfig
   if (parsed.capture !== undefined)
     config.capture = pick(parsed.capture, ['sample_rate', 'enabled'] as const);
   if (parsed.drift !== undefined) config.drift = parsed.drift;
+  if (parsed.validation !== undefined) {
+    config.validation =
+      parsed.validation.max_latency_ms === undefined ? {} : { max_latency_ms: parsed.validation.max_latency_ms };
+  }
   if (parsed.description !== undefined) config.description = parsed.description;
   return { config, warnings };
 }

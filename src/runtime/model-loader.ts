@@ -1,8 +1,17 @@
 import { InferenceSession } from 'onnxruntime-node';
 import { ModelUnavailableError, NotFoundError, ServingError } from '../errors.ts';
+import { ExternalDataError, externalDataFiles } from '../onnx/external-data.ts';
 import type { ObjectStore, StoredObject } from '../ports/object-store.ts';
 import type { ModelSignature } from '../types.ts';
+import { fetchExternalData, type MaterializedFolder } from './external-files.ts';
 import { LruCache } from './lru-cache.ts';
+import {
+  DEFAULT_SANDBOX_LIMITS,
+  ModelSandbox,
+  type ModelSession,
+  type SandboxLimits,
+  type SandboxSource,
+} from './sandbox.ts';
 import { type GuardedSession, guardSession } from './session-guard.ts';
 import { deriveSignature, markUndeclaredRanks } from './signature.ts';
 
@@ -15,6 +24,13 @@ import { deriveSignature, markUndeclaredRanks } from './signature.ts';
 export const SESSION_MEMORY_FACTOR = 2;
 /** Fixed cost of any session (kernel registry, allocators): about 120 KiB measured, rounded up. */
 export const SESSION_OVERHEAD_BYTES = 256 * 1024;
+/** Resident memory of a model's own process (Node.js and onnxruntime, idle): about 80 MB measured. */
+export const SANDBOX_PROCESS_BYTES = 80 * 1024 * 1024;
+/**
+ * External data up to this many bytes (all files of a model together) is handed to onnxruntime
+ * in memory; more is written to the ephemeral directory and loaded from there.
+ */
+export const DEFAULT_EXTERNAL_DATA_MEMORY_BYTES = 256 * 1024 * 1024;
 /** Share of the function's memory given to loaded sessions; the rest is for Node and requests. */
 export const CACHE_MEMORY_FRACTION = 0.5;
 /** Budget when the function's memory is unknown (outside Lambda). */
@@ -76,7 +92,7 @@ export interface LoadedModel {
   name: string;
   version: number;
   /** Owned by the loader's cache: do not release it. */
-  session: InferenceSession;
+  session: ModelSession;
   signature: ModelSignature;
   /** Why the model cannot be served (non-tensor values, types without an OIP datatype). */
   unsupported: string[];
@@ -111,10 +127,11 @@ export interface LoaderStats {
   evictions: number;
 }
 
+/** Creates a session in this process (tests, the `isolation: 'none'` mode). */
 export type SessionFactory = (
   bytes: Uint8Array,
   options: InferenceSession.SessionOptions,
-) => Promise<InferenceSession>;
+) => Promise<ModelSession>;
 
 export interface ModelLoaderOptions {
   store: ObjectStore;
@@ -122,7 +139,19 @@ export interface ModelLoaderOptions {
   maxCacheBytes?: number;
   /** Merged over `DEFAULT_SESSION_OPTIONS`. */
   sessionOptions?: InferenceSession.SessionOptions;
+  /** Sessions in this process instead of a sandboxed process per model (tests). */
   createSession?: SessionFactory;
+  /**
+   * `process` (default): each model in its own process, bounded by `limits` (see `sandbox.ts`).
+   * `none`: sessions in this process, unbounded: only for trusted models.
+   */
+  isolation?: 'process' | 'none';
+  /** Limits of every inference (deadline, output bytes, memory); merged over the defaults. */
+  limits?: Partial<SandboxLimits>;
+  /** External data up to this many bytes stays in memory (default 256 MiB). */
+  externalDataMemoryBytes?: number;
+  /** Where larger external data is written (default the OS temporary directory; /tmp on Lambda). */
+  ephemeralDir?: string;
   estimateBytes?: (modelBytes: number) => number;
   /** Milliseconds clock for the reported timings. */
   now?: () => number;
@@ -138,6 +167,10 @@ interface CacheEntry {
   guard: GuardedSession;
   /** The ETag of the ref this entry was loaded for. */
   refEtag?: string;
+  /** A private copy of the version folder on disk, removed with the entry. */
+  folder?: MaterializedFolder;
+  /** The model's process, when sandboxed. */
+  sandbox?: ModelSandbox;
 }
 
 /**
@@ -155,7 +188,10 @@ interface CacheEntry {
 export class ModelLoader {
   readonly #store: ObjectStore;
   readonly #sessionOptions: InferenceSession.SessionOptions;
-  readonly #createSession: SessionFactory;
+  readonly #createSession: SessionFactory | undefined;
+  readonly #limits: SandboxLimits;
+  readonly #externalDataMemoryBytes: number;
+  readonly #ephemeralDir: string | undefined;
   readonly #estimateBytes: (modelBytes: number) => number;
   readonly #now: () => number;
   #warmUp: (() => Promise<void>) | undefined;
@@ -170,13 +206,27 @@ export class ModelLoader {
     this.#store = options.store;
     this.#sessionOptions = { ...DEFAULT_SESSION_OPTIONS, ...options.sessionOptions };
     this.#createSession =
-      options.createSession ?? ((bytes, sessionOptions) => InferenceSession.create(bytes, sessionOptions));
-    this.#estimateBytes = options.estimateBytes ?? estimateSessionBytes;
+      options.createSession ??
+      (options.isolation === 'none'
+        ? (bytes, sessionOptions) => InferenceSession.create(bytes, sessionOptions)
+        : undefined);
+    this.#limits = { ...DEFAULT_SANDBOX_LIMITS, ...options.limits };
+    this.#externalDataMemoryBytes = options.externalDataMemoryBytes ?? DEFAULT_EXTERNAL_DATA_MEMORY_BYTES;
+    this.#ephemeralDir = options.ephemeralDir;
+    const sandboxed = this.#createSession === undefined;
+    this.#estimateBytes =
+      options.estimateBytes ??
+      (sandboxed ? (bytes) => estimateSessionBytes(bytes) + SANDBOX_PROCESS_BYTES : estimateSessionBytes);
     this.#now = options.now ?? (() => performance.now());
-    this.#warmUp = options.warmUp ?? (options.createSession === undefined ? warmUpRuntime : undefined);
+    this.#warmUp =
+      options.warmUp ??
+      (options.isolation === 'none' && options.createSession === undefined ? warmUpRuntime : undefined);
     this.#cache = new LruCache<CacheEntry>({
       maxBytes: options.maxCacheBytes ?? defaultCacheBytes(),
-      onEvict: (_key, entry) => entry.guard.retire(),
+      onEvict: (_key, entry) => {
+        entry.guard.retire();
+        entry.folder?.remove();
+      },
     });
   }
 
@@ -234,15 +284,43 @@ export class ModelLoader {
 
   async #load(ref: ModelRef): Promise<LoadResult> {
     this.#loads += 1;
+    const label = `model '${ref.name}' version ${ref.version}`;
+    const holder: { sandbox?: ModelSandbox } = {};
+    let folder: MaterializedFolder | undefined;
     try {
       const started = this.#now();
+      // The model's process starts (and sets onnxruntime up) while the file downloads.
+      if (this.#createSession === undefined) {
+        holder.sandbox = ModelSandbox.spawn({
+          label,
+          limits: this.#limits,
+          sessionOptions: this.#sessionOptions,
+          onExit: () => this.#dropDead(ref.key, holder.sandbox),
+        });
+      }
       const { object, downloaded } = await this.#download(ref.key);
       if (object === undefined) {
         throw new NotFoundError(
           `model '${ref.name}' version ${ref.version} not found: its model file is gone`,
         );
       }
-      const session = await this.#open(ref, object.body);
+      let source: SandboxSource = { model: object.body };
+      let dataBytes = 0;
+      const files = externalFilesOf(label, object.body);
+      if (files.length > 0) {
+        const fetched = await fetchExternalData(this.#store, ref.key, object.body, files, {
+          label,
+          memoryLimit: this.#externalDataMemoryBytes,
+          baseDir: this.#ephemeralDir,
+        });
+        dataBytes = fetched.bytes;
+        if (fetched.kind === 'memory') source = { model: object.body, externalData: fetched.files };
+        else {
+          folder = fetched.folder;
+          source = { path: folder.modelPath };
+        }
+      }
+      const session = await this.#open(ref, source, holder.sandbox);
       const loadMs = this.#now() - started;
 
       const { signature, unsupported } = deriveSignature(session.inputMetadata, session.outputMetadata);
@@ -254,25 +332,33 @@ export class ModelLoader {
         session: guard.session,
         signature,
         unsupported,
-        sizeBytes: object.body.byteLength,
+        sizeBytes: object.body.byteLength + dataBytes,
         etag: object.etag,
       };
       this.#cache.set(
         ref.key,
-        { model, guard, refEtag: ref.etag },
-        this.#estimateBytes(object.body.byteLength),
+        { model, guard, refEtag: ref.etag, folder, sandbox: holder.sandbox },
+        this.#estimateBytes(object.body.byteLength + dataBytes),
       );
       return {
         model,
         cacheHit: false,
         loadMs,
         downloadMs: downloaded - started,
-        bytes: object.body.byteLength,
+        bytes: object.body.byteLength + dataBytes,
       };
     } catch (error) {
       this.#failures += 1;
+      holder.sandbox?.release().catch(() => undefined);
+      folder?.remove();
       throw error;
     }
+  }
+
+  /** A model whose process stopped (killed at a deadline, crashed) leaves the cache at once. */
+  #dropDead(key: string, sandbox: ModelSandbox | undefined): void {
+    const entry = this.#cache.peek(key);
+    if (entry !== undefined && sandbox !== undefined && entry.sandbox === sandbox) this.#cache.delete(key);
   }
 
   /**
@@ -290,9 +376,24 @@ export class ModelLoader {
     return result;
   }
 
-  async #open(ref: ModelRef, bytes: Uint8Array): Promise<InferenceSession> {
+  async #open(
+    ref: ModelRef,
+    source: SandboxSource,
+    sandbox: ModelSandbox | undefined,
+  ): Promise<ModelSession> {
     try {
-      return await this.#createSession(bytes, this.#sessionOptions);
+      if (sandbox !== undefined) {
+        await sandbox.load(source);
+        return sandbox;
+      }
+      if ('path' in source) {
+        return (await InferenceSession.create(source.path, this.#sessionOptions)) as unknown as ModelSession;
+      }
+      const options =
+        source.externalData === undefined
+          ? this.#sessionOptions
+          : { ...this.#sessionOptions, externalData: source.externalData };
+      return await (this.#createSession ?? defaultFactory)(source.model, options);
     } catch (error) {
       if (error instanceof ServingError) throw error;
       throw new ModelUnavailableError(
@@ -300,6 +401,24 @@ export class ModelLoader {
         { cause: error },
       );
     }
+  }
+}
+
+const defaultFactory: SessionFactory = async (bytes, options) =>
+  (await InferenceSession.create(bytes, options)) as unknown as ModelSession;
+
+/**
+ * The external data files the model names; a location outside the version folder makes the
+ * model unloadable (422), whoever uploaded it and whether or not it was validated.
+ */
+function externalFilesOf(label: string, model: Uint8Array) {
+  try {
+    return externalDataFiles(model);
+  } catch (error) {
+    if (error instanceof ExternalDataError) {
+      throw new ModelUnavailableError(`${label} cannot be loaded: ${error.message}`, { cause: error });
+    }
+    throw error;
   }
 }
 
