@@ -37,6 +37,7 @@ export function createServing(config: ServingConfig, ports: { store: StreamingOb
     isolation,
     limits,
     ephemeralDir: config.ephemeralDir,
+    externalDataMemoryBytes: config.externalDataMemoryBytes,
   });
   const service = new InferenceService({ repository, loader, server: SERVER_INFO });
   const outcomes = new OutcomeService({ store, repository });

@@ -29,6 +29,8 @@ export interface ServingConfig extends StoreConnection {
   };
   /** `EPHEMERAL_DIR`: where large external data is written (default the OS temporary directory). */
   ephemeralDir?: string;
+  /** `EXTERNAL_DATA_MEMORY_BYTES`: external data kept in memory up to this size (default 256 MiB). */
+  externalDataMemoryBytes?: number;
 }
 
 /**
@@ -54,6 +56,10 @@ export function readServingConfig(env: Env): ServingConfig {
     requireValidation: readBoolean(env, 'REQUIRE_VALIDATION', true),
     inference: readInferenceLimits(env, memory > 0 ? memory : undefined),
     ephemeralDir: env.EPHEMERAL_DIR || undefined,
+    externalDataMemoryBytes:
+      env.EXTERNAL_DATA_MEMORY_BYTES === undefined
+        ? undefined
+        : readNumber(env, 'EXTERNAL_DATA_MEMORY_BYTES', 0, { min: 0 }),
   };
 }
 
