@@ -9,8 +9,9 @@
  * Target: the local stack (`.local/stack.json`) by default; `--bucket <b>` targets a real bucket
  * with the usual AWS credential chain (`--region`, `--endpoint` optional).
  */
-import { readFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DriftConfigError } from '../src/drift/check/settings.ts';
@@ -22,6 +23,7 @@ import {
   referenceKey,
 } from '../src/drift/profiles/reference-types.ts';
 import { ServingError } from '../src/errors.ts';
+import { ExternalDataError, externalDataFiles } from '../src/onnx/external-data.ts';
 import type { ObjectStore } from '../src/ports/object-store.ts';
 import { ModelRepository } from '../src/repository/model-repository.ts';
 import { listPublishedVersions, publishModel } from '../src/repository/publish.ts';
@@ -82,14 +84,36 @@ export async function main(argv: string[], print: (line: string) => void = conso
             config: config ?? (await storedConfig(store, values.name)),
             labelColumn: values['label-column'],
           });
+    // External data files the model names, read from beside the model file (never elsewhere).
+    let external: ReturnType<typeof externalDataFiles>;
+    try {
+      external = externalDataFiles(model);
+    } catch (error) {
+      if (error instanceof ExternalDataError) throw new UsageError(`${file}: ${error.message}`);
+      throw error;
+    }
+    const dataFiles = [];
+    for (const { location } of external) {
+      const path = join(dirname(file), location);
+      const info = await stat(path).catch(() => undefined);
+      if (!info?.isFile())
+        throw new UsageError(`${file} needs its external data file ${path}, which is missing`);
+      dataFiles.push({
+        name: location,
+        body: { stream: () => createReadStream(path) },
+        contentType: 'application/octet-stream',
+      });
+    }
     const result = await publishModel(store, {
       name: values.name,
       version,
       model,
       config,
       overwrite: values.overwrite,
-      versionFiles: reference ? [referenceFile(reference)] : [],
+      versionFiles: [...dataFiles, ...(reference ? [referenceFile(reference)] : [])],
     });
+    for (const { location } of external)
+      print(`external data → models/${result.name}/${result.version}/${location}`);
     print(`published ${result.name} version ${result.version} (${result.bytes} bytes) → ${result.modelKey}`);
     if (result.configKey) print(`config → ${result.configKey}`);
     if (reference) print(describeReference(reference, referenceKey(result.name, result.version)));

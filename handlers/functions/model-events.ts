@@ -25,6 +25,9 @@ export interface ModelEventsHandlerDeps {
   bucket: string;
   /** Timed smoke runs per model (`VALIDATION_RUNS`). */
   smokeRuns: number;
+  /** Limits of the smoke runs (`VALIDATION_DEADLINE_SECONDS`, `VALIDATION_MEMORY_MB`). */
+  limits?: { deadlineMs: number; memoryMb: number };
+  ephemeralDir?: string;
 }
 
 /**
@@ -48,6 +51,8 @@ export function createModelEventsHandler(deps: ModelEventsHandlerDeps) {
         result = await validateNotifiedModel(deps.store, object, {
           bucket: deps.bucket,
           runs: deps.smokeRuns,
+          limits: deps.limits,
+          ephemeralDir: deps.ephemeralDir,
         });
       } catch (error) {
         logger.error('model validation failed', { key: object.key, error: error as Error });
@@ -67,7 +72,13 @@ export function createModelEventsHandler(deps: ModelEventsHandlerDeps) {
 /** The default wiring from the environment (`readValidationConfig`). */
 export function modelEventsDepsFromEnv(env: Env): ModelEventsHandlerDeps {
   const config = readValidationConfig(env);
-  return { store: bucketStore(config), bucket: config.bucket, smokeRuns: config.smokeRuns };
+  return {
+    store: bucketStore(config),
+    bucket: config.bucket,
+    smokeRuns: config.smokeRuns,
+    limits: { deadlineMs: config.deadlineMs, memoryMb: config.memoryMb },
+    ephemeralDir: config.ephemeralDir,
+  };
 }
 
 function record(result: ValidationResult): void {

@@ -49,7 +49,12 @@ async function publish(name: string, versions: number[], config?: unknown): Prom
 
 function repositoryWithClock(options: Partial<ModelRepositoryOptions> = {}) {
   const clock = { now: 1_000_000 };
-  const repository = new ModelRepository({ store: s3.store, now: () => clock.now, requireValidation: false, ...options });
+  const repository = new ModelRepository({
+    store: s3.store,
+    now: () => clock.now,
+    requireValidation: false,
+    ...options,
+  });
   return { clock, repository };
 }
 
@@ -458,7 +463,11 @@ describe('ModelRepository: listing models', () => {
       }
       await isolated.store.put('models/readme.txt', 'x');
       const clock = { now: 0 };
-      const repository = new ModelRepository({ store: isolated.store, now: () => clock.now, requireValidation: false });
+      const repository = new ModelRepository({
+        store: isolated.store,
+        now: () => clock.now,
+        requireValidation: false,
+      });
       isolated.resetRequests();
 
       const names = await repository.listModels();
