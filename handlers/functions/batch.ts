@@ -9,6 +9,7 @@ import type { BatchFileOutcome } from '../../src/batch/batch-job.ts';
 import { type BatchScoring, createBatchScoring } from '../../src/batch/batch-scoring.ts';
 import { readBatchConfig } from '../../src/config/batch-config.ts';
 import type { Env } from '../../src/config/env.ts';
+import { ServingError } from '../../src/errors.ts';
 import { STREAMING_TIMEOUTS } from '../commons/clients.ts';
 import { deadlineOf, partialFailure } from '../commons/invocation.ts';
 import { logger, metrics } from '../commons/powertools.ts';
@@ -22,6 +23,12 @@ export interface BatchHandlerDeps {
   batch: Pick<BatchScoring, 'scoreObject'>;
   /** Time kept before Lambda's timeout to write a failed summary (`BATCH_DEADLINE_MARGIN_SECONDS`). */
   deadlineMarginMs: number;
+}
+
+/** Store outages, a model not validated yet, a model process that stopped: worth a retry. */
+function retryable(error: unknown): boolean {
+  if (!(error instanceof ServingError)) return true;
+  return error.status >= 500 && error.kind !== 'InferenceTimeout';
 }
 
 /**
@@ -48,7 +55,12 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
       });
       record(outcome);
       files.push({ key: outcome.key, status: outcome.status });
-      if (outcome.status === 'failed') failed.push({ name: outcome.key, error: outcome.error });
+      // Only a failure a retry can cure fails the invocation (Lambda retries it, then the failure
+      // destination): a file refused for what it is (bad input, a decompression bomb, a model
+      // that cannot serve it) keeps its failed summary and is not scored again for nothing.
+      if (outcome.status === 'failed' && retryable(outcome.error)) {
+        failed.push({ name: outcome.key, error: outcome.error });
+      }
     }
     if (failed.length > 0) throw partialFailure('batch scoring', 'file', failed, files.length);
     return { files };
