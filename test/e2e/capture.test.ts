@@ -17,7 +17,7 @@ import type { ObjectStore } from '../../src/ports/object-store.ts';
 import { publishModel } from '../../src/repository/publish.ts';
 import { inferBinary } from '../helpers/binary-tensors.ts';
 import { requestJson } from '../helpers/http.ts';
-import { jsonLines, type RunningStack, startStack } from '../helpers/local-stack.ts';
+import { jsonLines, type RunningStack, startStack, waitForVerdict } from '../helpers/local-stack.ts';
 import { assertOip } from '../helpers/oip-schema.ts';
 import { conformanceDir } from '../helpers/paths.ts';
 
@@ -41,6 +41,7 @@ before(async () => {
     model: await readFile(join(demo, '1', 'model.onnx')),
     config: { ...config, capture: { sample_rate: 0 } },
   });
+  await waitForVerdict(store, 'iris-unsampled', 1);
 });
 
 after(async () => {
@@ -312,6 +313,7 @@ describe('local stack: capture pipeline on shutdown', () => {
         join(conformanceDir(), 'onnx-backend', 'simple', 'test_single_relu_model', 'model.onnx'),
       );
       await publishModel(other.store, { name: 'relu', version: 1, model: relu });
+      await waitForVerdict(other.store, 'relu', 1);
       const id = `shutdown-${randomUUID()}`;
       const response = await requestJson(`${other.apiUrl}/v2/models/relu/infer`, {
         body: { id, inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [-1, 2] }] },

@@ -14,7 +14,7 @@ import { publishModel } from '../../src/repository/publish.ts';
 import type { TensorElement } from '../../src/types.ts';
 import { inferBinary } from '../helpers/binary-tensors.ts';
 import { requestJson } from '../helpers/http.ts';
-import { type RunningStack, startStack } from '../helpers/local-stack.ts';
+import { type RunningStack, startStack, waitForVerdict } from '../helpers/local-stack.ts';
 import { assertOip } from '../helpers/oip-schema.ts';
 import { conformanceDir } from '../helpers/paths.ts';
 
@@ -58,6 +58,7 @@ function jsonData(data: TensorElement[]): (number | string | boolean)[] {
 
 async function publishAndDescribe(name: string, modelFile: string): Promise<ModelMetadata> {
   await publishModel(store, { name, version: 1, model: await readFile(modelFile) });
+  await waitForVerdict(store, name, 1);
   const metadata = await requestJson(`${stack.apiUrl}/v2/models/${name}`);
   assert.equal(metadata.status, 200, metadata.text);
   assertOip('metadata_model_response', metadata.body);

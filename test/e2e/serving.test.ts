@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ObjectStore } from '../../src/ports/object-store.ts';
 import { publishModel } from '../../src/repository/publish.ts';
 import { requestJson } from '../helpers/http.ts';
-import { jsonLines, type RunningStack, startStack } from '../helpers/local-stack.ts';
+import { jsonLines, type RunningStack, startStack, waitForVerdict } from '../helpers/local-stack.ts';
 import { assertOip } from '../helpers/oip-schema.ts';
 import { conformanceDir } from '../helpers/paths.ts';
 
@@ -232,11 +232,13 @@ describe('local stack: model repository', () => {
       join(conformanceDir(), 'onnx-backend', 'simple', 'test_sign_model', 'model.onnx'),
     );
     await publishModel(store, { name: 'uploaded', version: 1, model: relu });
+    await waitForVerdict(store, 'uploaded', 1);
 
     const first = await requestJson(`${stack.apiUrl}/v2/models/uploaded/infer`, {
       body: { inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [-1, 2] }] },
     });
     await publishModel(store, { name: 'uploaded', version: 2, model: sign });
+    await waitForVerdict(store, 'uploaded', 2);
     const second = await requestJson(`${stack.apiUrl}/v2/models/uploaded/versions/2/infer`, {
       body: { inputs: [{ name: 'x', shape: [7], datatype: 'FP32', data: [-3, -2, -1, 0, 1, 2, 3] }] },
     });
