@@ -254,6 +254,7 @@ describe('local stack: model repository', () => {
 
   it('answers 422 for a file that is not a loadable model, and 503-free afterwards', async () => {
     await store.put('models/broken/1/model.onnx', new TextEncoder().encode('not an onnx model'));
+    await waitForVerdict(store, 'broken', 1);
 
     const response = await requestJson(`${stack.apiUrl}/v2/models/broken/infer`, {
       body: { inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] },

@@ -105,10 +105,19 @@ export function driftEventClaimKey(model: string, eventId: string): string {
   return `reports/${model}/events/${eventId}.json`;
 }
 
-/** Event ids claimed by this process: two concurrent runs in one process emit one event. */
-const claimedHere = new Set<string>();
+/** Event ids being claimed or published by runs of this process, per store. */
+const inFlight = new WeakMap<object, Set<string>>();
+function inFlightOf(store: object): Set<string> {
+  let claims = inFlight.get(store);
+  if (claims === undefined) {
+    claims = new Set();
+    inFlight.set(store, claims);
+  }
+  return claims;
+}
 
 interface ClaimStore {
+  head(key: string): Promise<unknown>;
   put(
     key: string,
     body: string,
@@ -118,14 +127,20 @@ interface ClaimStore {
 }
 
 /**
- * Claims the event `detail.event_id` once across runs: in this process (a set), then in the
- * store with a conditional write (`If-None-Match: *` on S3). False when another run claimed it.
- * A store without conditional writes (s3rver) only has the in-process claim.
+ * Claims the event `detail.event_id` once across runs, by creating
+ * `reports/{model}/events/{event_id}.json`: a conditional write (`If-None-Match: *`) on S3, so
+ * that of two concurrent runs (two instances, or an async retry) only one emits the event. False
+ * when another run claimed it. A store without conditional writes (s3rver) relies on a look
+ * before the write and on the claims in flight in this process (the local stack runs one drift
+ * function process). Release the claim with {@link releaseDriftEvent} when publishing fails.
  */
 export async function claimDriftEvent(store: ClaimStore, detail: ModelDriftDetectedDetail): Promise<boolean> {
-  if (claimedHere.has(detail.event_id)) return false;
-  claimedHere.add(detail.event_id);
+  const claims = inFlightOf(store);
+  if (claims.has(detail.event_id)) return false;
+  claims.add(detail.event_id);
   try {
+    const key = driftEventClaimKey(detail.model, detail.event_id);
+    if ((await store.head(key)) !== undefined) return false;
     const record = {
       event_id: detail.event_id,
       model: detail.model,
@@ -133,20 +148,17 @@ export async function claimDriftEvent(store: ClaimStore, detail: ModelDriftDetec
       window: detail.window,
       claimed_at: new Date().toISOString(),
     };
-    const { existed } = await store.put(
-      driftEventClaimKey(detail.model, detail.event_id),
-      `${JSON.stringify(record)}\n`,
-      { contentType: 'application/json', ifAbsent: true },
-    );
+    const { existed } = await store.put(key, `${JSON.stringify(record)}\n`, {
+      contentType: 'application/json',
+      ifAbsent: true,
+    });
     return existed !== true;
-  } catch (error) {
-    claimedHere.delete(detail.event_id);
-    throw error;
+  } finally {
+    claims.delete(detail.event_id);
   }
 }
 
 /** Gives a claim back after the event could not be delivered. */
 export async function releaseDriftEvent(store: ClaimStore, detail: ModelDriftDetectedDetail): Promise<void> {
-  claimedHere.delete(detail.event_id);
   await store.delete(driftEventClaimKey(detail.model, detail.event_id));
 }
