@@ -105,7 +105,11 @@ export async function waitForVerdict(
     const model = await store.head(`models/${name}/${version}/model.onnx`);
     const metadata = await store.get(`models/${name}/${version}/metadata.json`);
     if (model !== undefined && metadata !== undefined) {
-      const record = JSON.parse(new TextDecoder().decode(metadata.body)) as { etag?: string };
+      // The verdict may be caught mid-write by the S3 server: read it again on the next round.
+      let record: { etag?: string } = {};
+      try {
+        record = JSON.parse(new TextDecoder().decode(metadata.body)) as { etag?: string };
+      } catch {}
       if (record.etag === model.etag) return;
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
