@@ -180,7 +180,9 @@ export function parseModelConfig(json: unknown, name: string): ParsedModelConfig
   if (parsed.drift !== undefined) config.drift = parsed.drift;
   if (parsed.validation !== undefined) {
     config.validation =
-      parsed.validation.max_latency_ms === undefined ? {} : { max_latency_ms: parsed.validation.max_latency_ms };
+      parsed.validation.max_latency_ms === undefined
+        ? {}
+        : { max_latency_ms: parsed.validation.max_latency_ms };
   }
   if (parsed.description !== undefined) config.description = parsed.description;
   return { config, warnings };

@@ -80,7 +80,9 @@ it('serves a model over 2 GB whose weights are external data in its version fold
     const outputs = await sandbox.run({
       i: new Tensor('int64', BigInt64Array.from([BigInt(COUNT - 1)]), [1]),
     });
-    assert.deepEqual([...(outputs.y?.data as Float32Array)], [42.5]);
+    const y = outputs.y;
+    assert.ok(y !== undefined);
+    assert.deepEqual([...(y.data as Float32Array)], [42.5]);
   } finally {
     await sandbox.release();
   }
