@@ -14,6 +14,8 @@ import { build, type Plugin } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DIST = join(ROOT, 'dist');
+/** Entry of the process a model runs in. */
+const SANDBOX_CHILD = join(ROOT, 'src/runtime/sandbox-child.mjs');
 
 const ortFromRequire: Plugin = {
   name: 'onnxruntime-node-from-require',
@@ -69,8 +71,31 @@ export async function buildHandlers(): Promise<{ name: string; file: string; byt
     const name = basename(entry, '.ts');
     const outfile = join(DIST, name, 'index.mjs');
     results.push({ name, file: outfile, bytes: await bundle(entry, outfile) });
+    const child = await buildSandboxChild(join(DIST, name));
+    results.push({ name: `${name} (model process)`, ...child });
   }
   return results;
+}
+
+/**
+ * Bundles the process each model runs in (`src/runtime/sandbox-child.mjs`) into `<dir>/`, where
+ * `src/runtime/sandbox.ts` finds it next to the bundle that starts it.
+ */
+async function buildSandboxChild(dir: string): Promise<{ file: string; bytes: number }> {
+  const file = join(dir, 'sandbox-child.mjs');
+  await build({
+    entryPoints: [SANDBOX_CHILD],
+    outfile: file,
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    legalComments: 'none',
+    external: ['onnxruntime-node'],
+    logLevel: 'warning',
+  });
+  return { file, bytes: (await stat(file)).size };
 }
 
 /** The entry of the plain HTTP server and its commands. */
@@ -84,7 +109,9 @@ export async function buildServer(
   outDir = join(DIST, 'server'),
 ): Promise<{ name: string; file: string; bytes: number }> {
   const outfile = join(outDir, 'index.mjs');
-  return { name: 'server', file: outfile, bytes: await bundle(SERVER_ENTRY, outfile) };
+  const bytes = await bundle(SERVER_ENTRY, outfile);
+  await buildSandboxChild(outDir);
+  return { name: 'server', file: outfile, bytes };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {

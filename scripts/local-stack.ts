@@ -174,6 +174,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     if (options.demoModels ?? true) {
       for (const line of await publishDemoModels(store, join(stateDir, 'demo-models'))) log(line);
+      // Versions are served only once validated (fail closed): wait for the demo models' verdicts.
+      await s3Functions.idle();
     }
     scheduled = await startScheduledFunctions({
       root: ROOT,

@@ -12,8 +12,9 @@
  * with the usual AWS credential chain (`--region`, `--endpoint` optional).
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DriftConfigError } from '../src/drift/check/settings.ts';
 import { referenceFromData } from '../src/drift/profiles/reference-from-data.ts';
@@ -24,6 +25,7 @@ import {
   type ReferenceDocument,
   referenceKey,
 } from '../src/drift/profiles/reference-types.ts';
+import { ExternalDataError, externalDataFiles } from '../src/onnx/external-data.ts';
 import type { ObjectStore } from '../src/ports/object-store.ts';
 import type { ModelMetadata } from '../src/repository/metadata.ts';
 import { parseModelConfig } from '../src/repository/model-config.ts';
@@ -106,14 +108,36 @@ export async function main(argv: string[], print: (line: string) => void = conso
             config: config ?? (await storedConfig(store, values.name)),
             labelColumn: values['label-column'],
           });
+    // External data files the model names, read from beside the model file (never elsewhere).
+    let external: ReturnType<typeof externalDataFiles>;
+    try {
+      external = externalDataFiles(model);
+    } catch (error) {
+      if (error instanceof ExternalDataError) throw new UsageError(`${file}: ${error.message}`);
+      throw error;
+    }
+    const dataFiles = [];
+    for (const { location } of external) {
+      const path = join(dirname(file), location);
+      const info = await stat(path).catch(() => undefined);
+      if (!info?.isFile())
+        throw new UsageError(`${file} needs its external data file ${path}, which is missing`);
+      dataFiles.push({
+        name: location,
+        body: { stream: () => createReadStream(path) },
+        contentType: 'application/octet-stream',
+      });
+    }
     const result = await publishModel(store, {
       name: values.name,
       version,
       model,
       config: reference ? await configWithReferenceNames(store, values.name, config, reference) : config,
       overwrite: values.overwrite,
-      versionFiles: reference ? [referenceFile(reference)] : [],
+      versionFiles: [...dataFiles, ...(reference ? [referenceFile(reference)] : [])],
     });
+    for (const { location } of external)
+      print(`external data → models/${result.name}/${result.version}/${location}`);
     print(`published ${result.name} version ${result.version} (${result.bytes} bytes) → ${result.modelKey}`);
     if (result.configKey) print(`config → ${result.configKey}`);
     if (reference) {

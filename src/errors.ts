@@ -91,6 +91,34 @@ export class NotReadyError extends ServingError {
   }
 }
 
+/**
+ * 422: one inference went over a limit that protects the service: its outputs are larger than a
+ * response can carry (`OutputTooLarge`) or it needed more memory than a run may take
+ * (`MemoryLimit`). The message names the limit and, for outputs, each output and its size.
+ */
+export class InferenceLimitError extends ServingError {
+  constructor(kind: 'OutputTooLarge' | 'MemoryLimit', message: string, options?: { cause?: unknown }) {
+    super(422, kind, message, options);
+  }
+}
+
+/** 504: an inference ran past its deadline and was stopped; the model's process was replaced. */
+export class InferenceTimeoutError extends ServingError {
+  constructor(message: string) {
+    super(504, 'InferenceTimeout', message);
+  }
+}
+
+/**
+ * 503: the process running a model stopped (another request overran a limit there, or it
+ * crashed) while this request waited; retrying loads the model again in a fresh process.
+ */
+export class ModelProcessStoppedError extends ServingError {
+  constructor(message: string) {
+    super(503, 'ModelProcessStopped', message, { headers: { 'retry-after': '0' } });
+  }
+}
+
 /** 503: the object store is unreachable or failing; the client should retry. */
 export class StorageUnavailableError extends ServingError {
   constructor(message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {

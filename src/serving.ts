@@ -26,13 +26,22 @@ export const SERVER_INFO: ServerInfo = { name: 'onnx-serve', version: packageJso
  */
 export function createServing(config: ServingConfig, ports: { store: StreamingObjectStore }) {
   const { store } = ports;
-  const repository = new ModelRepository({ store, refreshIntervalMs: config.refreshIntervalMs });
+  const repository = new ModelRepository({
+    store,
+    refreshIntervalMs: config.refreshIntervalMs,
+    requireValidation: config.requireValidation,
+  });
   // Threads and spinning for the function's CPU share; the notes say why (logged at init).
   const sessionChoice = chooseSessionTuning(detectCpuEnvironment(config.functionMemoryMb));
+  const { isolation, ...limits } = config.inference;
   const loader = new ModelLoader({
     store,
     maxCacheBytes: config.cacheBytes ?? defaultCacheBytes(config.functionMemoryMb),
     sessionTuning: sessionChoice.tuning,
+    isolation,
+    limits,
+    ephemeralDir: config.ephemeralDir,
+    externalDataMemoryBytes: config.externalDataMemoryBytes,
   });
   const service = new InferenceService({ repository, loader, server: SERVER_INFO });
   const outcomes = new OutcomeService({ store, repository });

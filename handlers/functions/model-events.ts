@@ -32,6 +32,9 @@ export interface ModelEventsHandlerDeps {
   smokeRuns: number;
   /** Session threads and spinning, as serving chooses them (default: for this machine outside Lambda). */
   sessionTuning?: SessionTuning;
+  /** Limits of the smoke runs (`VALIDATION_DEADLINE_SECONDS`, `VALIDATION_MEMORY_MB`). */
+  limits?: { deadlineMs: number; memoryMb: number };
+  ephemeralDir?: string;
 }
 
 /**
@@ -56,6 +59,8 @@ export function createModelEventsHandler(deps: ModelEventsHandlerDeps) {
           bucket: deps.bucket,
           runs: deps.smokeRuns,
           sessionTuning: deps.sessionTuning,
+          limits: deps.limits,
+          ephemeralDir: deps.ephemeralDir,
         });
       } catch (error) {
         logger.error('model validation failed', { key: object.key, error: error as Error });
@@ -80,6 +85,8 @@ export function modelEventsDepsFromEnv(env: Env): ModelEventsHandlerDeps {
     bucket: config.bucket,
     smokeRuns: config.smokeRuns,
     sessionTuning: chooseSessionTuning(detectCpuEnvironment(config.functionMemoryMb)).tuning,
+    limits: { deadlineMs: config.deadlineMs, memoryMb: config.memoryMb },
+    ephemeralDir: config.ephemeralDir,
   };
 }
 

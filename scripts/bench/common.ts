@@ -245,6 +245,8 @@ export async function startBenchS3(): Promise<BenchS3> {
     store,
     env: {
       MODEL_BUCKET: bucket,
+      // The benchmark publishes straight to its bucket, without the validation function.
+      REQUIRE_VALIDATION: 'false',
       AWS_REGION: LOCAL_REGION,
       S3_ENDPOINT: s3.endpoint,
       S3_FORCE_PATH_STYLE: 'true',

@@ -24,7 +24,14 @@ import { driftCheck } from './drift.ts';
 import { markdownTable, type Row } from './report.ts';
 import { serverBench } from './server.ts';
 import { sessionOptionsRows } from './session-options.ts';
-import { createCore, loadHttpHandler, payloadSpeed, runtimeChoice, warmOverhead } from './warm.ts';
+import {
+  createCore,
+  createInProcessCore,
+  loadHttpHandler,
+  payloadSpeed,
+  runtimeChoice,
+  warmOverhead,
+} from './warm.ts';
 
 const SECTIONS = ['warm', 'payload', 'cold', 'runtime', 'batch', 'drift', 'footprint', 'server'] as const;
 
@@ -85,21 +92,31 @@ async function main(argv: string[]): Promise<void> {
     let handlerMs: Record<string, number> = {};
 
     if (only.has('warm')) {
-      const warm = await warmOverhead(handler, createCore(s3), models, {
-        calls: quick ? 3 : 20,
-        rounds: quick ? 1 : 5,
-        warmup: quick ? 1 : 5,
-        batches: [
-          { model: 'breast-cancer', batch: 1 },
-          { model: 'mlp-3m', batch: 1 },
-          { model: 'mlp-3m', batch: 64 },
-          { model: 'resnet50', batch: 1 },
-          { model: 'breast-cancer-nocapture', batch: 1 },
-          { model: 'mlp-3m-nocapture', batch: 1 },
-          { model: 'mlp-3m-nocapture', batch: 64 },
-          { model: 'resnet50-nocapture', batch: 1 },
-        ],
-      });
+      const isolated = createCore(s3);
+      const inProcess = createInProcessCore(s3);
+      const warm = await warmOverhead(
+        handler,
+        isolated,
+        models,
+        {
+          calls: quick ? 3 : 20,
+          rounds: quick ? 1 : 5,
+          warmup: quick ? 1 : 5,
+          batches: [
+            { model: 'breast-cancer', batch: 1 },
+            { model: 'mlp-3m', batch: 1 },
+            { model: 'mlp-3m', batch: 64 },
+            { model: 'resnet50', batch: 1 },
+            { model: 'breast-cancer-nocapture', batch: 1 },
+            { model: 'mlp-3m-nocapture', batch: 1 },
+            { model: 'mlp-3m-nocapture', batch: 64 },
+            { model: 'resnet50-nocapture', batch: 1 },
+          ],
+        },
+        inProcess,
+      );
+      isolated.loader.clear();
+      inProcess.loader.clear();
       rows.push(...warm.rows);
       handlerMs = warm.handlerMs;
       details.warm = warm.raw;

@@ -97,8 +97,15 @@ async function quiet<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export function createCore(s3: BenchS3): Core {
-  return createServing(readServingConfig({ ...s3.env, CAPTURE_ENABLED: 'false' }), { store: s3.store });
+export function createCore(s3: BenchS3, env: Record<string, string> = {}): Core {
+  return createServing(readServingConfig({ ...s3.env, CAPTURE_ENABLED: 'false', ...env }), {
+    store: s3.store,
+  });
+}
+
+/** The serving core with sessions in this process: the baseline of the isolation cost row. */
+export function createInProcessCore(s3: BenchS3): Core {
+  return createCore(s3, { INFERENCE_ISOLATION: 'none' });
 }
 
 export async function loadHttpHandler(s3: BenchS3): Promise<Handler> {
@@ -125,6 +132,7 @@ export async function warmOverhead(
   core: Core,
   models: readonly BenchModel[],
   options: WarmOptions,
+  inProcess?: Core,
 ): Promise<{ rows: Row[]; handlerMs: Record<string, number>; raw: Record<string, unknown> }> {
   const rows: Row[] = [];
   const handlerMs: Record<string, number> = {};
@@ -149,6 +157,15 @@ export async function warmOverhead(
       const outcome = await core.handle({ method: 'POST', path: event.rawPath, body: bodyBytes });
       if (outcome.response.status !== 200) throw new Error(`core answered ${outcome.response.status}`);
     };
+    // The same core with the model's session in this process (INFERENCE_ISOLATION=none): what
+    // running each model in a process of its own costs per request.
+    const callInProcess = async () => {
+      if (inProcess === undefined) return;
+      const outcome = await inProcess.handle({ method: 'POST', path: event.rawPath, body: bodyBytes });
+      if (outcome.response.status !== 200)
+        throw new Error(`in-process core answered ${outcome.response.status}`);
+    };
+    const inProcessTimes: number[] = [];
     // The same request with the input and every output as binary tensor data, as API Gateway
     // delivers it (base64 body) and takes the answer back (base64 body).
     const binary = binaryRequestBody(model.input, shape, data);
@@ -168,6 +185,7 @@ export async function warmOverhead(
         await callHandler();
         await callBinary();
         await callCore();
+        await callInProcess();
         await session.run(feeds);
       }
       for (let round = 0; round < options.rounds; round++) {
@@ -191,6 +209,13 @@ export async function warmOverhead(
           await callCore();
           coreTimes.push(performance.now() - t);
         }
+        if (inProcess !== undefined) {
+          for (let i = 0; i < Math.ceil(options.calls / 2); i++) {
+            const t = performance.now();
+            await callInProcess();
+            inProcessTimes.push(performance.now() - t);
+          }
+        }
       }
     });
     await session.release();
@@ -207,6 +232,22 @@ export async function warmOverhead(
       bodyBytes: bodyBytes.byteLength,
       binaryBodyBytes: binary.body.byteLength,
     };
+    if (inProcessTimes.length > 0 && name.startsWith('breast-cancer') && !name.includes('nocapture')) {
+      const p = summarize(inProcessTimes);
+      const cost = c.median - p.median;
+      rows.push({
+        section: '1 warm overhead',
+        what: `${name}, batch ${batch}, model in its own process vs in-process session`,
+        ours: { summary: c, unit: 'ms' },
+        baseline: { summary: p, unit: 'ms' },
+        baselineName: 'core, session in process',
+        ratioName: 'isolated/in-process',
+        ratio: c.median / p.median,
+        target: 'isolation ≤ 0.1 ms a request',
+        met: cost <= 0.1,
+        note: `isolation costs ${(cost * 1000).toFixed(0)} µs a request (IPC round trip, tensors cloned both ways)`,
+      });
+    }
     for (const [path, summary] of [
       ['JSON', h],
       ['binary tensors', b],

@@ -521,11 +521,20 @@ class BatchFileRun {
 
   #warnings(): string[] {
     const { ignoredColumns } = this.#report;
-    return ignoredColumns.length === 0
-      ? []
-      : [`CSV columns that are not features of the model were ignored: ${ignoredColumns.join(', ')}`];
+    if (ignoredColumns.length === 0) return [];
+    // Capped: a file with 100k extra columns must not make a megabyte of summary.
+    const shown = ignoredColumns
+      .slice(0, MAX_LISTED_COLUMNS)
+      .map((name) => (name.length > 64 ? `${name.slice(0, 63)}…` : name));
+    const more = ignoredColumns.length - shown.length;
+    return [
+      `CSV columns that are not features of the model were ignored: ${shown.join(', ')}${more > 0 ? ` … and ${more} more (${ignoredColumns.length} in all)` : ''}`,
+    ];
   }
 }
+
+/** Ignored columns named in a summary's warning; the rest are counted. */
+export const MAX_LISTED_COLUMNS = 20;
 
 /** How a file's rows are captured. */
 interface CaptureContext {

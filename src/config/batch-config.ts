@@ -5,6 +5,8 @@ import { type Env, readNumber } from './env.ts';
 import { readServingConfig, type ServingConfig } from './serving-config.ts';
 
 const MIB = 1024 * 1024;
+/** Outputs of one batch micro-batch at most (256 MiB), unless `MAX_OUTPUT_BYTES` says otherwise. */
+export const DEFAULT_BATCH_MAX_OUTPUT_BYTES = 256 * MIB;
 
 /** Rows per micro-batch unless configured. */
 export const DEFAULT_BATCH_SIZE = 256;
@@ -39,8 +41,14 @@ export interface BatchConfig extends ServingConfig {
  * ```
  */
 export function readBatchConfig(env: Env): BatchConfig {
+  const serving = readServingConfig(env);
   return {
-    ...readServingConfig(env),
+    ...serving,
+    // A micro-batch's outputs go to S3, not into a response: bounded, but not by Lambda's 6 MB.
+    inference: {
+      ...serving.inference,
+      maxOutputBytes: readNumber(env, 'MAX_OUTPUT_BYTES', DEFAULT_BATCH_MAX_OUTPUT_BYTES, { min: 1 }),
+    },
     batchSize: readNumber(env, 'BATCH_SIZE', DEFAULT_BATCH_SIZE, { min: 1, max: 65_536 }),
     partBytes: Math.round(
       readNumber(env, 'BATCH_PART_MB', DEFAULT_PART_BYTES / MIB, { min: MIN_PART_BYTES / MIB, max: 512 }) *

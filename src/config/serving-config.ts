@@ -1,6 +1,6 @@
 import { DEFAULT_MAX_INFLATED_BYTES } from '../http/compression.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../http/limits.ts';
-import { type Env, readBoolean, readList, readNumber } from './env.ts';
+import { ConfigError, type Env, readBoolean, readList, readNumber } from './env.ts';
 import { readStoreConnection, type StoreConnection } from './store-config.ts';
 
 /** Everything the serving functions read from their environment. */
@@ -17,6 +17,23 @@ export interface ServingConfig extends StoreConnection {
   maxInflatedBytes: number;
   /** Capture API predictions as log lines (`CAPTURE_ENABLED`, default true). */
   captureEnabled: boolean;
+  /** Serve only versions validation found valid (`REQUIRE_VALIDATION`, default true). */
+  requireValidation: boolean;
+  /** Limits of every inference; each model runs in its own process (see `runtime/sandbox.ts`). */
+  inference: {
+    /** `INFERENCE_DEADLINE_SECONDS` (default 20, below API Gateway's 29 s). */
+    deadlineMs: number;
+    /** `MAX_OUTPUT_BYTES` (default 6 MiB: Lambda's response limit). */
+    maxOutputBytes: number;
+    /** `INFERENCE_MEMORY_MB` (default half the function's memory, else 2048). */
+    memoryMb: number;
+    /** `INFERENCE_ISOLATION`: `process` (default) or `none` (trusted models only, unbounded). */
+    isolation: 'process' | 'none';
+  };
+  /** `EPHEMERAL_DIR`: where large external data is written (default the OS temporary directory). */
+  ephemeralDir?: string;
+  /** `EXTERNAL_DATA_MEMORY_BYTES`: external data kept in memory up to this size (default 256 MiB). */
+  externalDataMemoryBytes?: number;
 }
 
 /**
@@ -47,5 +64,35 @@ export function readServingConfig(env: Env, limits: { maxBodyBytes?: number } = 
       max: 1024 ** 3,
     }),
     captureEnabled: readBoolean(env, 'CAPTURE_ENABLED', true),
+    requireValidation: readBoolean(env, 'REQUIRE_VALIDATION', true),
+    inference: readInferenceLimits(env, memory > 0 ? memory : undefined),
+    ephemeralDir: env.EPHEMERAL_DIR || undefined,
+    externalDataMemoryBytes:
+      env.EXTERNAL_DATA_MEMORY_BYTES === undefined
+        ? undefined
+        : readNumber(env, 'EXTERNAL_DATA_MEMORY_BYTES', 0, { min: 0 }),
+  };
+}
+
+/**
+ * The limits of every inference (serving and batch): `INFERENCE_DEADLINE_SECONDS` (default 20),
+ * `MAX_OUTPUT_BYTES` (default 6 MiB), `INFERENCE_MEMORY_MB` (default half the function's memory,
+ * 2048 without one) and `INFERENCE_ISOLATION` (`process` or `none`).
+ */
+export function readInferenceLimits(env: Env, functionMemoryMb?: number): ServingConfig['inference'] {
+  const isolation = env.INFERENCE_ISOLATION ?? 'process';
+  if (isolation !== 'process' && isolation !== 'none') {
+    throw new ConfigError('INFERENCE_ISOLATION', "'process' or 'none'", isolation);
+  }
+  return {
+    deadlineMs: readNumber(env, 'INFERENCE_DEADLINE_SECONDS', 20, { min: 0.01, max: 900 }) * 1000,
+    maxOutputBytes: readNumber(env, 'MAX_OUTPUT_BYTES', 6 * 1024 * 1024, { min: 1 }),
+    memoryMb: readNumber(
+      env,
+      'INFERENCE_MEMORY_MB',
+      functionMemoryMb === undefined ? 2048 : Math.max(256, Math.floor(functionMemoryMb / 2)),
+      { min: 64 },
+    ),
+    isolation,
   };
 }

@@ -8,12 +8,19 @@ export interface ValidationConfig extends StoreConnection {
   smokeRuns: number;
   /** `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`: session threads are chosen for its CPU share. */
   functionMemoryMb?: number;
+  /** `VALIDATION_DEADLINE_SECONDS` (default 20): a smoke run past it makes the version invalid. */
+  deadlineMs: number;
+  /** `VALIDATION_MEMORY_MB` (default half the function's memory, else 2048): memory of a smoke run. */
+  memoryMb: number;
+  /** `EPHEMERAL_DIR`: where large external data is written. */
+  ephemeralDir?: string;
 }
 
 /**
  * Reads the validation configuration. Variables: `MODEL_BUCKET` (required), `AWS_REGION`,
  * `S3_ENDPOINT`, `S3_FORCE_PATH_STYLE`, `VALIDATION_RUNS` (default 5, at most 100),
- * `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`.
+ * `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, `VALIDATION_DEADLINE_SECONDS`, `VALIDATION_MEMORY_MB`,
+ * `EPHEMERAL_DIR`.
  *
  * @example
  * ```ts
@@ -30,5 +37,15 @@ export function readValidationConfig(env: Env): ValidationConfig {
     ...readStoreConnection(env),
     smokeRuns,
     ...(memory > 0 ? { functionMemoryMb: memory } : {}),
+    deadlineMs: readNumber(env, 'VALIDATION_DEADLINE_SECONDS', 20, { min: 0.01, max: 900 }) * 1000,
+    memoryMb: readNumber(
+      env,
+      'VALIDATION_MEMORY_MB',
+      memory > 0 ? Math.max(256, Math.floor(memory / 2)) : 2048,
+      {
+        min: 64,
+      },
+    ),
+    ephemeralDir: env.EPHEMERAL_DIR || undefined,
   };
 }

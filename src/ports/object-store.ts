@@ -11,7 +11,11 @@ export interface ObjectStore {
   /** Object attributes without the body; `undefined` when it does not exist. */
   head(key: string): Promise<ObjectInfo | undefined>;
   /** Writes a whole object. */
-  put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag?: string }>;
+  put(
+    key: string,
+    body: Uint8Array | string,
+    options?: PutOptions,
+  ): Promise<{ etag?: string; existed?: boolean }>;
   /** Every key under `prefix` (pagination handled); with `delimiter`, common prefixes too. */
   list(prefix: string, options?: { delimiter?: string }): Promise<Listing>;
   delete(key: string): Promise<void>;
@@ -53,6 +57,11 @@ export interface StoredObject extends ObjectInfo {
 export interface PutOptions {
   contentType?: string;
   metadata?: Record<string, string>;
+  /**
+   * Write only when no object exists at the key (S3 `If-None-Match: *`); `put` then resolves with
+   * `existed: true` and writes nothing. Stores without conditional writes (s3rver) write anyway.
+   */
+  ifAbsent?: boolean;
 }
 
 export interface Listing {

@@ -38,6 +38,11 @@ export interface ModelConfig {
    * `execution_mode`, `spinning`), over what the function chose for its CPU share.
    */
   session?: SessionConfig;
+  /**
+   * Model validation: `max_latency_ms`, the median smoke-run latency above which a version is
+   * refused (default: none beyond the validation deadline).
+   */
+  validation?: { max_latency_ms?: number };
   description?: string;
 }
 
@@ -144,6 +149,22 @@ export const modelConfigSchema = z.looseObject(
       ),
       "onnxruntime threading for this model, over what the function chose for its memory's CPU share: intra_op_threads, inter_op_threads, execution_mode, spinning (idle pool threads spin-wait for work).",
     ),
+    validation: field(
+      z.looseObject(
+        {
+          max_latency_ms: z.optional(
+            z
+              .number({ error: 'a number of milliseconds in (0, 600000]' })
+              .check(
+                z.positive({ error: 'a number of milliseconds in (0, 600000]' }),
+                z.maximum(600_000, { error: 'a number of milliseconds in (0, 600000]' }),
+              ),
+          ),
+        },
+        { error: 'an object' },
+      ),
+      'Model validation: max_latency_ms, the median smoke-run latency above which a version is refused.',
+    ),
     description: field(z.string({ error: 'a string' }), "Free text shown in the model's metadata."),
   },
   { error: 'a JSON object' },
@@ -187,6 +208,12 @@ export function parseModelConfig(json: unknown, name: string): ParsedModelConfig
     config.capture = pick(parsed.capture, ['sample_rate', 'enabled'] as const);
   if (parsed.drift !== undefined) config.drift = parsed.drift;
   if (parsed.session !== undefined) config.session = pick(parsed.session, SESSION_FIELDS);
+  if (parsed.validation !== undefined) {
+    config.validation =
+      parsed.validation.max_latency_ms === undefined
+        ? {}
+        : { max_latency_ms: parsed.validation.max_latency_ms };
+  }
   if (parsed.description !== undefined) config.description = parsed.description;
   return { config, warnings };
 }

@@ -1,4 +1,4 @@
-import { ModelUnavailableError, NotFoundError, type ServingError } from '../errors.ts';
+import { ModelUnavailableError, NotFoundError, ServingError } from '../errors.ts';
 import type {
   ObjectInfo,
   ObjectStore,
@@ -44,6 +44,19 @@ export interface ModelRepositoryOptions {
   maxCachedModels?: number;
   /** Milliseconds clock; injected by tests. */
   now?: () => number;
+  /**
+   * Serve a version only with a `valid` verdict of model validation for its current upload
+   * (default true: fail closed). `false` serves versions nobody validated (buckets without the
+   * validation function); versions found invalid are refused either way.
+   */
+  requireValidation?: boolean;
+}
+
+/** Thrown for a version with no verdict of validation for its current upload (fail closed). */
+export class ModelNotValidatedError extends ServingError {
+  constructor(message: string) {
+    super(503, 'ModelNotValidated', message, { headers: { 'retry-after': '5' } });
+  }
 }
 
 /** One version folder holding a model.onnx. */
@@ -144,6 +157,7 @@ export class ModelRepository {
   readonly #minRefresh: number;
   readonly #maxCached: number;
   readonly #now: () => number;
+  readonly #requireValidation: boolean;
   readonly #snapshots = new Map<string, ModelSnapshot>();
   readonly #refreshing = new Map<string, Promise<ModelSnapshot>>();
   readonly #validating = new Map<string, Promise<ValidationRecord | undefined>>();
@@ -156,6 +170,7 @@ export class ModelRepository {
     this.#minRefresh = Math.min(options.minRefreshIntervalMs ?? DEFAULT_MIN_REFRESH_INTERVAL_MS, this.#ttl);
     this.#maxCached = options.maxCachedModels ?? DEFAULT_MAX_CACHED_MODELS;
     this.#now = options.now ?? Date.now;
+    this.#requireValidation = options.requireValidation ?? true;
     for (const [name, value] of Object.entries({
       refreshIntervalMs: this.#ttl,
       minRefreshIntervalMs: this.#minRefresh,
@@ -210,7 +225,18 @@ export class ModelRepository {
       choice = this.#choose(name, snapshot, selector);
     }
     if (!choice.ok) throw choice.error;
-    const entry = await this.#servable(name, snapshot, choice.entry, selector);
+    let entry: VersionEntry;
+    try {
+      entry = await this.#servable(name, snapshot, choice.entry, selector);
+    } catch (error) {
+      // The verdict may have been written since the listing: look once more, at once.
+      if (!(error instanceof ModelNotValidatedError) || fresh || !this.#mayForceRefresh(snapshot))
+        throw error;
+      snapshot = await this.#refresh(name, snapshot, true);
+      choice = this.#choose(name, snapshot, selector);
+      if (!choice.ok) throw choice.error;
+      entry = await this.#servable(name, snapshot, choice.entry, selector);
+    }
     return {
       name,
       version: entry.version,
@@ -250,20 +276,41 @@ export class ModelRepository {
     selector: VersionSelector,
   ): Promise<VersionEntry> {
     const reason = await this.#invalidReason(snapshot, chosen);
-    if (reason === undefined) return chosen;
-    if (selector.kind !== 'default' || snapshot.config.default_version !== undefined) {
-      throw new ModelUnavailableError(
-        `model '${name}' version ${chosen.version} failed validation: ${reason}`,
+    const pending = reason === undefined ? await this.#pendingReason(snapshot, chosen) : undefined;
+    if (reason === undefined && pending === undefined) return chosen;
+    const refuse = (others: string): never => {
+      if (reason !== undefined) {
+        throw new ModelUnavailableError(
+          `model '${name}' version ${chosen.version} failed validation${others}: ${reason}`,
+        );
+      }
+      throw new ModelNotValidatedError(
+        `model '${name}' version ${chosen.version} ${pending}${others}; retry shortly`,
       );
-    }
+    };
+    if (selector.kind !== 'default' || snapshot.config.default_version !== undefined) refuse('');
     const lower = [...snapshot.versions.values()].filter((entry) => entry.version < chosen.version).reverse();
     for (const entry of lower) {
-      if ((await this.#invalidReason(snapshot, entry)) === undefined) return entry;
+      if ((await this.#invalidReason(snapshot, entry)) !== undefined) continue;
+      if ((await this.#pendingReason(snapshot, entry)) === undefined) return entry;
     }
-    const others = lower.length > 0 ? ' (and no earlier version passed it)' : '';
-    throw new ModelUnavailableError(
-      `model '${name}' version ${chosen.version} failed validation${others}: ${reason}`,
-    );
+    return refuse(lower.length > 0 ? ' (and no earlier version passed it)' : '');
+  }
+
+  /**
+   * Why a version not refused by validation still cannot be served: it has no `valid` verdict for
+   * its current upload (only when validation is required; `undefined` when it has one).
+   */
+  async #pendingReason(snapshot: ModelSnapshot, entry: VersionEntry): Promise<string | undefined> {
+    if (!this.#requireValidation) return undefined;
+    if (entry.metadata === undefined) return 'is not validated yet (no metadata.json)';
+    const record = snapshot.validations.get(entry.version)?.record;
+    if (record === undefined) return 'has no readable validation verdict (metadata.json)';
+    if (record.status !== 'valid') return 'is not validated';
+    if (entry.etag !== undefined && record.etag !== entry.etag) {
+      return 'is not validated yet (metadata.json describes an earlier upload)';
+    }
+    return undefined;
   }
 
   /** Why validation refused this version, or undefined when it did not (or has not run yet). */

@@ -1,6 +1,7 @@
 import { BadRequestError } from '../errors.ts';
+import { externalLocationProblem } from '../onnx/external-data.ts';
 import { readModelInfo } from '../onnx/model-info.ts';
-import type { ObjectStore } from '../ports/object-store.ts';
+import type { ObjectStore, StreamingObjectStore } from '../ports/object-store.ts';
 import { parseModelConfig } from './model-config.ts';
 import { assertModelName } from './names.ts';
 
@@ -17,9 +18,15 @@ export interface PublishRequest {
   overwrite?: boolean;
   /**
    * Files written into the version's folder before model.onnx (e.g. `reference.json`), so they
-   * are in place the moment the version becomes visible. Plain names only.
+   * are in place the moment the version becomes visible. Plain names, or the relative paths of
+   * a model's external data files; a `stream` body is uploaded part by part (files over 2 GB),
+   * which needs a store that streams.
    */
-  versionFiles?: { name: string; body: Uint8Array | string; contentType: string }[];
+  versionFiles?: {
+    name: string;
+    body: Uint8Array | string | { stream: () => AsyncIterable<Uint8Array> };
+    contentType: string;
+  }[];
 }
 
 export interface PublishResult {
@@ -48,7 +55,8 @@ export async function publishModel(store: ObjectStore, request: PublishRequest):
   }
   if (request.config !== undefined) parseModelConfig(request.config, request.name);
   for (const file of request.versionFiles ?? []) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(file.name) || file.name === 'model.onnx') {
+    const plain = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(file.name) && file.name !== 'model.onnx';
+    if (!plain && externalLocationProblem(file.name) !== undefined) {
       throw new BadRequestError(`version file name '${file.name}' is not allowed`);
     }
   }
@@ -76,9 +84,21 @@ export async function publishModel(store: ObjectStore, request: PublishRequest):
     });
   }
   for (const file of request.versionFiles ?? []) {
-    await store.put(`${MODELS_PREFIX}${request.name}/${version}/${file.name}`, file.body, {
-      contentType: file.contentType,
-    });
+    const key = `${MODELS_PREFIX}${request.name}/${version}/${file.name}`;
+    const { body } = file;
+    if (typeof body === 'string' || body instanceof Uint8Array) {
+      await store.put(key, body, { contentType: file.contentType });
+      continue;
+    }
+    if (!('createWriter' in store)) throw new Error(`streaming '${file.name}' needs a store that streams`);
+    const writer = (store as StreamingObjectStore).createWriter(key, { contentType: file.contentType });
+    try {
+      for await (const chunk of body.stream()) await writer.write(chunk);
+      await writer.complete();
+    } catch (error) {
+      await writer.abort();
+      throw error;
+    }
   }
   const modelKey = `${MODELS_PREFIX}${request.name}/${version}/model.onnx`;
   await store.put(modelKey, request.model, { contentType: 'application/octet-stream' });

@@ -1,9 +1,18 @@
 import { InferenceSession } from 'onnxruntime-node';
 import { ModelUnavailableError, NotFoundError, ServingError } from '../errors.ts';
+import { ExternalDataError, externalDataFiles } from '../onnx/external-data.ts';
 import { rewriteZipMapOutputs, type ZipMapRewrite } from '../onnx/zipmap.ts';
 import type { ObjectStore, StoredObject } from '../ports/object-store.ts';
 import type { ModelSignature } from '../types.ts';
+import { fetchExternalData, type MaterializedFolder } from './external-files.ts';
 import { LruCache } from './lru-cache.ts';
+import {
+  DEFAULT_SANDBOX_LIMITS,
+  ModelSandbox,
+  type ModelSession,
+  type SandboxLimits,
+  type SandboxSource,
+} from './sandbox.ts';
 import { type GuardedSession, guardSession } from './session-guard.ts';
 import {
   chooseSessionTuning,
@@ -24,6 +33,13 @@ import { deriveSignature, markUndeclaredRanks } from './signature.ts';
 export const SESSION_MEMORY_FACTOR = 2;
 /** Fixed cost of any session (kernel registry, allocators): about 120 KiB measured, rounded up. */
 export const SESSION_OVERHEAD_BYTES = 256 * 1024;
+/** Resident memory of a model's own process (Node.js and onnxruntime, idle): about 80 MB measured. */
+export const SANDBOX_PROCESS_BYTES = 80 * 1024 * 1024;
+/**
+ * External data up to this many bytes (all files of a model together) is handed to onnxruntime
+ * in memory; more is written to the ephemeral directory and loaded from there.
+ */
+export const DEFAULT_EXTERNAL_DATA_MEMORY_BYTES = 256 * 1024 * 1024;
 /** Share of the function's memory given to loaded sessions; the rest is for Node and requests. */
 export const CACHE_MEMORY_FRACTION = 0.5;
 /** Budget when the function's memory is unknown (outside Lambda). */
@@ -93,7 +109,7 @@ export interface LoadedModel {
   name: string;
   version: number;
   /** Owned by the loader's cache: do not release it. */
-  session: InferenceSession;
+  session: ModelSession;
   signature: ModelSignature;
   /** Why the model cannot be served (non-tensor values, types without an OIP datatype). */
   unsupported: string[];
@@ -133,10 +149,11 @@ export interface LoaderStats {
   evictions: number;
 }
 
+/** Creates a session in this process (tests, the `isolation: 'none'` mode). */
 export type SessionFactory = (
   bytes: Uint8Array,
   options: InferenceSession.SessionOptions,
-) => Promise<InferenceSession>;
+) => Promise<ModelSession>;
 
 export interface ModelLoaderOptions {
   store: ObjectStore;
@@ -150,7 +167,19 @@ export interface ModelLoaderOptions {
   sessionTuning?: SessionTuning;
   /** Merged over `DEFAULT_SESSION_OPTIONS` and the tuning's options; wins over both. */
   sessionOptions?: InferenceSession.SessionOptions;
+  /** Sessions in this process instead of a sandboxed process per model (tests). */
   createSession?: SessionFactory;
+  /**
+   * `process` (default): each model in its own process, bounded by `limits` (see `sandbox.ts`).
+   * `none`: sessions in this process, unbounded: only for trusted models.
+   */
+  isolation?: 'process' | 'none';
+  /** Limits of every inference (deadline, output bytes, memory); merged over the defaults. */
+  limits?: Partial<SandboxLimits>;
+  /** External data up to this many bytes stays in memory (default 256 MiB). */
+  externalDataMemoryBytes?: number;
+  /** Where larger external data is written (default the OS temporary directory; /tmp on Lambda). */
+  ephemeralDir?: string;
   estimateBytes?: (modelBytes: number) => number;
   /** Milliseconds clock for the reported timings. */
   now?: () => number;
@@ -168,6 +197,10 @@ interface CacheEntry {
   refEtag?: string;
   /** The config.json session overrides it was created with (`overridesKey`). */
   overrides: string;
+  /** A private copy of the version folder on disk, removed with the entry. */
+  folder?: MaterializedFolder;
+  /** The model's process, when sandboxed. */
+  sandbox?: ModelSandbox;
 }
 
 /**
@@ -186,7 +219,10 @@ export class ModelLoader {
   readonly #store: ObjectStore;
   readonly #sessionOptions: InferenceSession.SessionOptions;
   readonly #sessionTuning: SessionTuning;
-  readonly #createSession: SessionFactory;
+  readonly #createSession: SessionFactory | undefined;
+  readonly #limits: SandboxLimits;
+  readonly #externalDataMemoryBytes: number;
+  readonly #ephemeralDir: string | undefined;
   readonly #estimateBytes: (modelBytes: number) => number;
   readonly #now: () => number;
   #warmUp: (() => Promise<void>) | undefined;
@@ -203,15 +239,29 @@ export class ModelLoader {
     this.#sessionTuning =
       options.sessionTuning ?? chooseSessionTuning(detectCpuEnvironment(undefined)).tuning;
     this.#createSession =
-      options.createSession ?? ((bytes, sessionOptions) => InferenceSession.create(bytes, sessionOptions));
-    this.#estimateBytes = options.estimateBytes ?? estimateSessionBytes;
+      options.createSession ??
+      (options.isolation === 'none'
+        ? (bytes, sessionOptions) => InferenceSession.create(bytes, sessionOptions)
+        : undefined);
+    this.#limits = { ...DEFAULT_SANDBOX_LIMITS, ...options.limits };
+    this.#externalDataMemoryBytes = options.externalDataMemoryBytes ?? DEFAULT_EXTERNAL_DATA_MEMORY_BYTES;
+    this.#ephemeralDir = options.ephemeralDir;
+    const sandboxed = this.#createSession === undefined;
+    this.#estimateBytes =
+      options.estimateBytes ??
+      (sandboxed ? (bytes) => estimateSessionBytes(bytes) + SANDBOX_PROCESS_BYTES : estimateSessionBytes);
     this.#now = options.now ?? (() => performance.now());
     this.#warmUp =
       options.warmUp ??
-      (options.createSession === undefined ? () => warmUpRuntime(this.sessionOptionsFor({})) : undefined);
+      (options.isolation === 'none' && options.createSession === undefined
+        ? () => warmUpRuntime(this.sessionOptionsFor({}))
+        : undefined);
     this.#cache = new LruCache<CacheEntry>({
       maxBytes: options.maxCacheBytes ?? defaultCacheBytes(),
-      onEvict: (_key, entry) => entry.guard.retire(),
+      onEvict: (_key, entry) => {
+        entry.guard.retire();
+        entry.folder?.remove();
+      },
     });
   }
 
@@ -290,16 +340,45 @@ export class ModelLoader {
 
   async #load(ref: ModelRef): Promise<LoadResult> {
     this.#loads += 1;
+    const label = `model '${ref.name}' version ${ref.version}`;
+    const holder: { sandbox?: ModelSandbox } = {};
+    let folder: MaterializedFolder | undefined;
     try {
       const started = this.#now();
+      // The model's process starts (and sets onnxruntime up) while the file downloads.
+      if (this.#createSession === undefined) {
+        holder.sandbox = ModelSandbox.spawn({
+          label,
+          limits: this.#limits,
+          sessionOptions: this.sessionOptionsFor(ref),
+          onExit: () => this.#dropDead(ref.key, holder.sandbox),
+        });
+      }
       const { object, downloaded } = await this.#download(ref.key);
       if (object === undefined) {
         throw new NotFoundError(
           `model '${ref.name}' version ${ref.version} not found: its model file is gone`,
         );
       }
+      // ZipMap outputs become tensors in a copy of the model; the stored file is untouched.
       const prepared = rewriteZipMapOutputs(object.body);
-      const session = await this.#open(ref, prepared.bytes);
+      let source: SandboxSource = { model: prepared.bytes };
+      let dataBytes = 0;
+      const files = externalFilesOf(label, object.body);
+      if (files.length > 0) {
+        const fetched = await fetchExternalData(this.#store, ref.key, prepared.bytes, files, {
+          label,
+          memoryLimit: this.#externalDataMemoryBytes,
+          baseDir: this.#ephemeralDir,
+        });
+        dataBytes = fetched.bytes;
+        if (fetched.kind === 'memory') source = { model: prepared.bytes, externalData: fetched.files };
+        else {
+          folder = fetched.folder;
+          source = { path: folder.modelPath };
+        }
+      }
+      const session = await this.#open(ref, source, holder.sandbox);
       const loadMs = this.#now() - started;
 
       const { signature, unsupported } = deriveSignature(session.inputMetadata, session.outputMetadata);
@@ -312,25 +391,33 @@ export class ModelLoader {
         signature,
         unsupported,
         zipmaps: prepared.zipmaps,
-        sizeBytes: object.body.byteLength,
+        sizeBytes: object.body.byteLength + dataBytes,
         etag: object.etag,
       };
       this.#cache.set(
         ref.key,
-        { model, guard, refEtag: ref.etag, overrides: overridesKey(ref) },
-        this.#estimateBytes(object.body.byteLength),
+        { model, guard, refEtag: ref.etag, overrides: overridesKey(ref), folder, sandbox: holder.sandbox },
+        this.#estimateBytes(object.body.byteLength + dataBytes),
       );
       return {
         model,
         cacheHit: false,
         loadMs,
         downloadMs: downloaded - started,
-        bytes: object.body.byteLength,
+        bytes: object.body.byteLength + dataBytes,
       };
     } catch (error) {
       this.#failures += 1;
+      holder.sandbox?.release().catch(() => undefined);
+      folder?.remove();
       throw error;
     }
+  }
+
+  /** A model whose process stopped (killed at a deadline, crashed) leaves the cache at once. */
+  #dropDead(key: string, sandbox: ModelSandbox | undefined): void {
+    const entry = this.#cache.peek(key);
+    if (entry !== undefined && sandbox !== undefined && entry.sandbox === sandbox) this.#cache.delete(key);
   }
 
   /**
@@ -357,9 +444,24 @@ export class ModelLoader {
     return { ...DEFAULT_SESSION_OPTIONS, ...tuned, ...this.#sessionOptions };
   }
 
-  async #open(ref: ModelRef, bytes: Uint8Array): Promise<InferenceSession> {
+  async #open(
+    ref: ModelRef,
+    source: SandboxSource,
+    sandbox: ModelSandbox | undefined,
+  ): Promise<ModelSession> {
+    const options = this.sessionOptionsFor(ref);
     try {
-      return await this.#createSession(bytes, this.sessionOptionsFor(ref));
+      if (sandbox !== undefined) {
+        await sandbox.load(source);
+        return sandbox;
+      }
+      if ('path' in source) {
+        return (await InferenceSession.create(source.path, options)) as unknown as ModelSession;
+      }
+      return await (this.#createSession ?? defaultFactory)(
+        source.model,
+        source.externalData === undefined ? options : { ...options, externalData: source.externalData },
+      );
     } catch (error) {
       if (error instanceof ServingError) throw error;
       throw new ModelUnavailableError(
@@ -374,6 +476,24 @@ export class ModelLoader {
 function overridesKey(ref: ModelRef): string {
   const overrides = ref.config?.session;
   return overrides === undefined ? '' : JSON.stringify(overrides);
+}
+
+const defaultFactory: SessionFactory = async (bytes, options) =>
+  (await InferenceSession.create(bytes, options)) as unknown as ModelSession;
+
+/**
+ * The external data files the model names; a location outside the version folder makes the
+ * model unloadable (422), whoever uploaded it and whether or not it was validated.
+ */
+function externalFilesOf(label: string, model: Uint8Array) {
+  try {
+    return externalDataFiles(model);
+  } catch (error) {
+    if (error instanceof ExternalDataError) {
+      throw new ModelUnavailableError(`${label} cannot be loaded: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
 }
 
 /** Creates and releases a session of `WARM_UP_MODEL_BASE64` (with the models' thread settings). */

@@ -1,12 +1,13 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { ServingError } from '../errors.ts';
+import type { ModelSession } from './sandbox.ts';
 
 export interface GuardedSession {
   /**
    * The session callers use: it behaves like the real one, but its runs are counted and its
    * `release()` does nothing, because the cache owns the native session.
    */
-  readonly session: InferenceSession;
+  readonly session: ModelSession;
   /** Runs in flight right now. */
   readonly activeRuns: number;
   readonly released: boolean;
@@ -27,7 +28,7 @@ export interface GuardedSession {
  * ```
  */
 export function guardSession(
-  session: InferenceSession,
+  session: ModelSession,
   label: string,
   onReleaseError: (error: unknown) => void = () => {},
 ): GuardedSession {
@@ -42,7 +43,7 @@ export function guardSession(
   const run = session.run as (...args: unknown[]) => Promise<InferenceSession.ReturnType>;
 
   // Inherits everything (names, metadata, profiling) from the real session; overrides two methods.
-  const view = Object.create(session) as InferenceSession;
+  const view = Object.create(session) as ModelSession;
   Object.defineProperties(view, {
     run: {
       value: async (...args: unknown[]): Promise<InferenceSession.ReturnType> => {

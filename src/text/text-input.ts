@@ -5,6 +5,15 @@ import { BadRequestError, ServingError } from '../errors.ts';
 
 export type Compression = 'gzip' | 'none';
 
+/**
+ * Most bytes a compressed input may inflate to (16 GiB), and the highest ratio of inflated to
+ * compressed bytes once more than `RATIO_CHECK_AFTER_BYTES` came out (200:1; CSV and JSON lines
+ * compress 5–20:1, a decompression bomb 1000:1 and more). Either ends the file with a 400.
+ */
+export const MAX_INFLATED_BYTES = 16 * 1024 ** 3;
+export const MAX_COMPRESSION_RATIO = 200;
+export const RATIO_CHECK_AFTER_BYTES = 16 * 1024 * 1024;
+
 /** What bytes that are not UTF-8 decode to (U+FFFD); a line holding it is refused. */
 export const NOT_UTF8 = '\uFFFD';
 
@@ -64,10 +73,26 @@ export async function* decodeText(
   for await (const bytes of chunks) {
     const text = decode(bytes, true);
     info.bytesOut += bytes.byteLength;
+    if (info.compression === 'gzip') checkInflation(info);
     if (text !== '') yield text;
   }
   const rest = decode(new Uint8Array(0), false);
   if (rest !== '') yield rest;
+}
+
+/** Ends a decompression bomb (see `MAX_INFLATED_BYTES`, `MAX_COMPRESSION_RATIO`): 400, not retried. */
+function checkInflation(info: TextInputInfo): void {
+  if (info.bytesOut > MAX_INFLATED_BYTES) {
+    throw new BadRequestError(
+      `input inflates to more than ${MAX_INFLATED_BYTES / 1024 ** 3} GiB (gzip of ${info.bytesIn} bytes so far); split it into smaller files`,
+    );
+  }
+  if (info.bytesOut > RATIO_CHECK_AFTER_BYTES && info.bytesOut > info.bytesIn * MAX_COMPRESSION_RATIO) {
+    const ratio = Math.round(info.bytesOut / Math.max(1, info.bytesIn));
+    throw new BadRequestError(
+      `input inflates ${ratio}:1 (${info.bytesOut} bytes from ${info.bytesIn} of gzip), over the ${MAX_COMPRESSION_RATIO}:1 a data file can reach; refusing a decompression bomb`,
+    );
+  }
 }
 
 export function newTextInputInfo(): TextInputInfo {

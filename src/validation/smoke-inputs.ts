@@ -40,9 +40,9 @@ const WORDS = ['alpha', 'beta', 'gamma', 'delta'] as const;
  * smokeShape({ name: 'x', datatype: 'FP32', shape: [-1, 4] }); // [1, 4]
  * ```
  */
-export function smokeShape(spec: TensorSpec): number[] {
-  if (spec.shape === null) return [1];
-  return spec.shape.map((dim) => (dim < 0 ? 1 : dim));
+export function smokeShape(spec: TensorSpec, batch = 1): number[] {
+  if (spec.shape === null) return [batch];
+  return spec.shape.map((dim, index) => (dim < 0 ? (index === 0 ? batch : 1) : dim));
 }
 
 /**
@@ -81,9 +81,9 @@ export function smokeValue(datatype: Datatype, index: number, fill: SmokeFill): 
  * // [{ name: 'x', datatype: 'INT64', shape: [1, 2], data: [1, 1] }]
  * ```
  */
-export function smokeInputs(specs: readonly TensorSpec[], fill: SmokeFill): SmokeInput[] {
+export function smokeInputs(specs: readonly TensorSpec[], fill: SmokeFill, batch = 1): SmokeInput[] {
   return specs.map((spec) => {
-    const shape = smokeShape(spec);
+    const shape = smokeShape(spec, batch);
     const count = shape.reduce((product, dim) => product * dim, 1);
     if (count > MAX_SMOKE_ELEMENTS) {
       throw new SmokeInputError(

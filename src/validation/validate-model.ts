@@ -1,12 +1,32 @@
 import { createHash } from 'node:crypto';
-import { InferenceSession, env as ortEnv, type Tensor } from 'onnxruntime-node';
+import { type InferenceSession, env as ortEnv, type Tensor } from 'onnxruntime-node';
+import {
+  InferenceLimitError,
+  InferenceTimeoutError,
+  ModelProcessStoppedError,
+  ModelUnavailableError,
+  StorageUnavailableError,
+} from '../errors.ts';
+import { ExternalDataError, externalDataFiles } from '../onnx/external-data.ts';
 import { type ModelInfo, NotAnOnnxModelError, readModelInfo } from '../onnx/model-info.ts';
 import { rewriteZipMapOutputs } from '../onnx/zipmap.ts';
 import type { ObjectNotification, ObjectStore } from '../ports/object-store.ts';
 import { type ModelMetadata, roundMs, summarizeLatency, VALIDATOR_VERSION } from '../repository/metadata.ts';
+import { parseModelConfig } from '../repository/model-config.ts';
 import { inferModelDefaults } from '../repository/model-defaults.ts';
 import { metadataKeyOf, parseModelKey } from '../repository/model-key.ts';
-import { DEFAULT_SESSION_OPTIONS, type SessionFactory } from '../runtime/model-loader.ts';
+import { type FetchedExternalData, fetchExternalData } from '../runtime/external-files.ts';
+import {
+  DEFAULT_EXTERNAL_DATA_MEMORY_BYTES,
+  DEFAULT_SESSION_OPTIONS,
+  type SessionFactory,
+} from '../runtime/model-loader.ts';
+import {
+  DEFAULT_SANDBOX_LIMITS,
+  ModelSandbox,
+  type ModelSession,
+  type SandboxLimits,
+} from '../runtime/sandbox.ts';
 import {
   chooseSessionTuning,
   detectCpuEnvironment,
@@ -22,6 +42,14 @@ export const DEFAULT_SMOKE_RUNS = 5;
 export const MAX_REASON_LENGTH = 300;
 /** onnxruntime would also print a failed smoke run to stderr; the result already reports it. */
 const QUIET_RUN: InferenceSession.RunOptions = { logSeverityLevel: 4 };
+/** The second batch size every model with a free first dimension is run at. */
+export const SMOKE_BATCH_SIZE = 8;
+
+/**
+ * Limits of validation's smoke runs, which run in their own process like serving's: a run
+ * deadline of 20 s, outputs up to the 6 MB a response can carry, 2 GiB of memory, 60 s to load.
+ */
+export const DEFAULT_VALIDATION_LIMITS: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS, loadTimeoutMs: 60_000 };
 
 export interface ValidateModelOptions {
   /** Timed runs after one untimed warm-up (default 5). */
@@ -33,7 +61,12 @@ export interface ValidateModelOptions {
   sessionTuning?: SessionTuning;
   /** Merged over the loader's `DEFAULT_SESSION_OPTIONS` and the tuning, so validation loads as serving does. */
   sessionOptions?: InferenceSession.SessionOptions;
+  /** Sessions in this process instead of an isolated one (tests only: nothing is bounded). */
   createSession?: SessionFactory;
+  /** Deadline, output and memory limits of the smoke runs; merged over `DEFAULT_VALIDATION_LIMITS`. */
+  limits?: Partial<SandboxLimits>;
+  /** Where external data too large for memory is written (default the OS temporary directory). */
+  ephemeralDir?: string;
   /** Millisecond clock for durations (default `performance.now`). */
   clock?: () => number;
   /** Wall clock for `validated_at`. */
@@ -97,7 +130,10 @@ export async function validateModel(
     return { outcome: 'unchanged', key, metadataKey, metadata };
   }
 
-  const metadata = await inspect(object.body, {
+  const subject: Subject = {
+    store,
+    key,
+    maxLatencyMs: await maxLatencyOf(store, name),
     name,
     version,
     size: object.body.byteLength,
@@ -105,12 +141,24 @@ export async function validateModel(
     etag,
     validatedAt: (options.now ?? (() => new Date()))().toISOString(),
     options,
-  });
+  };
+  let metadata: ModelMetadata;
+  try {
+    metadata = await inspect(object.body, subject);
+  } catch (error) {
+    // Fail closed: anything but an unreachable store is a verdict, never "no verdict".
+    if (error instanceof StorageUnavailableError || error instanceof RangeError) throw error;
+    metadata = failedValidation(subject, `validation failed: ${runtimeReason(error)}`);
+  }
   await writeMetadata(store, metadataKey, metadata);
   return { outcome: 'validated', key, metadataKey, metadata };
 }
 
 interface Subject {
+  store: ObjectStore;
+  key: string;
+  /** config.json's `validation.max_latency_ms`. */
+  maxLatencyMs?: number;
   name: string;
   version: number;
   size: number;
@@ -202,18 +250,57 @@ async function inspect(stored: Uint8Array, subject: Subject): Promise<ModelMetad
   }
   if (info.outputs.length === 0) return invalid('the model declares no outputs');
 
-  const createSession =
-    options.createSession ?? ((model, sessionOptions) => InferenceSession.create(model, sessionOptions));
-  const started = clock();
-  let session: InferenceSession;
+  let files: ReturnType<typeof externalDataFiles>;
   try {
+    files = externalDataFiles(bytes);
+  } catch (error) {
+    if (error instanceof ExternalDataError) return invalid(error.message);
+    throw error;
+  }
+  const label = `model '${subject.name}' version ${subject.version}`;
+  const limits = { ...DEFAULT_VALIDATION_LIMITS, ...options.limits };
+  let external: FetchedExternalData | undefined;
+  const started = clock();
+  let session: ModelSession;
+  try {
+    if (files.length > 0) {
+      external = await fetchExternalData(subject.store, subject.key, bytes, files, {
+        label,
+        memoryLimit: DEFAULT_EXTERNAL_DATA_MEMORY_BYTES,
+        baseDir: options.ephemeralDir,
+      });
+    }
+    // Threads and spinning as serving chooses them for the function's CPU share.
     const tuning = options.sessionTuning ?? chooseSessionTuning(detectCpuEnvironment(undefined)).tuning;
-    session = await createSession(bytes, {
+    const sessionOptions = {
       ...DEFAULT_SESSION_OPTIONS,
       ...sessionOptionsOf(tuning),
       ...options.sessionOptions,
-    });
+    };
+    if (options.createSession !== undefined) {
+      if (external?.kind === 'disk') return invalid('external data too large for in-process validation');
+      session = await options.createSession(
+        bytes,
+        external === undefined ? sessionOptions : { ...sessionOptions, externalData: external.files },
+      );
+    } else {
+      session = await ModelSandbox.open(
+        external === undefined
+          ? { model: bytes }
+          : external.kind === 'memory'
+            ? { model: bytes, externalData: external.files }
+            : { path: external.folder.modelPath },
+        { label, limits, sessionOptions },
+      );
+    }
   } catch (error) {
+    if (external?.kind === 'disk') external.folder.remove();
+    if (error instanceof StorageUnavailableError) throw error;
+    if (error instanceof ModelUnavailableError) {
+      return invalid(
+        `session creation failed: ${error.message.replace(`${label} could not be loaded: `, '').replace(`${label} cannot be loaded: `, '')}`,
+      );
+    }
     return invalid(`session creation failed: ${runtimeReason(error)}`);
   }
   metadata = { ...metadata, load_ms: roundMs(clock() - started), runtime: ortEnv.versions?.common ?? null };
@@ -222,21 +309,34 @@ async function inspect(stored: Uint8Array, subject: Subject): Promise<ModelMetad
     const { unsupported } = deriveSignature(session.inputMetadata, session.outputMetadata);
     if (unsupported.length > 0) return invalid(`unsupported type: ${unsupported.join('; ')}`);
 
-    const warm = await warmUp(session, info);
+    const warm = await warmUp(session, info, 1);
     if (!warm.ok) return invalid(`smoke run failed: ${warm.reason}`);
+    if (info.inputs.some((input) => input.shape === null || (input.shape[0] ?? 0) < 0)) {
+      const batched = await warmUp(session, info, SMOKE_BATCH_SIZE, warm.fill);
+      if (!batched.ok)
+        return invalid(`smoke run at batch size ${SMOKE_BATCH_SIZE} failed: ${batched.reason}`);
+    }
     const samples: number[] = [];
     for (let run = 0; run < runs; run++) {
       const runStarted = clock();
       try {
         await session.run(warm.feeds, QUIET_RUN);
       } catch (error) {
-        return invalid(`smoke run failed: run ${run + 2} of ${runs + 1}: ${runtimeReason(error)}`);
+        return invalid(
+          `smoke run failed: run ${run + 2} of ${runs + 1}: ${limitReason(error) ?? runtimeReason(error)}`,
+        );
       }
       samples.push(clock() - runStarted);
     }
+    const latency = summarizeLatency(samples);
+    if (subject.maxLatencyMs !== undefined && latency.median > subject.maxLatencyMs) {
+      return invalid(
+        `latency limit: the median smoke run took ${latency.median} ms, over the ${subject.maxLatencyMs} ms of config.json validation.max_latency_ms`,
+      );
+    }
     return {
       ...metadata,
-      latency_ms: summarizeLatency(samples),
+      latency_ms: latency,
       smoke: {
         fill: warm.fill,
         inputs: warm.inputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })),
@@ -245,6 +345,59 @@ async function inspect(stored: Uint8Array, subject: Subject): Promise<ModelMetad
     };
   } finally {
     await session.release().catch(() => undefined);
+    if (external?.kind === 'disk') external.folder.remove();
+  }
+}
+
+/** The verdict of a validation that could not finish. */
+export function failedValidation(
+  subject: Pick<Subject, 'name' | 'version' | 'size' | 'sha256' | 'etag' | 'validatedAt'>,
+  reason: string,
+): ModelMetadata {
+  return {
+    status: 'invalid',
+    reason: reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH - 1)}…` : reason,
+    name: subject.name,
+    version: subject.version,
+    size: subject.size,
+    sha256: subject.sha256,
+    etag: subject.etag,
+    ir_version: null,
+    opsets: null,
+    producer: null,
+    metadata_props: null,
+    inputs: null,
+    outputs: null,
+    rewrites: null,
+    inferred: null,
+    load_ms: null,
+    latency_ms: null,
+    smoke: null,
+    runtime: null,
+    validated_at: subject.validatedAt,
+    validator_version: VALIDATOR_VERSION,
+  };
+}
+
+/** Which limit a failed run hit, said for metadata.json; `undefined` for a plain runtime error. */
+function limitReason(error: unknown): string | undefined {
+  if (error instanceof InferenceTimeoutError) return `time limit: ${error.message}`;
+  if (error instanceof InferenceLimitError) {
+    return `${error.kind === 'MemoryLimit' ? 'memory limit' : 'output size limit'}: ${error.message}`;
+  }
+  if (error instanceof ModelProcessStoppedError) return `the model's process crashed: ${error.message}`;
+  return undefined;
+}
+
+/** config.json's `validation.max_latency_ms`, when the model has a readable config. */
+async function maxLatencyOf(store: ObjectStore, name: string): Promise<number | undefined> {
+  const stored = await store.get(`models/${name}/config.json`);
+  if (stored === undefined || stored.body.byteLength > 256 * 1024) return undefined;
+  try {
+    return parseModelConfig(JSON.parse(new TextDecoder().decode(stored.body)), name).config.validation
+      ?.max_latency_ms;
+  } catch {
+    return undefined;
   }
 }
 
@@ -252,13 +405,22 @@ type WarmUp =
   | { ok: true; fill: SmokeFill; inputs: ReturnType<typeof smokeInputs>; feeds: Record<string, Tensor> }
   | { ok: false; reason: string };
 
-/** The untimed first run, trying each value pattern until one passes; the first failure is kept. */
-async function warmUp(session: InferenceSession, info: ModelInfo): Promise<WarmUp> {
+/**
+ * The untimed first run at `batch` rows, trying each value pattern (or only `only`) until one
+ * passes; the first failure is kept. A run that hits a limit (time, memory, output size, crash)
+ * ends the search: another pattern would not help and the process may be gone.
+ */
+async function warmUp(
+  session: ModelSession,
+  info: ModelInfo,
+  batch: number,
+  only?: SmokeFill,
+): Promise<WarmUp> {
   let first: string | undefined;
-  for (const fill of SMOKE_FILLS) {
+  for (const fill of only === undefined ? SMOKE_FILLS : [only]) {
     let inputs: ReturnType<typeof smokeInputs>;
     try {
-      inputs = smokeInputs(info.inputs, fill);
+      inputs = smokeInputs(info.inputs, fill, batch);
     } catch (error) {
       if (error instanceof SmokeInputError) return { ok: false, reason: error.message };
       throw error;
@@ -269,6 +431,8 @@ async function warmUp(session: InferenceSession, info: ModelInfo): Promise<WarmU
       return { ok: true, fill, inputs, feeds };
     } catch (error) {
       const shapes = inputs.map((input) => `'${input.name}' [${input.shape.join(', ')}]`).join(', ');
+      const limit = limitReason(error);
+      if (limit !== undefined) return { ok: false, reason: `${limit} (inputs ${shapes || 'none'})` };
       first ??= `${runtimeReason(error)} (inputs ${shapes || 'none'})`;
     }
   }

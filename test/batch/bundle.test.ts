@@ -60,6 +60,7 @@ function functionEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     MODEL_BUCKET: s3.bucket,
+    REQUIRE_VALIDATION: 'false',
     AWS_REGION: s3.region,
     S3_ENDPOINT: s3.endpoint,
     S3_FORCE_PATH_STYLE: 'true',

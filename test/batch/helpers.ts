@@ -86,7 +86,12 @@ export function s3Event(bucket: string, key: string, etag: string | undefined, s
 
 /** The batch core wired as the handler wires it, against the test server. */
 export function createTestBatch(s3: { bucket: string; client: S3Client }, env: Record<string, string> = {}) {
-  const config = readBatchConfig({ MODEL_BUCKET: s3.bucket, MODEL_REFRESH_SECONDS: '0', ...env });
+  const config = readBatchConfig({
+    MODEL_BUCKET: s3.bucket,
+    REQUIRE_VALIDATION: 'false',
+    MODEL_REFRESH_SECONDS: '0',
+    ...env,
+  });
   const batch = createBatchScoring(config, {
     storeFor: s3StoresOf(s3.client, { partBytes: config.partBytes }),
   });

@@ -21,6 +21,7 @@ const received: Received[] = [];
 let answer: unknown = { Entries: [{ EventId: 'e-1' }], FailedEntryCount: 0 };
 
 const DETAIL: ModelDriftDetectedDetail = {
+  event_id: '0123456789abcdef0123456789abcdef',
   model: 'iris',
   version: '2',
   verdict: 'drift',

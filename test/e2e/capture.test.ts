@@ -18,7 +18,7 @@ import type { ObjectStore } from '../../src/ports/object-store.ts';
 import { publishModel } from '../../src/repository/publish.ts';
 import { inferBinary } from '../helpers/binary-tensors.ts';
 import { requestJson } from '../helpers/http.ts';
-import { jsonLines, startStack } from '../helpers/local-stack.ts';
+import { jsonLines, startStack, waitForVerdict } from '../helpers/local-stack.ts';
 import { assertOip } from '../helpers/oip-schema.ts';
 import { conformanceDir } from '../helpers/paths.ts';
 import { type RunningTarget, startTarget, type TargetKind, targetKinds } from '../helpers/targets.ts';
@@ -56,6 +56,7 @@ function suite(kind: TargetKind) {
       model: await readFile(join(demo, '1', 'model.onnx')),
       config: { ...config, capture: { sample_rate: 0 } },
     });
+    await stack.validated('iris-unsampled', 1);
   });
 
   after(async () => {
@@ -381,6 +382,7 @@ describe('local stack: capture pipeline on shutdown', () => {
         join(conformanceDir(), 'onnx-backend', 'simple', 'test_single_relu_model', 'model.onnx'),
       );
       await publishModel(other.store, { name: 'relu', version: 1, model: relu });
+      await waitForVerdict(other.store, 'relu', 1);
       const id = `shutdown-${randomUUID()}`;
       const response = await requestJson(`${other.apiUrl}/v2/models/relu/infer`, {
         body: { id, inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [-1, 2] }] },

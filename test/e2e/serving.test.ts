@@ -253,11 +253,13 @@ function suite(kind: TargetKind) {
         join(conformanceDir(), 'onnx-backend', 'simple', 'test_sign_model', 'model.onnx'),
       );
       await publishModel(store, { name: 'uploaded', version: 1, model: relu });
+      await target.validated('uploaded', 1);
 
       const first = await requestJson(`${target.apiUrl}/v2/models/uploaded/infer`, {
         body: { inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [-1, 2] }] },
       });
       await publishModel(store, { name: 'uploaded', version: 2, model: sign });
+      await target.validated('uploaded', 2);
       const second = await requestJson(`${target.apiUrl}/v2/models/uploaded/versions/2/infer`, {
         body: { inputs: [{ name: 'x', shape: [7], datatype: 'FP32', data: [-3, -2, -1, 0, 1, 2, 3] }] },
       });
@@ -273,6 +275,7 @@ function suite(kind: TargetKind) {
 
     it('answers 422 for a file that is not a loadable model, and 503-free afterwards', async () => {
       await store.put('models/broken/1/model.onnx', new TextEncoder().encode('not an onnx model'));
+      await target.validated('broken', 1);
 
       const response = await requestJson(`${target.apiUrl}/v2/models/broken/infer`, {
         body: { inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] },

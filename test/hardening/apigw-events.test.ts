@@ -73,6 +73,7 @@ before(async () => {
   // The bundle reads its configuration when it is imported, as in Lambda.
   Object.assign(process.env, {
     MODEL_BUCKET: s3.bucket,
+    REQUIRE_VALIDATION: 'false',
     AWS_REGION: s3.region,
     S3_ENDPOINT: s3.endpoint,
     S3_FORCE_PATH_STYLE: 'true',

@@ -25,7 +25,7 @@ before(async () => {
     requestTimeoutMs: 60_000,
     socketTimeoutMs: 60_000,
   });
-  serving = createServing(readServingConfig({ MODEL_BUCKET: s3.bucket }), {
+  serving = createServing(readServingConfig({ MODEL_BUCKET: s3.bucket, REQUIRE_VALIDATION: 'false' }), {
     store: new S3ObjectStore({ client, bucket: s3.bucket }),
   });
 });

@@ -87,3 +87,33 @@ export function jsonLines(lines: string[]): Record<string, unknown>[] {
   }
   return parsed;
 }
+
+/**
+ * Waits until the stack's validation has written the verdict for the current upload of
+ * `models/{name}/{version}/model.onnx` (versions are served only once validated).
+ */
+export async function waitForVerdict(
+  store: {
+    head(key: string): Promise<{ etag?: string } | undefined>;
+    get(key: string): Promise<{ body: Uint8Array } | undefined>;
+  },
+  name: string,
+  version: number,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const model = await store.head(`models/${name}/${version}/model.onnx`);
+    const metadata = await store.get(`models/${name}/${version}/metadata.json`);
+    if (model !== undefined && metadata !== undefined) {
+      // The verdict may be caught mid-write by the S3 server: read it again on the next round.
+      let record: { etag?: string } = {};
+      try {
+        record = JSON.parse(new TextDecoder().decode(metadata.body)) as { etag?: string };
+      } catch {}
+      if (record.etag === model.etag) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no validation verdict for ${name} version ${version} within ${timeoutMs} ms`);
+}

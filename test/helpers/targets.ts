@@ -6,9 +6,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEMO_MODEL_NAMES } from '../../scripts/demo-models.ts';
 import { publishDemoModels } from '../../scripts/local/demo-publisher.ts';
 import type { ObjectStore } from '../../src/ports/object-store.ts';
-import { type RunningStack, startStack } from './local-stack.ts';
+import { validateModel } from '../../src/validation/validate-model.ts';
+import { type RunningStack, startStack, waitForVerdict } from './local-stack.ts';
 import { startS3Server } from './s3-server.ts';
 import { serverEnv, startServerProcess } from './server.ts';
 
@@ -23,6 +25,12 @@ export interface RunningTarget {
   stateDir: string;
   /** Every line printed on stdout so far. */
   lines: string[];
+  /**
+   * Resolves once a published version has its validation verdict, so that it is served (versions
+   * are served only when validated): the stack's modelEvents function validates on upload; for the
+   * server, the version is validated here, as its bucket webhook would.
+   */
+  validated(name: string, version: number): Promise<void>;
   stop(): Promise<number | null>;
 }
 
@@ -53,13 +61,20 @@ export async function startTarget(
       store: stack.store,
       stateDir: stack.stateDir,
       lines: stack.lines,
+      validated: (name, version) => waitForVerdict(stack.store, name, version),
       stop: () => stack.stop(),
     };
   }
   const stateDir = await mkdtemp(join(tmpdir(), 'onnx-serve-server-'));
   const s3 = await startS3Server({ bucket: 'onnx-serve-server' });
   try {
-    if (demoModels) await publishDemoModels(s3.store, join(stateDir, 'demo-models'));
+    const validated = async (name: string, version: number) => {
+      await validateModel(s3.store, `models/${name}/${version}/model.onnx`);
+    };
+    if (demoModels) {
+      await publishDemoModels(s3.store, join(stateDir, 'demo-models'));
+      for (const name of DEMO_MODEL_NAMES) await validated(name, 1);
+    }
     const server = await startServerProcess({
       ...serverEnv(s3),
       CAPTURE_FLUSH_SECONDS: '1',
@@ -72,6 +87,7 @@ export async function startTarget(
       store: s3.store,
       stateDir,
       lines: server.lines,
+      validated,
       async stop() {
         const code = await server.stop();
         await s3.close();

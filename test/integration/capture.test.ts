@@ -47,7 +47,10 @@ after(async () => {
 
 describe('API capture in the serving core', () => {
   it('an answered inference yields its capture record, built after the answer', async () => {
-    const serving = createServing(readServingConfig({ MODEL_BUCKET: s3.bucket }), { store: s3.store });
+    const serving = createServing(
+      readServingConfig({ MODEL_BUCKET: s3.bucket, REQUIRE_VALIDATION: 'false' }),
+      { store: s3.store },
+    );
 
     const outcome = await serving.handle({
       method: 'POST',
@@ -68,10 +71,16 @@ describe('API capture in the serving core', () => {
   });
 
   it('nothing for a model with capture disabled or sampled at 0, and nothing when CAPTURE_ENABLED=false', async () => {
-    const serving = createServing(readServingConfig({ MODEL_BUCKET: s3.bucket }), { store: s3.store });
-    const off = createServing(readServingConfig({ MODEL_BUCKET: s3.bucket, CAPTURE_ENABLED: 'false' }), {
-      store: s3.store,
-    });
+    const serving = createServing(
+      readServingConfig({ MODEL_BUCKET: s3.bucket, REQUIRE_VALIDATION: 'false' }),
+      { store: s3.store },
+    );
+    const off = createServing(
+      readServingConfig({ MODEL_BUCKET: s3.bucket, REQUIRE_VALIDATION: 'false', CAPTURE_ENABLED: 'false' }),
+      {
+        store: s3.store,
+      },
+    );
 
     const disabled = await serving.handle({
       method: 'POST',
@@ -99,7 +108,10 @@ describe('API capture in the serving core', () => {
   });
 
   it('a refused inference captures nothing', async () => {
-    const serving = createServing(readServingConfig({ MODEL_BUCKET: s3.bucket }), { store: s3.store });
+    const serving = createServing(
+      readServingConfig({ MODEL_BUCKET: s3.bucket, REQUIRE_VALIDATION: 'false' }),
+      { store: s3.store },
+    );
     const wrong = new TextEncoder().encode(
       JSON.stringify({ inputs: [{ name: 'x', shape: [1, 2], datatype: 'INT64', data: [1, 2] }] }),
     );

@@ -27,7 +27,9 @@ before(async () => {
   );
   await publishModel(s3.store, { name: 'relu', version: 1, model: relu });
   await publishModel(s3.store, { name: 'relu-later', version: 1, model: relu });
-  serving = createServing(readServingConfig({ MODEL_BUCKET: s3.bucket }), { store: s3.store });
+  serving = createServing(readServingConfig({ MODEL_BUCKET: s3.bucket, REQUIRE_VALIDATION: 'false' }), {
+    store: s3.store,
+  });
 });
 
 after(async () => {

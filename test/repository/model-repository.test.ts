@@ -49,7 +49,12 @@ async function publish(name: string, versions: number[], config?: unknown): Prom
 
 function repositoryWithClock(options: Partial<ModelRepositoryOptions> = {}) {
   const clock = { now: 1_000_000 };
-  const repository = new ModelRepository({ store: s3.store, now: () => clock.now, ...options });
+  const repository = new ModelRepository({
+    store: s3.store,
+    now: () => clock.now,
+    requireValidation: false,
+    ...options,
+  });
   return { clock, repository };
 }
 
@@ -238,7 +243,7 @@ describe('ModelRepository: config.json', () => {
       },
     });
     const clock = { now: 1_000_000 };
-    const repository = new ModelRepository({ store, now: () => clock.now });
+    const repository = new ModelRepository({ store, now: () => clock.now, requireValidation: false });
 
     const first = await repository.resolve(name);
     clock.now += 30_000;
@@ -261,7 +266,7 @@ describe('ModelRepository: config.json', () => {
     };
     s3.resetRequests();
 
-    const resolved = await new ModelRepository({ store: plain }).resolve(name);
+    const resolved = await new ModelRepository({ store: plain, requireValidation: false }).resolve(name);
 
     assert.deepEqual(resolved.config, { task: 'regression' });
     assert.deepEqual(
@@ -458,7 +463,11 @@ describe('ModelRepository: listing models', () => {
       }
       await isolated.store.put('models/readme.txt', 'x');
       const clock = { now: 0 };
-      const repository = new ModelRepository({ store: isolated.store, now: () => clock.now });
+      const repository = new ModelRepository({
+        store: isolated.store,
+        now: () => clock.now,
+        requireValidation: false,
+      });
       isolated.resetRequests();
 
       const names = await repository.listModels();
@@ -605,7 +614,7 @@ describe('alias lookups', () => {
     try {
       await s3.store.put('models/m/1/model.onnx', new Uint8Array([1]));
       await s3.store.put('models/m/config.json', JSON.stringify({ aliases: { stable: 1 } }));
-      const repository = new ModelRepository({ store: s3.store });
+      const repository = new ModelRepository({ store: s3.store, requireValidation: false });
 
       for (const alias of ['constructor', 'toString', 'valueOf', 'hasOwnProperty']) {
         await assert.rejects(

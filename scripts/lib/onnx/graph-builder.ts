@@ -43,6 +43,30 @@ export interface TensorValue {
 /** A named constant tensor of the graph (an ONNX initializer). */
 export interface Initializer extends TensorValue {
   name: string;
+  /**
+   * Store the values in an external file instead: `location` is written as given (hostile paths
+   * included, for tests), `data` is then left out of the model and must be empty; the caller
+   * writes the file. `offset`/`length` are written when given.
+   */
+  externalData?: ExternalDataRef;
+}
+
+/** The `external_data` entries of a tensor kept outside the model file. */
+export interface ExternalDataRef {
+  location: string;
+  offset?: number;
+  length?: number;
+  /** Extra entries written as they are (e.g. `checksum`). */
+  extra?: Readonly<Record<string, string>>;
+}
+
+/** A subgraph, for `Loop`, `If` and `Scan` attributes. */
+export interface GraphSpec {
+  name?: string;
+  inputs: readonly ValueInfo[];
+  outputs: readonly ValueInfo[];
+  initializers?: readonly Initializer[];
+  nodes: readonly NodeSpec[];
 }
 
 /**
@@ -71,6 +95,7 @@ export type AttributeValue =
   | { int: number | bigint }
   | { string: string | Uint8Array }
   | { tensor: TensorValue }
+  | { graph: GraphSpec }
   | { floats: ArrayLike<number> }
   | { ints: readonly (number | bigint)[] | BigInt64Array }
   | { strings: readonly (string | Uint8Array)[] };
@@ -116,7 +141,16 @@ export interface OnnxModelSpec {
 /** Default opset: ONNX 17, which onnxruntime 1.x fully supports. */
 export const DEFAULT_OPSET_IMPORTS: readonly OpsetImport[] = [{ domain: '', version: 17 }];
 
-const ATTRIBUTE_TYPE = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
+const ATTRIBUTE_TYPE = {
+  FLOAT: 1,
+  INT: 2,
+  STRING: 3,
+  TENSOR: 4,
+  GRAPH: 5,
+  FLOATS: 6,
+  INTS: 7,
+  STRINGS: 8,
+} as const;
 
 /**
  * Serializes a model description to ONNX `ModelProto` bytes.
@@ -164,11 +198,18 @@ export function encodeTensorProto(tensor: TensorValue): Uint8Array {
   return writer.finish();
 }
 
-function writeGraph(graph: ProtoWriter, spec: OnnxModelSpec): void {
+function writeGraph(
+  graph: ProtoWriter,
+  spec: GraphSpec & { graphName?: string; graphDocString?: string },
+): void {
   for (const node of spec.nodes) graph.message(1, (writer) => writeNode(writer, node));
-  graph.string(2, spec.graphName ?? 'main');
+  graph.string(2, spec.graphName ?? spec.name ?? 'main');
   for (const initializer of spec.initializers ?? []) {
-    graph.message(5, (writer) => writeTensor(writer, initializer));
+    graph.message(5, (writer) =>
+      initializer.externalData === undefined
+        ? writeTensor(writer, initializer)
+        : writeExternalTensor(writer, initializer, initializer.externalData),
+    );
   }
   if (spec.graphDocString !== undefined) graph.string(10, spec.graphDocString);
   for (const input of spec.inputs) graph.message(11, (writer) => writeValueInfo(writer, input));
@@ -199,6 +240,9 @@ function writeAttribute(writer: ProtoWriter, name: string, value: AttributeValue
   } else if ('tensor' in value) {
     const tensor = value.tensor;
     writer.message(5, (nested) => writeTensor(nested, tensor)).varint(20, ATTRIBUTE_TYPE.TENSOR);
+  } else if ('graph' in value) {
+    const subgraph = value.graph;
+    writer.message(6, (nested) => writeGraph(nested, subgraph)).varint(20, ATTRIBUTE_TYPE.GRAPH);
   } else if ('floats' in value) {
     for (let i = 0; i < value.floats.length; i++) writer.float(7, value.floats[i] ?? 0);
     writer.varint(20, ATTRIBUTE_TYPE.FLOATS);
@@ -239,6 +283,21 @@ function writeValueInfo(writer: ProtoWriter, info: ValueInfo): void {
     else writeTensorType(type);
   });
   if (info.docString !== undefined) writer.string(3, info.docString);
+}
+
+/** A tensor whose values live in a file: dims, type, name, `external_data` entries, `data_location: EXTERNAL`. */
+function writeExternalTensor(writer: ProtoWriter, tensor: Initializer, external: ExternalDataRef): void {
+  if (tensor.data.length !== 0)
+    throw new RangeError(`tensor ${tensor.name}: external data with inline values`);
+  for (const dim of tensor.dims) writer.varint(1, checkedDim(dim, `tensor ${tensor.name}`));
+  writer.varint(2, ONNX_ELEM_TYPE[tensor.elemType]);
+  writer.string(8, tensor.name);
+  const entries: [string, string][] = [['location', external.location]];
+  if (external.offset !== undefined) entries.push(['offset', String(external.offset)]);
+  if (external.length !== undefined) entries.push(['length', String(external.length)]);
+  entries.push(...Object.entries(external.extra ?? {}));
+  for (const [key, value] of entries) writer.message(13, (entry) => entry.string(1, key).string(2, value));
+  writer.varint(14, 1);
 }
 
 function writeTensor(writer: ProtoWriter, tensor: TensorValue): void {

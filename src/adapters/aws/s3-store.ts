@@ -187,18 +187,31 @@ export class S3ObjectStore implements StreamingObjectStore {
     });
   }
 
-  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag?: string }> {
+  async put(
+    key: string,
+    body: Uint8Array | string,
+    options: PutOptions = {},
+  ): Promise<{ etag?: string; existed?: boolean }> {
     return this.#call('PutObject', key, async () => {
-      const output = await this.#client.send(
-        new PutObjectCommand({
-          Bucket: this.#bucket,
-          Key: this.#key(key),
-          Body: body,
-          ContentType: options.contentType,
-          Metadata: options.metadata,
-        }),
-      );
-      return { etag: unquote(output.ETag) };
+      try {
+        const output = await this.#client.send(
+          new PutObjectCommand({
+            Bucket: this.#bucket,
+            Key: this.#key(key),
+            Body: body,
+            ContentType: options.contentType,
+            Metadata: options.metadata,
+            IfNoneMatch: options.ifAbsent ? '*' : undefined,
+          }),
+        );
+        return { etag: unquote(output.ETag) };
+      } catch (error) {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (options.ifAbsent && (status === 412 || (error as Error).name === 'PreconditionFailed')) {
+          return { existed: true };
+        }
+        throw error;
+      }
     });
   }
 

@@ -34,6 +34,8 @@ export interface DriftCheckOptions {
   store: StreamingObjectStore;
   /** End of the window (default: now). */
   end?: Date;
+  /** Outcomes indexed at most (default `DEFAULT_MAX_OUTCOMES`); the rest are counted as dropped. */
+  maxOutcomes?: number;
   /** The present, which caps the outcome lookback (default: now). */
   now?: Date;
   /** Window length overriding config.json and the defaults. */
@@ -126,6 +128,7 @@ export async function checkModel(model: string, options: DriftCheckOptions): Pro
     concurrency: options.concurrency,
     now,
     ledger: summarise,
+    maxOutcomes: options.maxOutcomes,
   });
 
   if (summarise) {
@@ -225,6 +228,11 @@ function finish(
   for (const { key, reason } of outcomes.stats.unreadable)
     warnings.push(`outcome object ${key} could not be read: ${reason}`);
   if (outcomes.stats.invalid > 0) warnings.push(`${outcomes.stats.invalid} invalid outcome line(s) skipped`);
+  if (outcomes.stats.dropped > 0) {
+    warnings.push(
+      `${outcomes.stats.dropped} outcome(s) beyond the first ${outcomes.values.length} were not joined (cap on outcomes per check)`,
+    );
+  }
   if (scan.invalidLines > 0)
     warnings.push(`${scan.invalidLines} capture line(s) skipped: not a valid capture record of '${model}'`);
 

@@ -4,6 +4,7 @@
  * EventBridge in AWS (`eventbridge-publisher.ts`), appended to a file in the local stack
  * (`file-publisher.ts`); any other `DriftEventPublisher` can be handed in.
  */
+import { createHash } from 'node:crypto';
 import type { DriftReport } from '../report/report-types.ts';
 
 /** EventBridge `source` of the event (serverless.yml `custom.drift.eventSource`). */
@@ -15,6 +16,11 @@ export const MAX_EVENT_FEATURES = 100;
 
 /** The event's `detail`. */
 export interface ModelDriftDetectedDetail {
+  /**
+   * Deterministic id of the event: the same model, version and window always give the same id,
+   * so consumers can drop a duplicate (a retried or concurrent run).
+   */
+  event_id: string;
   model: string;
   version: string;
   /** The dataset (data drift) verdict. */
@@ -44,6 +50,7 @@ export function driftEventDetail(
   latest: string,
 ): ModelDriftDetectedDetail {
   return {
+    event_id: driftEventId(report.model, report.version ?? '', report.window),
     model: report.model,
     version: report.version ?? '',
     verdict: report.verdict,
@@ -76,4 +83,82 @@ export function reportMetrics(report: DriftReport): Record<string, number | null
     outcome_coverage: report.outcomes.coverage,
     ...report.performance.metrics,
   };
+}
+
+/**
+ * The id of the drift event of `model` `version` over `window`: SHA-256 of the three, 32 hex digits.
+ *
+ * @example
+ * ```ts
+ * driftEventId('iris', '2', { start: '2026-01-01T00:00:00.000Z', end: '2026-01-02T00:00:00.000Z' });
+ * ```
+ */
+export function driftEventId(model: string, version: string, window: { start: string; end: string }): string {
+  return createHash('sha256')
+    .update(`${model}\n${version}\n${window.start}\n${window.end}`)
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** Object whose creation claims the right to emit an event (`reports/{model}/events/{id}.json`). */
+export function driftEventClaimKey(model: string, eventId: string): string {
+  return `reports/${model}/events/${eventId}.json`;
+}
+
+/** Event ids being claimed or published by runs of this process, per store. */
+const inFlight = new WeakMap<object, Set<string>>();
+function inFlightOf(store: object): Set<string> {
+  let claims = inFlight.get(store);
+  if (claims === undefined) {
+    claims = new Set();
+    inFlight.set(store, claims);
+  }
+  return claims;
+}
+
+interface ClaimStore {
+  head(key: string): Promise<unknown>;
+  put(
+    key: string,
+    body: string,
+    options?: { contentType?: string; ifAbsent?: boolean },
+  ): Promise<{ existed?: boolean }>;
+  delete(key: string): Promise<void>;
+}
+
+/**
+ * Claims the event `detail.event_id` once across runs, by creating
+ * `reports/{model}/events/{event_id}.json`: a conditional write (`If-None-Match: *`) on S3, so
+ * that of two concurrent runs (two instances, or an async retry) only one emits the event. False
+ * when another run claimed it. A store without conditional writes (s3rver) relies on a look
+ * before the write and on the claims in flight in this process (the local stack runs one drift
+ * function process). Release the claim with {@link releaseDriftEvent} when publishing fails.
+ */
+export async function claimDriftEvent(store: ClaimStore, detail: ModelDriftDetectedDetail): Promise<boolean> {
+  const claims = inFlightOf(store);
+  if (claims.has(detail.event_id)) return false;
+  claims.add(detail.event_id);
+  try {
+    const key = driftEventClaimKey(detail.model, detail.event_id);
+    if ((await store.head(key)) !== undefined) return false;
+    const record = {
+      event_id: detail.event_id,
+      model: detail.model,
+      version: detail.version,
+      window: detail.window,
+      claimed_at: new Date().toISOString(),
+    };
+    const { existed } = await store.put(key, `${JSON.stringify(record)}\n`, {
+      contentType: 'application/json',
+      ifAbsent: true,
+    });
+    return existed !== true;
+  } finally {
+    claims.delete(detail.event_id);
+  }
+}
+
+/** Gives a claim back after the event could not be delivered. */
+export async function releaseDriftEvent(store: ClaimStore, detail: ModelDriftDetectedDetail): Promise<void> {
+  await store.delete(driftEventClaimKey(detail.model, detail.event_id));
 }

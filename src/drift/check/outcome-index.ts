@@ -11,6 +11,11 @@ import { mapConcurrent } from './concurrency.ts';
 import { outcomeDayPrefixes } from './window.ts';
 
 const HOUR_MS = 3_600_000;
+/**
+ * Outcomes indexed by one check at most (about 0.5 KB each: 500 MB). Outcomes for further ids
+ * are counted in the report's `outcomes.dropped` and a warning, not joined.
+ */
+export const DEFAULT_MAX_OUTCOMES = 1_000_000;
 const HOUR_FOLDER = /^outcomes\/[^/]+\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\//;
 
 /**
@@ -38,6 +43,11 @@ export interface OutcomeReadStats {
   duplicates: number;
   /** Invalid lines, skipped. */
   invalid: number;
+  /**
+   * Outcomes for new ids read after the index held `maxOutcomes` (see `DEFAULT_MAX_OUTCOMES`):
+   * not joined, counted and reported, so the check's memory does not grow with what callers post.
+   */
+  dropped: number;
   /** Objects that could not be read at all, with the reason. */
   unreadable: { key: string; reason: string }[];
   /** A few invalid lines, for the report. */
@@ -63,8 +73,9 @@ export async function loadOutcomes(
   store: StreamingObjectStore,
   model: string,
   range: OutcomeRange,
-  options: { concurrency?: number; now?: Date; ledger?: boolean } = {},
+  options: { concurrency?: number; now?: Date; ledger?: boolean; maxOutcomes?: number } = {},
 ): Promise<OutcomeIndex> {
+  const maxOutcomes = options.maxOutcomes ?? DEFAULT_MAX_OUTCOMES;
   const infos = await outcomeObjects(store, model, range);
   const index: OutcomeIndex = {
     ids: new Map(),
@@ -72,13 +83,25 @@ export async function loadOutcomes(
     ts: [],
     received: [],
     matched: new Uint8Array(0),
-    stats: { objects: infos.length, records: 0, duplicates: 0, invalid: 0, unreadable: [], samples: [] },
+    stats: {
+      objects: infos.length,
+      records: 0,
+      duplicates: 0,
+      invalid: 0,
+      dropped: 0,
+      unreadable: [],
+      samples: [],
+    },
   };
   const stats = index.stats;
   const add = (id: string, value: OutcomeValue, ts: number, received: number): void => {
     stats.records++;
     const row = index.ids.get(id);
     if (row === undefined) {
+      if (index.values.length >= maxOutcomes) {
+        stats.dropped++;
+        return;
+      }
       index.ids.set(id, index.values.length);
       index.values.push(value);
       index.ts.push(ts);

@@ -11,7 +11,7 @@ import { buildDriftReport, latestKey, reportKeys } from '../report/report.ts';
 import type { DriftReport } from '../report/report-types.ts';
 import { readLatestPointer, writeLatestPointer, writeReportFiles } from '../report/report-writer.ts';
 import { checkModel } from './check.ts';
-import { driftEventDetail } from './events.ts';
+import { claimDriftEvent, driftEventDetail, releaseDriftEvent } from './events.ts';
 import type { DriftDefaults } from './settings.ts';
 
 export interface DriftRunOptions {
@@ -117,8 +117,18 @@ export async function runDriftChecks(options: DriftRunOptions): Promise<ModelRun
       const latest = latestKey(model);
       let event = false;
       if (report.alert.raised) {
-        await options.publisher.publish(driftEventDetail(report, options.bucket, latest));
-        event = true;
+        const detail = driftEventDetail(report, options.bucket, latest);
+        // One event per model, version and window, however many runs reach this point.
+        if (await claimDriftEvent(options.store, detail)) {
+          try {
+            await options.publisher.publish(detail);
+          } catch (error) {
+            // Not delivered: the claim goes, so that the retry of this run can emit the event.
+            await releaseDriftEvent(options.store, detail).catch(() => undefined);
+            throw error;
+          }
+          event = true;
+        }
       }
       await writeLatestPointer(options.store, report);
       outcomes.push({ model, status: 'checked', report, keys: { ...files, latest }, event });

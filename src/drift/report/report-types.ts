@@ -147,6 +147,8 @@ export interface OutcomeSection {
   duplicates: number;
   /** Outcomes matching no prediction of the window (unknown ids, or predictions outside it). */
   unmatched: number;
+  /** Outcomes for new ids beyond the check's cap (`DEFAULT_MAX_OUTCOMES`): not joined. */
+  dropped: number;
   /** Outcomes joined with a prediction of this version. */
   joined: number;
   /** joined / predictions of this version. */

@@ -110,6 +110,7 @@ export function buildDriftReport(result: ModelCheckResult, generatedAt: Date): D
       invalid: result.outcomes.invalid,
       duplicates: result.outcomes.duplicates,
       unmatched: result.outcomes.unmatched,
+      dropped: result.outcomes.dropped,
       joined: primary?.joined ?? 0,
       coverage: predictions > 0 ? (primary?.joined ?? 0) / predictions : 0,
       late: primary?.late ?? 0,
