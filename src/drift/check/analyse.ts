@@ -111,7 +111,7 @@ export function analyseDataDrift(version: AnalysedVersion, settings: DriftSettin
   let maxPsi: number | null = null;
   for (const feature of features) {
     const psi = feature.psi?.statistic;
-    if (psi !== undefined && Number.isFinite(psi) && (maxPsi === null || psi > maxPsi)) maxPsi = psi;
+    if (typeof psi === 'number' && Number.isFinite(psi) && (maxPsi === null || psi > maxPsi)) maxPsi = psi;
   }
   return {
     verdict: dataset.verdict,
@@ -237,7 +237,8 @@ function toColumnDrift(drift: FeatureDrift, reference: ColumnSummary, current: C
 function reportedTest(test: TestResult, adjusted?: number): ReportedTest {
   return {
     name: test.test,
-    statistic: test.statistic,
+    statistic: Number.isFinite(test.statistic) ? test.statistic : null,
+    ...(test.method !== undefined ? { method: test.method } : {}),
     ...(test.p_value !== undefined ? { p_value: test.p_value } : {}),
     ...(adjusted !== undefined ? { adjusted_p_value: adjusted } : {}),
     threshold: test.threshold,

@@ -5,6 +5,7 @@
 import * as z from 'zod/mini';
 import { closedObject, parseUserJson } from '../../schema/user-json.ts';
 import {
+  CHI_SQUARED_METHODS,
   CORRECTIONS,
   type DriftOptions,
   type DriftOptionsInput,
@@ -108,6 +109,9 @@ export const driftSectionSchema = closedObject({
   thresholds: z.optional(thresholdsSchema),
   warning_ratio: z.optional(finite),
   correction: z.optional(z.enum(CORRECTIONS, { error: `one of ${CORRECTIONS.join(', ')}` })),
+  chisquare_method: z.optional(
+    z.enum(CHI_SQUARED_METHODS, { error: `one of ${CHI_SQUARED_METHODS.join(', ')}` }),
+  ),
   drift_share: z.optional(finite),
   test: z.optional(testName),
   features: z.optional(
@@ -154,6 +158,7 @@ export function parseDriftSettings(
     ...(input.warning_ratio === undefined ? {} : { warningRatio: input.warning_ratio }),
     ...(input.drift_share === undefined ? {} : { driftShare: input.drift_share }),
     ...(input.correction === undefined ? {} : { correction: input.correction }),
+    ...(input.chisquare_method === undefined ? {} : { chiSquaredMethod: input.chisquare_method }),
     ...(input.test === undefined ? {} : { test: input.test }),
   };
   const options = resolve(statsInput, where, 'drift');

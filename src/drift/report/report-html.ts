@@ -145,7 +145,7 @@ function testCells(test: ReportedTest | null): string {
   if (test === null) return '<td>—</td><td>—</td><td>—</td><td>—</td><td>—</td>';
   return [
     `<td>${escapeHtml(test.name)}</td>`,
-    `<td>${escapeHtml(formatNumber(test.statistic))}</td>`,
+    `<td>${escapeHtml(test.statistic === null ? '∞' : formatNumber(test.statistic))}</td>`,
     `<td>${escapeHtml(formatPValue(test.p_value))}</td>`,
     `<td>${escapeHtml(formatPValue(test.adjusted_p_value))}</td>`,
     `<td>${escapeHtml(formatNumber(test.threshold))}</td>`,

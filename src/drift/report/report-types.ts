@@ -24,7 +24,10 @@ export type PerformanceVerdict = 'ok' | 'warning' | 'degraded' | 'insufficient_d
 /** One statistical test as reported. */
 export interface ReportedTest {
   name: TestName;
-  statistic: number;
+  /** null when infinite (chi-squared goodness of fit with values the reference never saw). */
+  statistic: number | null;
+  /** KS: `exact` or `asymp` (SciPy's `ks_2samp(method='auto')`); chi-squared: which test ran. */
+  method?: 'exact' | 'asymp' | 'goodness-of-fit' | 'homogeneity';
   /** p-value tests only (ks, chisquare, z). */
   p_value?: number;
   /** After the multiple-testing correction (features' p-value tests only). */

@@ -10,7 +10,7 @@ export {
   countCategories,
   DEFAULT_MAX_CATEGORIES,
 } from './categorical-profile.ts';
-export { chiSquaredTest, zTest } from './chi-squared.ts';
+export { type ChiSquaredMethod, chiSquaredHomogeneityTest, chiSquaredTest, zTest } from './chi-squared.ts';
 export { CATEGORICAL_UNIQUE_LIMIT, chooseTest, SMALL_REFERENCE_LIMIT } from './choose.ts';
 export {
   type ClassificationInput,
@@ -29,6 +29,13 @@ export {
   psiTest,
 } from './divergence.ts';
 export { type Distribution, ksPValue, ksStatistic, ksTest } from './ks.ts';
+export {
+  KS_EXACT_LIMIT,
+  kolmogorovSmirnovSf,
+  ksTwoSampleExactSf,
+  ksTwoSamplePValue,
+  smirnovSf,
+} from './ks-distribution.ts';
 export { mergeCategoricalProfiles, mergeNumericProfiles } from './merge.ts';
 export {
   binCounts,
