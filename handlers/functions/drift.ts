@@ -133,6 +133,17 @@ function record(outcome: ModelRunOutcome): void {
     report.prediction_drift?.verdict === 'drift' ? 1 : 0,
   );
   metrics.addMetric('DriftDetected', MetricUnit.Count, report.alert.raised ? 1 : 0);
+  const quality = report.data_quality;
+  if (quality.verdict !== 'no_reference') {
+    metrics.addMetric('DataQualityFailingFeatures', MetricUnit.Count, quality.failing_features.length);
+    metrics.addMetric('DataQualityFail', MetricUnit.Count, quality.verdict === 'fail' ? 1 : 0);
+    let worstMissing = 0;
+    for (const feature of quality.features) {
+      const missing = feature.checks.find((check) => check.name === 'missing');
+      if (missing !== undefined && missing.share > worstMissing) worstMissing = missing.share;
+    }
+    metrics.addMetric('MaxMissingShare', MetricUnit.Percent, worstMissing * 100);
+  }
   metrics.addMetric('OutcomeCoverage', MetricUnit.Percent, report.outcomes.coverage * 100);
   if (report.outcomes.delay_seconds.p90 !== null) {
     metrics.addMetric('OutcomeDelayP90', MetricUnit.Seconds, report.outcomes.delay_seconds.p90);

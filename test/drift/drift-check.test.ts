@@ -146,7 +146,24 @@ describe('drift check: data drift', () => {
     // 4 of 30 drifted: below Evidently's share of 0.5, so the dataset is at warning, not drift.
     assert.equal(report.verdict, 'warning');
     assert.equal(report.data_drift.share, 4 / 30);
-    assert.equal(report.alert.raised, false);
+    // Moved by 3σ, mean_radius and mean_texture have more than 5 % of their values above the
+    // reference maximum (worst_area's long right tail keeps it inside): data quality fails on those
+    // two, and that alone raises the alert. The failing features come first.
+    assert.equal(report.data_quality.verdict, 'fail');
+    assert.deepEqual([...report.data_quality.failing_features].sort(), ['mean_radius', 'mean_texture']);
+    assert.equal(
+      report.data_quality.features
+        .find((f) => f.name === 'worst_area')
+        ?.checks.find((c) => c.name === 'out_of_range')?.verdict !== 'fail',
+      true,
+    );
+    for (const feature of report.data_quality.features.slice(0, 2)) {
+      const outside = feature.checks.find((c) => c.name === 'out_of_range');
+      assert.ok(outside !== undefined && outside.share > 0.05 && outside.verdict === 'fail', feature.name);
+      assert.equal(feature.missing, 0);
+      assert.equal(feature.type_mismatches, 0);
+    }
+    assert.deepEqual(report.alert, { raised: true, reasons: ['data_quality'] });
   });
 
   it('calls it dataset drift when at least half of the features drift, and raises the alert', async () => {
@@ -169,7 +186,7 @@ describe('drift check: data drift', () => {
     assert.equal(report.verdict, 'drift');
     for (const name of Object.keys(moved)) assert.ok(report.data_drift.drifted_features.includes(name), name);
     assert.ok(report.data_drift.share >= 0.5);
-    assert.deepEqual(report.alert, { raised: true, reasons: ['data_drift'] });
+    assert.deepEqual(report.alert, { raised: true, reasons: ['data_drift', 'data_quality'] });
     assert.ok((report.data_drift.max_psi ?? 0) > 0.2);
   });
 

@@ -135,10 +135,29 @@ describe('HTML drift report in headless Chromium', { skip }, () => {
     assert.deepEqual(requests, [url], 'nothing fetched but the file itself');
     const charts = page.locator('svg.feature-chart');
     assert.equal(await charts.count(), wine.featureNames.length);
+    // Drifted features first, then warnings, then the rest, each group in feature order.
+    const byLevel = (level: string) =>
+      report.data_drift.features.filter((f) => f.verdict === level).map((f) => f.name);
+    const ordered = [...byLevel('drift'), ...byLevel('warning'), ...byLevel('ok')];
+    assert.equal(ordered.length, wine.featureNames.length);
+    assert.ok(byLevel('drift').length > 0);
+    assert.notDeepEqual(ordered, wine.featureNames, 'the order differs from the feature order here');
     assert.deepEqual(
       await charts.evaluateAll((svgs) => svgs.map((svg) => svg.getAttribute('data-feature'))),
-      wine.featureNames,
+      ordered,
     );
+    const tableOrder = await page
+      .locator('table.features tbody tr td:first-child')
+      .evaluateAll((cells) => cells.map((cell) => cell.textContent));
+    assert.deepEqual(tableOrder, ordered);
+    // The data-quality section lists every feature, failing ones first.
+    const qualityRows = page.locator('table.quality tbody tr');
+    assert.equal(await qualityRows.count(), wine.featureNames.length);
+    const failing = report.data_quality.failing_features;
+    const qualityOrder = await page
+      .locator('table.quality tbody tr td:first-child')
+      .evaluateAll((cells) => cells.map((cell) => cell.textContent));
+    assert.deepEqual(qualityOrder.slice(0, failing.length), failing);
     for (const box of await charts.evaluateAll((svgs) =>
       svgs.map((svg) => svg.getBoundingClientRect().width),
     )) {

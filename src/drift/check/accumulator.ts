@@ -7,6 +7,12 @@
 import type { CapturedTensor, CaptureRecord } from '../../capture/record.ts';
 import type { ReferenceDocument } from '../profiles/reference-types.ts';
 import { CategoryCounts, FloatColumn } from './columns.ts';
+import {
+  countCategoricalValue,
+  emptyQuality,
+  type FeatureQualityCounts,
+  numericValue,
+} from './data-quality.ts';
 import { argmax, classIndexOf, labelName } from './labels.ts';
 import type { OutcomeIndex } from './outcome-index.ts';
 
@@ -41,6 +47,8 @@ export class VersionAccumulator {
   /** Per feature: a numeric column, or category counts. */
   readonly numeric: (FloatColumn | null)[];
   readonly categorical: (CategoryCounts | null)[];
+  /** Per feature: missing, non-finite and mismatched values (data quality). */
+  readonly quality: FeatureQualityCounts[];
   /** Predicted labels (classification) by name. */
   readonly labels: CategoryCounts | null;
   /** Predicted scores (regression). */
@@ -84,6 +92,7 @@ export class VersionAccumulator {
     this.categorical = features.map((feature) =>
       feature.profile.kind === 'categorical' ? new CategoryCounts() : null,
     );
+    this.quality = features.map(() => emptyQuality());
     const prediction = reference?.prediction ?? null;
     this.#classNames = prediction?.kind === 'label' ? (prediction.labels ?? []) : [];
     this.#labelOutput = prediction?.kind === 'label' ? prediction.output : null;
@@ -172,10 +181,12 @@ export class VersionAccumulator {
     for (let f = 0; f < names.length; f++) {
       const value = (inputs as Record<string, unknown>)[names[f] as string];
       const column = this.numeric[f];
+      const quality = this.quality[f] as FeatureQualityCounts;
       if (column) {
-        column.push(numberOf(value));
+        column.push(numericValue(value, quality));
         continue;
       }
+      countCategoricalValue(value, quality);
       this.categorical[f]?.add(categoryOf(value));
     }
   }

@@ -30,6 +30,7 @@ import {
   type TestResult,
 } from '../statistics/index.ts';
 import { type CategoryCounts, FloatColumn } from './columns.ts';
+import type { FeatureQualityCounts } from './data-quality.ts';
 import { type DriftSettings, featureOptions } from './settings.ts';
 
 /**
@@ -43,6 +44,7 @@ export interface AnalysedVersion {
   readonly nonTabular: number;
   readonly numeric: readonly (FloatColumn | NumericProfile | null)[];
   readonly categorical: readonly (CategoryCounts | null)[];
+  readonly quality: readonly FeatureQualityCounts[];
   readonly labels: CategoryCounts | null;
   readonly scores: FloatColumn | NumericProfile | null;
 }

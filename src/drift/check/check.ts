@@ -23,6 +23,7 @@ import {
 import { type JoinedRows, VersionAccumulator } from './accumulator.ts';
 import { type AnalysedVersion, analyseDataDrift, analysePredictionDrift } from './analyse.ts';
 import { type CaptureScanStats, scanCaptures } from './capture-scan.ts';
+import { analyseDataQuality, type DataQualitySection } from './data-quality.ts';
 import { loadOutcomes, type OutcomeIndex } from './outcome-index.ts';
 import { assessPerformance } from './performance.ts';
 import { DRIFT_DEFAULTS, type DriftDefaults, type DriftSettings, parseDriftSettings } from './settings.ts';
@@ -73,6 +74,7 @@ export interface VersionResult {
   firstTs: number | null;
   lastTs: number | null;
   dataDrift: DataDriftSection;
+  dataQuality: DataQualitySection;
   predictionDrift: PredictionDriftSection | null;
   performance: PerformanceSection;
   joined: number;
@@ -254,6 +256,13 @@ function analyseVersion(
 ): VersionResult {
   const warnings: string[] = [];
   const reference = version.reference;
+  // Before the drift analysis, which consumes the numeric columns.
+  const dataQuality = analyseDataQuality(
+    version,
+    settings.dataQuality,
+    settings.options.warningRatio,
+    settings.minPredictions,
+  );
   const dataDrift = analyseDataDrift(version, settings);
   const predictionDrift = analysePredictionDrift(version, settings);
   const task = reference?.task ?? config.task ?? 'other';
@@ -288,6 +297,7 @@ function analyseVersion(
   const alertReasons: string[] = [];
   if (dataDrift.verdict === 'drift') alertReasons.push('data_drift');
   if (performance.verdict === 'degraded') alertReasons.push('performance_degraded');
+  if (dataQuality.verdict === 'fail') alertReasons.push('data_quality');
   return {
     version: version.version,
     referenceKey: referenceKey(model, version.version),
@@ -300,6 +310,7 @@ function analyseVersion(
     firstTs: Number.isFinite(version.firstTs) ? version.firstTs : null,
     lastTs: Number.isFinite(version.lastTs) ? version.lastTs : null,
     dataDrift,
+    dataQuality,
     predictionDrift,
     performance,
     joined,

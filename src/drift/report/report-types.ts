@@ -5,6 +5,7 @@
  * field changes meaning or goes away.
  */
 import type { Task } from '../../repository/model-config.ts';
+import type { DataQualitySection } from '../check/data-quality.ts';
 import type {
   ClassificationMetrics,
   Correction,
@@ -228,6 +229,8 @@ export interface DriftReport {
   /** The dataset verdict (data drift). */
   verdict: DataVerdict;
   data_drift: DataDriftSection;
+  /** Missing values, out-of-range values, new categories and type mismatches per feature. */
+  data_quality: DataQualitySection;
   prediction_drift: PredictionDriftSection | null;
   performance: PerformanceSection;
   outcomes: OutcomeSection;
@@ -254,6 +257,8 @@ export interface LatestReportPointer {
     performance_verdict: PerformanceVerdict;
     metrics: MetricValues;
     outcome_coverage: number;
+    data_quality_verdict: DataQualitySection['verdict'];
+    failing_quality_features: string[];
     alert: boolean;
     alert_reasons: string[];
   };

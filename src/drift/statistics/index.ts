@@ -51,6 +51,7 @@ export {
   quantileCuts,
 } from './numeric-profile.ts';
 export {
+  CHI_SQUARED_METHODS,
   CORRECTIONS,
   type Correction,
   DEFAULT_DRIFT_OPTIONS,

@@ -304,5 +304,5 @@ function gcd(a: number, b: number): number {
 }
 
 function clip(p: number): number {
-  return p < 0 ? 0 : p > 1 ? 1 : p;
+  return Math.min(1, Math.max(0, p));
 }

@@ -7,6 +7,7 @@
  * are joined with. A run reads only the objects a summary does not cover, folds them in and
  * writes the summary back; the window is assembled by merging the summaries' hours.
  */
+
 import { createHash } from 'node:crypto';
 import type { StreamingObjectStore } from '../../ports/object-store.ts';
 import { type ObjectReadStats, objectLines } from '../../text/object-lines.ts';
@@ -14,6 +15,7 @@ import { type JoinedRows, numberOf, VersionAccumulator } from '../check/accumula
 import { type CaptureScanStats, validCapture } from '../check/capture-scan.ts';
 import { CategoryCounts, FloatColumn } from '../check/columns.ts';
 import { mapConcurrent } from '../check/concurrency.ts';
+import { addQuality, emptyQuality, type FeatureQualityCounts } from '../check/data-quality.ts';
 import { classIndexOf } from '../check/labels.ts';
 import type { OutcomeIndex } from '../check/outcome-index.ts';
 import { captureHourPrefixes, type TimeWindow } from '../check/window.ts';
@@ -26,7 +28,7 @@ import {
 } from '../statistics/index.ts';
 
 const HOUR_MS = 3_600_000;
-export const SUMMARY_SCHEMA_VERSION = 1;
+export const SUMMARY_SCHEMA_VERSION = 2;
 
 /** A version's reference and a fingerprint of its bytes (a summary built on another one is stale). */
 export interface LoadedReference {
@@ -55,6 +57,8 @@ export interface HourBucket {
   lastTs: number | null;
   numeric: (NumericProfile | null)[];
   categorical: (CountsDoc | null)[];
+  /** Per feature: missing, non-finite and mismatched values (sums). */
+  quality: FeatureQualityCounts[];
   labels: CountsDoc | null;
   scores: NumericProfile | null;
   /** Per prediction (reference present): id, time, predicted class index or score, probabilities. */
@@ -89,6 +93,7 @@ export interface WindowVersion {
   lastTs: number;
   numeric: (NumericProfile | null)[];
   categorical: (CategoryCounts | null)[];
+  quality: FeatureQualityCounts[];
   labels: CategoryCounts | null;
   scores: NumericProfile | null;
   buckets: HourBucket[];
@@ -416,6 +421,7 @@ function toBucket(acc: VersionAccumulator, partial: Partial<HourBucket>): HourBu
       return column && profile?.kind === 'numeric' ? profileOf(column, profile) : null;
     }),
     categorical: acc.categorical.map((counts) => (counts ? countsDoc(counts) : null)),
+    quality: acc.quality.map((q) => ({ ...q })),
     labels: acc.labels ? countsDoc(acc.labels) : null,
     scores: acc.scores && prediction?.kind === 'score' ? profileOf(acc.scores, prediction.profile) : null,
     ids: partial.ids ?? [],
@@ -490,6 +496,7 @@ function addBuckets(a: HourBucket, b: HourBucket): HourBucket {
     lastTs: maxOf(a.lastTs, b.lastTs),
     numeric: a.numeric.map((p, f) => mergeProfile(p, b.numeric[f] ?? null)),
     categorical: a.categorical.map((c, f) => addCountsDoc(c, b.categorical[f] ?? null)),
+    quality: a.quality.map((q, f) => addQuality(q, b.quality[f] ?? emptyQuality())),
     labels: addCountsDoc(a.labels, b.labels),
     scores: mergeProfile(a.scores, b.scores),
     ids: [...a.ids, ...b.ids],
@@ -520,6 +527,7 @@ function mergeBuckets(
     categorical: features.map((feature) =>
       feature.profile.kind === 'categorical' ? new CategoryCounts() : null,
     ),
+    quality: features.map(() => emptyQuality()),
     labels: prediction?.kind === 'label' ? new CategoryCounts() : null,
     scores: null,
     buckets,
@@ -536,6 +544,7 @@ function mergeBuckets(
       if (counts && doc) addInto(counts, doc);
     });
     if (out.labels && bucket.labels) addInto(out.labels, bucket.labels);
+    out.quality = out.quality.map((q, f) => addQuality(q, bucket.quality?.[f] ?? emptyQuality()));
   }
   // Merged as a balanced tree, so each value goes through about log2(hours) sketch compressions.
   out.numeric = out.numeric.map((_, f) => mergeAll(buckets.map((bucket) => bucket.numeric[f] ?? null)));
