@@ -10,6 +10,20 @@ export {
   countCategories,
   DEFAULT_MAX_CATEGORIES,
 } from './categorical-profile.ts';
+export {
+  addCbpeRow,
+  CBPE_METRICS,
+  type CbpeMetric,
+  type CbpeModel,
+  type CbpeSums,
+  type EstimatedMetric,
+  emptyCbpeSums,
+  estimateCbpe,
+  fitCbpe,
+  isotonicFit,
+  isotonicPredict,
+  mergeCbpeSums,
+} from './cbpe.ts';
 export { type ChiSquaredMethod, chiSquaredHomogeneityTest, chiSquaredTest, zTest } from './chi-squared.ts';
 export { CATEGORICAL_UNIQUE_LIMIT, chooseTest, SMALL_REFERENCE_LIMIT } from './choose.ts';
 export {
