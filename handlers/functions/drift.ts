@@ -133,6 +133,24 @@ function record(outcome: ModelRunOutcome): void {
     report.prediction_drift?.verdict === 'drift' ? 1 : 0,
   );
   metrics.addMetric('DriftDetected', MetricUnit.Count, report.alert.raised ? 1 : 0);
+  const estimated = report.estimated_performance;
+  if (estimated.verdict === 'ok' || estimated.verdict === 'degraded') {
+    const names = {
+      accuracy: 'EstimatedAccuracy',
+      f1_macro: 'EstimatedF1Macro',
+      roc_auc: 'EstimatedRocAuc',
+    } as const;
+    for (const [name, metric] of Object.entries(names)) {
+      const value = estimated.metrics[name as keyof typeof names]?.estimate;
+      if (typeof value === 'number' && Number.isFinite(value))
+        metrics.addMetric(metric, MetricUnit.NoUnit, value);
+    }
+    metrics.addMetric(
+      'EstimatedPerformanceDegraded',
+      MetricUnit.Count,
+      estimated.verdict === 'degraded' ? 1 : 0,
+    );
+  }
   const quality = report.data_quality;
   if (quality.verdict !== 'no_reference') {
     metrics.addMetric('DataQualityFailingFeatures', MetricUnit.Count, quality.failing_features.length);

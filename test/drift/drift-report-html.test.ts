@@ -187,6 +187,33 @@ describe('HTML drift report in headless Chromium', { skip }, () => {
     const performance = (await page.locator('table.performance').textContent()) ?? '';
     assert.match(performance, /accuracy/);
     assert.ok(await page.locator('table.confusion').isVisible());
+    // CBPE: the estimated metrics beside the realised ones.
+    assert.ok(await page.locator('#estimated-performance').isVisible());
+    const estimated = (await page.locator('table.estimated').textContent()) ?? '';
+    assert.match(estimated, /accuracy/);
+    assert.ok(Object.keys(report.estimated_performance.metrics).length >= 4);
+  });
+
+  it('draws the estimated and realised accuracy per hour when the series is there', async () => {
+    // Prepare: the series as the per-hour summaries give it.
+    const hourly = [0, 1, 2, 3].map((h) => ({
+      hour: new Date(END.getTime() - (4 - h) * HOUR).toISOString(),
+      predictions: 40,
+      estimated_accuracy: 0.9 - h * 0.02,
+      joined: h === 3 ? 0 : 30,
+      realized_accuracy: h === 3 ? null : 0.88 - h * 0.02,
+    }));
+    const withSeries = { ...report, estimated_performance: { ...report.estimated_performance, hourly } };
+
+    // Act
+    const { page, errors } = await open(renderDriftHtml(withSeries), 'hourly.html');
+
+    // Assess
+    assert.deepEqual(errors, []);
+    assert.ok(await page.locator('svg.hourly-chart').isVisible());
+    assert.equal(await page.locator('svg.hourly-chart circle.realised').count(), 3);
+    const points = (await page.locator('svg.hourly-chart polyline').getAttribute('points')) ?? '';
+    assert.equal(points.trim().split(' ').length, 4);
   });
 
   it('holds aggregates only: no capture value and no prediction id', async () => {

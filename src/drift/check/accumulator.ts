@@ -6,6 +6,7 @@
  */
 import type { CapturedTensor, CaptureRecord } from '../../capture/record.ts';
 import type { ReferenceDocument } from '../profiles/reference-types.ts';
+import { addCbpeRow, type CbpeModel, type CbpeSums, emptyCbpeSums } from '../statistics/index.ts';
 import { CategoryCounts, FloatColumn } from './columns.ts';
 import {
   countCategoricalValue,
@@ -49,6 +50,8 @@ export class VersionAccumulator {
   readonly categorical: (CategoryCounts | null)[];
   /** Per feature: missing, non-finite and mismatched values (data quality). */
   readonly quality: FeatureQualityCounts[];
+  /** Sums for performance estimation without outcomes (classifiers with probabilities and CBPE in the reference). */
+  readonly cbpe: CbpeSums | null;
   /** Predicted labels (classification) by name. */
   readonly labels: CategoryCounts | null;
   /** Predicted scores (regression). */
@@ -69,6 +72,8 @@ export class VersionAccumulator {
     | ((id: string, tsMs: number, predicted: number, probabilities: ArrayLike<unknown> | undefined) => void)
     | null = null;
 
+  readonly #cbpeModel: CbpeModel | null;
+  readonly #cbpeScratch: Float64Array;
   readonly #outcomes: OutcomeIndex;
   readonly #windowEnd: number;
   readonly #classNames: readonly string[];
@@ -93,6 +98,9 @@ export class VersionAccumulator {
       feature.profile.kind === 'categorical' ? new CategoryCounts() : null,
     );
     this.quality = features.map(() => emptyQuality());
+    this.#cbpeModel = reference?.performance?.cbpe ?? null;
+    this.cbpe = this.#cbpeModel ? emptyCbpeSums(this.#cbpeModel.classes) : null;
+    this.#cbpeScratch = new Float64Array(this.#cbpeModel?.classes ?? 0);
     const prediction = reference?.prediction ?? null;
     this.#classNames = prediction?.kind === 'label' ? (prediction.labels ?? []) : [];
     this.#labelOutput = prediction?.kind === 'label' ? prediction.output : null;
@@ -148,6 +156,8 @@ export class VersionAccumulator {
       if (!Number.isFinite(predicted)) this.withoutPrediction++;
       this.scores.push(predicted);
     }
+    if (this.#cbpeModel !== null && this.cbpe !== null)
+      addCbpeRow(this.#cbpeModel, this.cbpe, predicted, probabilities, this.#cbpeScratch);
     this.onPrediction?.(record.id, tsMs, predicted, probabilities);
 
     const row = this.#outcomes.ids.get(record.id);

@@ -11,6 +11,7 @@ import { type ModelConfig, parseModelConfig } from '../../repository/model-confi
 import { assertModelName } from '../../repository/names.ts';
 import { parseReferenceDocument, type ReferenceDocument, referenceKey } from '../profiles/reference-types.ts';
 import type { DataDriftSection, PerformanceSection, PredictionDriftSection } from '../report/report-types.ts';
+import type { CbpeSums } from '../statistics/index.ts';
 import { quantileSorted } from '../statistics/index.ts';
 import {
   fingerprintOf,
@@ -24,6 +25,11 @@ import { type JoinedRows, VersionAccumulator } from './accumulator.ts';
 import { type AnalysedVersion, analyseDataDrift, analysePredictionDrift } from './analyse.ts';
 import { type CaptureScanStats, scanCaptures } from './capture-scan.ts';
 import { analyseDataQuality, type DataQualitySection } from './data-quality.ts';
+import {
+  type EstimatedPerformanceSection,
+  estimatedPerformance,
+  type HourlySums,
+} from './estimated-performance.ts';
 import { loadOutcomes, type OutcomeIndex } from './outcome-index.ts';
 import { assessPerformance } from './performance.ts';
 import { DRIFT_DEFAULTS, type DriftDefaults, type DriftSettings, parseDriftSettings } from './settings.ts';
@@ -59,6 +65,9 @@ interface CheckedVersion extends AnalysedVersion {
   readonly duplicateCaptures: number;
   readonly firstTs: number;
   readonly lastTs: number;
+  readonly cbpe: CbpeSums | null;
+  /** Per-hour sums (per-hour summaries only). */
+  readonly hourly?: readonly HourlySums[];
 }
 
 /** What the check found for one version. */
@@ -75,6 +84,7 @@ export interface VersionResult {
   lastTs: number | null;
   dataDrift: DataDriftSection;
   dataQuality: DataQualitySection;
+  estimatedPerformance: EstimatedPerformanceSection;
   predictionDrift: PredictionDriftSection | null;
   performance: PerformanceSection;
   joined: number;
@@ -273,6 +283,14 @@ function analyseVersion(
     reference?.performance ?? null,
     settings,
   );
+  const estimated = estimatedPerformance(
+    reference,
+    version.cbpe,
+    performance.metrics,
+    settings.performance.metric,
+    settings.minPredictions,
+    version.hourly ?? [],
+  );
   const joined = version.joined.actual.length;
   const delays = version.joined.delays.toSortedSample().values;
   if (version.nonTabular > 0) {
@@ -298,6 +316,12 @@ function analyseVersion(
   if (dataDrift.verdict === 'drift') alertReasons.push('data_drift');
   if (performance.verdict === 'degraded') alertReasons.push('performance_degraded');
   if (dataQuality.verdict === 'fail') alertReasons.push('data_quality');
+  // The estimate speaks when the outcomes cannot: late or absent.
+  if (
+    estimated.verdict === 'degraded' &&
+    (performance.verdict === 'not_available' || performance.verdict === 'insufficient_data')
+  )
+    alertReasons.push('estimated_performance_degraded');
   return {
     version: version.version,
     referenceKey: referenceKey(model, version.version),
@@ -311,6 +335,7 @@ function analyseVersion(
     lastTs: Number.isFinite(version.lastTs) ? version.lastTs : null,
     dataDrift,
     dataQuality,
+    estimatedPerformance: estimated,
     predictionDrift,
     performance,
     joined,

@@ -6,6 +6,7 @@
 import type { Task } from '../../repository/model-config.ts';
 import type {
   CategoricalProfile,
+  CbpeModel,
   ClassificationMetrics,
   NumericProfile,
   RegressionMetrics,
@@ -50,6 +51,8 @@ export interface ReferencePerformance {
   label_column: string;
   classification?: ClassificationMetrics;
   regression?: RegressionMetrics;
+  /** Calibration and reference-chunk statistics for performance estimation without outcomes. */
+  cbpe?: CbpeModel;
 }
 
 export interface ReferenceDocument {

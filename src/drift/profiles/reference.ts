@@ -9,6 +9,7 @@ import {
   buildCategoricalProfile,
   buildNumericProfile,
   classificationMetrics,
+  fitCbpe,
   regressionMetrics,
 } from '../statistics/index.ts';
 import type { ReferencePredictions, ReferencePredictor } from './model-runner.ts';
@@ -196,6 +197,7 @@ function classification(
       for (let c = 0; c < k; c++) probabilities.push(Number(probabilityData.values[i * k + c]));
     }
   }
+  const cbpe = withProbabilities ? fitCbpe({ actual, predicted, probabilities, classes: k }) : null;
   return {
     prediction,
     performance: {
@@ -206,6 +208,7 @@ function classification(
         classes: Math.max(1, k),
         ...(withProbabilities ? { probabilities } : {}),
       }),
+      ...(cbpe ? { cbpe } : {}),
     },
   };
 }

@@ -36,7 +36,7 @@ svg .axis{font-size:10px;fill:#59636e}
 .key{display:inline-block;width:10px;height:10px;margin:0 4px 0 8px;vertical-align:middle}.key.ref{background:#afb8c1}.key.cur{background:#0969da}
 ul.warnings{background:#fff8c5;border:1px solid #d4a72c;border-radius:8px;padding:10px 10px 10px 28px}
 footer{color:#59636e;font-size:12px;margin-top:32px}
-td.q-fail{color:#a40e26;font-weight:600}td.q-warning{color:#7d4e00}
+td.q-fail{color:#a40e26;font-weight:600}td.q-warning{color:#7d4e00}svg .realised{fill:#59636e}
 `;
 
 /**
@@ -58,6 +58,7 @@ export function renderDriftHtml(report: DriftReport): string {
     featureCharts(report),
     predictionSection(report),
     performanceSection(report.performance),
+    estimatedSection(report),
     outcomeSection(report),
     otherVersions(report),
     footer(report),
@@ -180,6 +181,70 @@ function dataQualitySection(report: DriftReport): string {
     ...rows,
     '</tbody></table>',
   ].join('\n');
+}
+
+function estimatedSection(report: DriftReport): string {
+  const e = report.estimated_performance;
+  const parts = [
+    `<h2 id="estimated-performance">Estimated performance (CBPE, without outcomes): ${badge(e.verdict)}</h2>`,
+  ];
+  if (e.reason) parts.push(`<p>${escapeHtml(e.reason)}</p>`);
+  const names = Object.keys(e.metrics) as (keyof typeof e.metrics)[];
+  if (names.length > 0) {
+    parts.push(
+      `<p>${e.rows} predictions; probabilities ${e.calibrated ? 'recalibrated on the reference (isotonic)' : 'used as they are (calibrated on the reference)'}. Band: estimate ± 3 sampling errors from reference chunks of ${e.reference_chunk_size ?? '—'} rows; degraded below the threshold (watched: ${escapeHtml(e.metric.replaceAll('_', ' '))}).</p>`,
+      '<table class="estimated"><thead><tr><th>metric</th><th>estimated</th><th>band</th><th>threshold</th><th>realised</th><th>verdict</th></tr></thead><tbody>',
+      ...names.map((name) => {
+        const m = e.metrics[name];
+        if (m === undefined) return '';
+        return `<tr><td>${escapeHtml(name.replaceAll('_', ' '))}</td><td>${escapeHtml(formatNumber(m.estimate))}</td><td>${escapeHtml(`${formatNumber(m.lower)} – ${formatNumber(m.upper)}`)}</td><td>${escapeHtml(formatNumber(m.threshold))}</td><td>${escapeHtml(formatNumber(m.realized))}</td><td>${badge(m.degraded ? 'degraded' : 'ok')}</td></tr>`;
+      }),
+      '</tbody></table>',
+    );
+  }
+  if (e.hourly.length > 1) parts.push(hourlyChart(e.hourly));
+  return parts.join('\n');
+}
+
+/** Estimated (blue line) and realised (grey dots) accuracy per hour, as inline SVG. */
+function hourlyChart(hours: DriftReport['estimated_performance']['hourly']): string {
+  const width = 640;
+  const height = 180;
+  const left = 40;
+  const bottom = 24;
+  const values = hours
+    .flatMap((h) => [h.estimated_accuracy, h.realized_accuracy])
+    .filter((v): v is number => v !== null);
+  if (values.length === 0) return '';
+  const lo = Math.max(0, Math.min(...values) - 0.05);
+  const hi = Math.min(1, Math.max(...values) + 0.05);
+  const x = (i: number) => left + ((width - left - 10) * i) / Math.max(1, hours.length - 1);
+  const y = (v: number) => 10 + (height - bottom - 10) * (1 - (v - lo) / Math.max(1e-9, hi - lo));
+  const line = hours
+    .map((h, i) =>
+      h.estimated_accuracy === null ? null : `${x(i).toFixed(1)},${y(h.estimated_accuracy).toFixed(1)}`,
+    )
+    .filter((p) => p !== null)
+    .join(' ');
+  const dots = hours
+    .map((h, i) =>
+      h.realized_accuracy === null
+        ? ''
+        : `<circle class="realised" cx="${x(i).toFixed(1)}" cy="${y(h.realized_accuracy).toFixed(1)}" r="3"></circle>`,
+    )
+    .join('');
+  return [
+    '<figure>',
+    `<svg class="hourly-chart" viewBox="0 0 ${width} ${height}" role="img" aria-label="estimated and realised accuracy per hour">`,
+    `<line class="base" x1="${left}" y1="${height - bottom}" x2="${width - 10}" y2="${height - bottom}"></line>`,
+    `<text class="axis" x="2" y="${y(hi) + 4}">${escapeHtml(formatNumber(hi))}</text><text class="axis" x="2" y="${y(lo)}">${escapeHtml(formatNumber(lo))}</text>`,
+    `<text class="axis" x="${left}" y="${height - 6}">${escapeHtml(hours[0]?.hour ?? '')}</text>`,
+    `<polyline class="estimated" fill="none" stroke="#0969da" stroke-width="2" points="${line}"></polyline>`,
+    dots,
+    '</svg>',
+    '<figcaption>Accuracy per hour: estimated without outcomes (line), realised on the outcomes joined so far (dots).</figcaption>',
+    '</figure>',
+  ].join('');
 }
 
 function testCells(test: ReportedTest | null): string {

@@ -6,6 +6,7 @@
  */
 import type { Task } from '../../repository/model-config.ts';
 import type { DataQualitySection } from '../check/data-quality.ts';
+import type { EstimatedPerformanceSection } from '../check/estimated-performance.ts';
 import type {
   ClassificationMetrics,
   Correction,
@@ -233,6 +234,8 @@ export interface DriftReport {
   data_quality: DataQualitySection;
   prediction_drift: PredictionDriftSection | null;
   performance: PerformanceSection;
+  /** CBPE: the classification metrics estimated without outcomes, beside the realised ones. */
+  estimated_performance: EstimatedPerformanceSection;
   outcomes: OutcomeSection;
   /** Whether the check raised an alert (event and DriftDetected = 1), and why. */
   alert: { raised: boolean; reasons: string[] };
@@ -258,6 +261,7 @@ export interface LatestReportPointer {
     metrics: MetricValues;
     outcome_coverage: number;
     data_quality_verdict: DataQualitySection['verdict'];
+    estimated_performance_verdict: EstimatedPerformanceSection['verdict'];
     failing_quality_features: string[];
     alert: boolean;
     alert_reasons: string[];

@@ -21,7 +21,10 @@ import type { OutcomeIndex } from '../check/outcome-index.ts';
 import { captureHourPrefixes, type TimeWindow } from '../check/window.ts';
 import type { ReferenceDocument } from '../profiles/reference-types.ts';
 import {
+  addCbpeRow,
   buildNumericProfile,
+  type CbpeSums,
+  emptyCbpeSums,
   mergeNumericProfiles,
   type NumericBinning,
   type NumericProfile,
@@ -103,6 +106,19 @@ export interface WindowVersion {
 export interface JoinedWindowVersion extends WindowVersion {
   joined: JoinedRows;
   duplicateCaptures: number;
+  /** CBPE sums over the window's predictions (from the buckets' stored probabilities). */
+  cbpe: CbpeSums | null;
+  /** Per hour: estimated accuracy (CBPE) and the accuracy realised on the outcomes joined so far. */
+  hourly: HourlyPerformance[];
+}
+
+/** One hour of the estimated-versus-realised series. */
+export interface HourlyPerformance {
+  hour: number;
+  predictions: number;
+  estimated: CbpeSums | null;
+  joined: number;
+  correct: number;
 }
 
 export interface SummaryScanStats extends CaptureScanStats {
@@ -212,7 +228,33 @@ export function joinOutcomes(
     late: 0,
   };
   let duplicateCaptures = 0;
+  const model = version.reference?.performance?.cbpe ?? null;
+  const scratch = new Float64Array(model?.classes ?? 0);
+  const cbpe = model ? emptyCbpeSums(model.classes) : null;
+  const hours = new Map<number, HourlyPerformance>();
   for (const bucket of version.buckets) {
+    let hour = hours.get(bucket.hour);
+    if (hour === undefined) {
+      hour = {
+        hour: bucket.hour,
+        predictions: 0,
+        estimated: model ? emptyCbpeSums(model.classes) : null,
+        joined: 0,
+        correct: 0,
+      };
+      hours.set(bucket.hour, hour);
+    }
+    hour.predictions += bucket.predictions;
+    if (model && cbpe && bucket.probabilities && hour.estimated) {
+      const k = model.classes;
+      for (let i = 0; i < bucket.ids.length; i++) {
+        const scores = bucket.probabilities.slice(i * k, i * k + k).map((p) => p ?? Number.NaN);
+        const predicted = bucket.predicted[i] ?? Number.NaN;
+        if (addCbpeRow(model, hour.estimated, predicted, scores, scratch)) {
+          addCbpeRow(model, cbpe, predicted, scores, scratch);
+        }
+      }
+    }
     for (let i = 0; i < bucket.ids.length; i++) {
       const row = outcomes.ids.get(bucket.ids[i] as string);
       if (row === undefined) continue;
@@ -222,8 +264,11 @@ export function joinOutcomes(
       }
       outcomes.matched[row] = 1;
       const value = outcomes.values[row];
-      joined.actual.push(label ? classIndexOf(value, classes) : numberOf(value));
+      const actual = label ? classIndexOf(value, classes) : numberOf(value);
+      joined.actual.push(actual);
       joined.predicted.push(bucket.predicted[i] ?? Number.NaN);
+      hour.joined++;
+      if (label && actual === bucket.predicted[i]) hour.correct++;
       if (joined.probabilities !== null) {
         for (let c = 0; c < classes.length; c++)
           joined.probabilities.push(bucket.probabilities?.[i * classes.length + c] ?? Number.NaN);
@@ -233,7 +278,13 @@ export function joinOutcomes(
       if ((outcomes.received[row] ?? Number.NaN) >= windowEnd) joined.late++;
     }
   }
-  return { ...version, joined, duplicateCaptures };
+  return {
+    ...version,
+    joined,
+    duplicateCaptures,
+    cbpe,
+    hourly: [...hours.values()].sort((a, b) => a.hour - b.hour),
+  };
 }
 
 async function refreshFolder(
