@@ -151,6 +151,11 @@ function record(outcome: ModelRunOutcome): void {
       estimated.verdict === 'degraded' ? 1 : 0,
     );
   }
+  const multivariate = report.multivariate_drift;
+  if (multivariate.statistic !== null) {
+    metrics.addMetric('ReconstructionError', MetricUnit.NoUnit, multivariate.statistic);
+    metrics.addMetric('MultivariateDrift', MetricUnit.Count, multivariate.verdict === 'drift' ? 1 : 0);
+  }
   const quality = report.data_quality;
   if (quality.verdict !== 'no_reference') {
     metrics.addMetric('DataQualityFailingFeatures', MetricUnit.Count, quality.failing_features.length);

@@ -6,7 +6,14 @@
  */
 import type { CapturedTensor, CaptureRecord } from '../../capture/record.ts';
 import type { ReferenceDocument } from '../profiles/reference-types.ts';
-import { addCbpeRow, type CbpeModel, type CbpeSums, emptyCbpeSums } from '../statistics/index.ts';
+import {
+  addCbpeRow,
+  type CbpeModel,
+  type CbpeSums,
+  emptyCbpeSums,
+  type PcaModel,
+  reconstructionError,
+} from '../statistics/index.ts';
 import { CategoryCounts, FloatColumn } from './columns.ts';
 import {
   countCategoricalValue,
@@ -72,6 +79,11 @@ export class VersionAccumulator {
     | ((id: string, tsMs: number, predicted: number, probabilities: ArrayLike<unknown> | undefined) => void)
     | null = null;
 
+  /** Multivariate drift: Σ reconstruction error and rows (tabular records, reference PCA present). */
+  pcaErrorSum = 0;
+  pcaRows = 0;
+  readonly #pca: PcaModel | null;
+  readonly #pcaRow: Float64Array;
   readonly #cbpeModel: CbpeModel | null;
   readonly #cbpeScratch: Float64Array;
   readonly #outcomes: OutcomeIndex;
@@ -98,6 +110,8 @@ export class VersionAccumulator {
       feature.profile.kind === 'categorical' ? new CategoryCounts() : null,
     );
     this.quality = features.map(() => emptyQuality());
+    this.#pca = reference?.multivariate ?? null;
+    this.#pcaRow = new Float64Array(this.#pca?.features.length ?? 0);
     this.#cbpeModel = reference?.performance?.cbpe ?? null;
     this.cbpe = this.#cbpeModel ? emptyCbpeSums(this.#cbpeModel.classes) : null;
     this.#cbpeScratch = new Float64Array(this.#cbpeModel?.classes ?? 0);
@@ -198,6 +212,15 @@ export class VersionAccumulator {
       }
       countCategoricalValue(value, quality);
       this.categorical[f]?.add(categoryOf(value));
+    }
+    const pca = this.#pca;
+    if (pca !== null) {
+      for (let j = 0; j < pca.features.length; j++) {
+        const column = this.numeric[pca.features[j] as number];
+        this.#pcaRow[j] = column ? column.at(column.length - 1) : Number.NaN;
+      }
+      this.pcaErrorSum += reconstructionError(pca, this.#pcaRow);
+      this.pcaRows++;
     }
   }
 }

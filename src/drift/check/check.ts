@@ -30,6 +30,7 @@ import {
   estimatedPerformance,
   type HourlySums,
 } from './estimated-performance.ts';
+import { analyseMultivariate, type MultivariateDriftSection } from './multivariate-drift.ts';
 import { loadOutcomes, type OutcomeIndex } from './outcome-index.ts';
 import { assessPerformance } from './performance.ts';
 import { DRIFT_DEFAULTS, type DriftDefaults, type DriftSettings, parseDriftSettings } from './settings.ts';
@@ -66,6 +67,8 @@ interface CheckedVersion extends AnalysedVersion {
   readonly firstTs: number;
   readonly lastTs: number;
   readonly cbpe: CbpeSums | null;
+  readonly pcaErrorSum: number;
+  readonly pcaRows: number;
   /** Per-hour sums (per-hour summaries only). */
   readonly hourly?: readonly HourlySums[];
 }
@@ -85,6 +88,7 @@ export interface VersionResult {
   dataDrift: DataDriftSection;
   dataQuality: DataQualitySection;
   estimatedPerformance: EstimatedPerformanceSection;
+  multivariateDrift: MultivariateDriftSection;
   predictionDrift: PredictionDriftSection | null;
   performance: PerformanceSection;
   joined: number;
@@ -336,6 +340,12 @@ function analyseVersion(
     dataDrift,
     dataQuality,
     estimatedPerformance: estimated,
+    multivariateDrift: analyseMultivariate(
+      reference,
+      version.pcaErrorSum,
+      version.pcaRows,
+      settings.minPredictions,
+    ),
     predictionDrift,
     performance,
     joined,

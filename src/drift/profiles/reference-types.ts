@@ -9,6 +9,7 @@ import type {
   CbpeModel,
   ClassificationMetrics,
   NumericProfile,
+  PcaModel,
   RegressionMetrics,
 } from '../statistics/index.ts';
 
@@ -87,6 +88,8 @@ export interface ReferenceDocument {
   inputs_profiled?: 'features' | 'input_summaries';
   prediction: ReferencePrediction | null;
   performance: ReferencePerformance | null;
+  /** PCA fitted on the numeric features, for multivariate drift (absent in older references). */
+  multivariate?: PcaModel | null;
 }
 
 /**

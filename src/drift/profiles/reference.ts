@@ -10,6 +10,7 @@ import {
   buildNumericProfile,
   classificationMetrics,
   fitCbpe,
+  fitPca,
   regressionMetrics,
 } from '../statistics/index.ts';
 import type { ReferencePredictions, ReferencePredictor } from './model-runner.ts';
@@ -76,6 +77,16 @@ export async function computeReference(request: ReferenceRequest): Promise<Refer
         : buildCategoricalProfile(table.rows.map((row) => categoryCell(row.get(name)))),
   }));
 
+  const numericIndices = features.flatMap((feature, index) =>
+    feature.profile.kind === 'numeric' ? [index] : [],
+  );
+  const multivariate = fitPca(
+    numericIndices,
+    numericIndices.map((index) =>
+      Float64Array.from(table.rows, (row) => numericCell(row.get(featureNames[index] as string))),
+    ),
+  );
+
   const predictions = request.predictor
     ? await request.predictor.predict(table.rows, table.format)
     : undefined;
@@ -109,6 +120,7 @@ export async function computeReference(request: ReferenceRequest): Promise<Refer
     features,
     prediction: built.prediction,
     performance: built.performance,
+    multivariate,
   };
 }
 

@@ -54,6 +54,7 @@ export function renderDriftHtml(report: DriftReport): string {
     summaryCards(report),
     alerts(report),
     featureTable(report),
+    multivariateSection(report),
     dataQualitySection(report),
     featureCharts(report),
     predictionSection(report),
@@ -100,6 +101,7 @@ function summaryCards(report: DriftReport): string {
     ['Drifted features', d.tested > 0 ? `${d.drifted} of ${d.tested}` : '—'],
     ['Largest PSI', formatNumber(d.max_psi)],
     ['Data quality', report.data_quality.verdict.replace('_', ' ')],
+    ['Multivariate drift', report.multivariate_drift.verdict.replace('_', ' ')],
     ['Prediction drift', report.prediction_drift?.verdict.replace('_', ' ') ?? '—'],
     ['Performance', report.performance.verdict.replace('_', ' ')],
     ['Outcome coverage', formatPercent(report.outcomes.coverage)],
@@ -153,6 +155,17 @@ function byVerdict<T extends { verdict: string }>(items: readonly T[]): T[] {
     .map((item, index) => ({ item, index }))
     .sort((a, b) => (SEVERITY[a.item.verdict] ?? 2) - (SEVERITY[b.item.verdict] ?? 2) || a.index - b.index)
     .map((entry) => entry.item);
+}
+
+function multivariateSection(report: DriftReport): string {
+  const m = report.multivariate_drift;
+  const detail =
+    m.statistic === null
+      ? escapeHtml(m.reason ?? '')
+      : `Mean reconstruction error ${escapeHtml(formatNumber(m.statistic))} against the reference's ${escapeHtml(formatNumber(m.reference_mean))} (expected between ${escapeHtml(formatNumber(m.lower))} and ${escapeHtml(formatNumber(m.upper))} for ${m.rows} rows), PCA on ${m.features} numeric features with ${m.components} components (${escapeHtml(formatPercent(m.explained_variance ?? 0))} of the variance). It rises when the features' joint distribution (their correlations) changes, even with unchanged marginals.`;
+  return [`<h2 id="multivariate-drift">Multivariate drift ${badge(m.verdict)}</h2>`, `<p>${detail}</p>`].join(
+    '\n',
+  );
 }
 
 function dataQualitySection(report: DriftReport): string {

@@ -7,6 +7,7 @@
 import type { Task } from '../../repository/model-config.ts';
 import type { DataQualitySection } from '../check/data-quality.ts';
 import type { EstimatedPerformanceSection } from '../check/estimated-performance.ts';
+import type { MultivariateDriftSection } from '../check/multivariate-drift.ts';
 import type {
   ClassificationMetrics,
   Correction,
@@ -232,6 +233,8 @@ export interface DriftReport {
   data_drift: DataDriftSection;
   /** Missing values, out-of-range values, new categories and type mismatches per feature. */
   data_quality: DataQualitySection;
+  /** Drift of all numeric features together: PCA reconstruction error against reference chunks. */
+  multivariate_drift: MultivariateDriftSection;
   prediction_drift: PredictionDriftSection | null;
   performance: PerformanceSection;
   /** CBPE: the classification metrics estimated without outcomes, beside the realised ones. */

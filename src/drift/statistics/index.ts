@@ -52,6 +52,13 @@ export {
 } from './ks-distribution.ts';
 export { mergeCategoricalProfiles, mergeNumericProfiles } from './merge.ts';
 export {
+  fitPca,
+  multivariateDrift,
+  PCA_VARIANCE,
+  type PcaModel,
+  reconstructionError,
+} from './multivariate.ts';
+export {
   binCounts,
   buildNumericProfile,
   DEFAULT_HISTOGRAM_BINS,

@@ -62,6 +62,9 @@ export interface HourBucket {
   categorical: (CountsDoc | null)[];
   /** Per feature: missing, non-finite and mismatched values (sums). */
   quality: FeatureQualityCounts[];
+  /** Σ PCA reconstruction error and the rows it covers (multivariate drift). */
+  pcaErrorSum: number;
+  pcaRows: number;
   labels: CountsDoc | null;
   scores: NumericProfile | null;
   /** Per prediction (reference present): id, time, predicted class index or score, probabilities. */
@@ -97,6 +100,8 @@ export interface WindowVersion {
   numeric: (NumericProfile | null)[];
   categorical: (CategoryCounts | null)[];
   quality: FeatureQualityCounts[];
+  pcaErrorSum: number;
+  pcaRows: number;
   labels: CategoryCounts | null;
   scores: NumericProfile | null;
   buckets: HourBucket[];
@@ -473,6 +478,8 @@ function toBucket(acc: VersionAccumulator, partial: Partial<HourBucket>): HourBu
     }),
     categorical: acc.categorical.map((counts) => (counts ? countsDoc(counts) : null)),
     quality: acc.quality.map((q) => ({ ...q })),
+    pcaErrorSum: acc.pcaErrorSum,
+    pcaRows: acc.pcaRows,
     labels: acc.labels ? countsDoc(acc.labels) : null,
     scores: acc.scores && prediction?.kind === 'score' ? profileOf(acc.scores, prediction.profile) : null,
     ids: partial.ids ?? [],
@@ -548,6 +555,8 @@ function addBuckets(a: HourBucket, b: HourBucket): HourBucket {
     numeric: a.numeric.map((p, f) => mergeProfile(p, b.numeric[f] ?? null)),
     categorical: a.categorical.map((c, f) => addCountsDoc(c, b.categorical[f] ?? null)),
     quality: a.quality.map((q, f) => addQuality(q, b.quality[f] ?? emptyQuality())),
+    pcaErrorSum: a.pcaErrorSum + b.pcaErrorSum,
+    pcaRows: a.pcaRows + b.pcaRows,
     labels: addCountsDoc(a.labels, b.labels),
     scores: mergeProfile(a.scores, b.scores),
     ids: [...a.ids, ...b.ids],
@@ -579,6 +588,8 @@ function mergeBuckets(
       feature.profile.kind === 'categorical' ? new CategoryCounts() : null,
     ),
     quality: features.map(() => emptyQuality()),
+    pcaErrorSum: 0,
+    pcaRows: 0,
     labels: prediction?.kind === 'label' ? new CategoryCounts() : null,
     scores: null,
     buckets,
@@ -596,6 +607,8 @@ function mergeBuckets(
     });
     if (out.labels && bucket.labels) addInto(out.labels, bucket.labels);
     out.quality = out.quality.map((q, f) => addQuality(q, bucket.quality?.[f] ?? emptyQuality()));
+    out.pcaErrorSum += bucket.pcaErrorSum ?? 0;
+    out.pcaRows += bucket.pcaRows ?? 0;
   }
   // Merged as a balanced tree, so each value goes through about log2(hours) sketch compressions.
   out.numeric = out.numeric.map((_, f) => mergeAll(buckets.map((bucket) => bucket.numeric[f] ?? null)));
