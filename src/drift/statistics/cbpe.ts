@@ -307,7 +307,8 @@ export function addCbpeRow(
   const k = model.classes;
   if (scores === undefined || !(predicted >= 0 && predicted < k) || !Number.isInteger(predicted))
     return false;
-  const raw = new Float64Array(k);
+  if (rawScratch.length < k) rawScratch = new Float64Array(k);
+  const raw = rawScratch;
   for (let c = 0; c < k; c++) {
     const v = Number(scores[c]);
     if (!Number.isFinite(v)) return false;
@@ -324,6 +325,8 @@ export function addCbpeRow(
   }
   return true;
 }
+
+let rawScratch = new Float64Array(0);
 
 /** Sum of two windows' sums. */
 export function mergeCbpeSums(a: CbpeSums, b: CbpeSums): CbpeSums {

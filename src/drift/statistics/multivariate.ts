@@ -129,22 +129,27 @@ export function fitPca(features: number[], columns: ArrayLike<number>[], chunksW
  */
 export function reconstructionError(model: PcaModel, row: ArrayLike<number>): number {
   const d = model.means.length;
-  const z = new Float64Array(d);
+  if (scratch.length < d) scratch = new Float64Array(d);
+  const z = scratch;
+  const means = model.means;
+  const stds = model.stds;
   for (let f = 0; f < d; f++) {
     const v = row[f] as number;
-    z[f] = Number.isFinite(v) ? (v - (model.means[f] as number)) / (model.stds[f] as number) : 0;
+    z[f] = Number.isFinite(v) ? (v - (means[f] as number)) / (stds[f] as number) : 0;
   }
-  // Residual = z − Σ (z·v) v over the kept components.
-  const residual = Float64Array.from(z);
+  // ‖z − Σ (z·v) v‖² = ‖z‖² − Σ (z·v)² for orthonormal components v.
+  let norm = 0;
+  for (let f = 0; f < d; f++) norm += (z[f] as number) ** 2;
+  let kept = 0;
   for (const component of model.components) {
     let dot = 0;
     for (let f = 0; f < d; f++) dot += (z[f] as number) * (component[f] as number);
-    for (let f = 0; f < d; f++) residual[f] = (residual[f] as number) - dot * (component[f] as number);
+    kept += dot * dot;
   }
-  let sum = 0;
-  for (let f = 0; f < d; f++) sum += (residual[f] as number) ** 2;
-  return Math.sqrt(sum);
+  return Math.sqrt(Math.max(0, norm - kept));
 }
+
+let scratch = new Float64Array(0);
 
 /** The window's verdict from its sum of errors and row count. */
 export function multivariateDrift(
