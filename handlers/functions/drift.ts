@@ -133,6 +133,40 @@ function record(outcome: ModelRunOutcome): void {
     report.prediction_drift?.verdict === 'drift' ? 1 : 0,
   );
   metrics.addMetric('DriftDetected', MetricUnit.Count, report.alert.raised ? 1 : 0);
+  const estimated = report.estimated_performance;
+  if (estimated.verdict === 'ok' || estimated.verdict === 'degraded') {
+    const names = {
+      accuracy: 'EstimatedAccuracy',
+      f1_macro: 'EstimatedF1Macro',
+      roc_auc: 'EstimatedRocAuc',
+    } as const;
+    for (const [name, metric] of Object.entries(names)) {
+      const value = estimated.metrics[name as keyof typeof names]?.estimate;
+      if (typeof value === 'number' && Number.isFinite(value))
+        metrics.addMetric(metric, MetricUnit.NoUnit, value);
+    }
+    metrics.addMetric(
+      'EstimatedPerformanceDegraded',
+      MetricUnit.Count,
+      estimated.verdict === 'degraded' ? 1 : 0,
+    );
+  }
+  const multivariate = report.multivariate_drift;
+  if (multivariate.statistic !== null) {
+    metrics.addMetric('ReconstructionError', MetricUnit.NoUnit, multivariate.statistic);
+    metrics.addMetric('MultivariateDrift', MetricUnit.Count, multivariate.verdict === 'drift' ? 1 : 0);
+  }
+  const quality = report.data_quality;
+  if (quality.verdict !== 'no_reference') {
+    metrics.addMetric('DataQualityFailingFeatures', MetricUnit.Count, quality.failing_features.length);
+    metrics.addMetric('DataQualityFail', MetricUnit.Count, quality.verdict === 'fail' ? 1 : 0);
+    let worstMissing = 0;
+    for (const feature of quality.features) {
+      const missing = feature.checks.find((check) => check.name === 'missing');
+      if (missing !== undefined && missing.share > worstMissing) worstMissing = missing.share;
+    }
+    metrics.addMetric('MaxMissingShare', MetricUnit.Percent, worstMissing * 100);
+  }
   metrics.addMetric('OutcomeCoverage', MetricUnit.Percent, report.outcomes.coverage * 100);
   if (report.outcomes.delay_seconds.p90 !== null) {
     metrics.addMetric('OutcomeDelayP90', MetricUnit.Seconds, report.outcomes.delay_seconds.p90);

@@ -283,4 +283,11 @@ export const ALARMS: readonly AlarmRow[] = [
     dimensions: { service: SERVICE },
     statistic: 'Sum',
   },
+  {
+    id: 'DataQualityAlarm',
+    namespace: NAMESPACE,
+    metric: 'DataQualityFail',
+    dimensions: { service: SERVICE },
+    statistic: 'Sum',
+  },
 ];

@@ -142,9 +142,15 @@ describe('compareCategorical', () => {
 
   it('runs chi-squared for a small reference and JS for a large one', () => {
     const small = buildCategoricalProfile(categoricalSample(900, labels, [4, 3, 2, 1], 31));
-    const same = compareCategorical('colour', small, categoricalSample(900, labels, [4, 3, 2, 1], 32));
+    const sameSample = categoricalSample(900, labels, [4, 3, 2, 1], 32);
+    const same = compareCategorical('colour', small, sameSample, { chiSquaredMethod: 'homogeneity' });
     assert.equal(same.test?.test, 'chisquare');
     assert.equal(same.verdict, 'ok');
+    // Evidently's goodness of fit is the default: it reads the reference sample's own noise as exact
+    // proportions, so the same two samples score a smaller p-value than under homogeneity.
+    const gof = compareCategorical('colour', small, sameSample);
+    assert.equal(gof.test?.method, 'goodness-of-fit');
+    assert.ok((gof.test?.p_value ?? 1) < (same.test?.p_value ?? 0));
     const shifted = compareCategorical('colour', small, categoricalSample(900, labels, [1, 2, 3, 4], 33));
     assert.equal(shifted.verdict, 'drift');
 
@@ -188,12 +194,13 @@ describe('verdict levels', () => {
     // 2 × 2 table [[100, 100], [118, 82]]: χ² = 3.266, p = 0.0707, between 0.05 and 0.1.
     const reference = buildCategoricalProfile([...Array(100).fill('x'), ...Array(100).fill('y')]);
     const current = [...Array(118).fill('x'), ...Array(82).fill('y')];
-    const result = compareCategorical('f', reference, current, { test: 'chisquare' });
+    const homogeneity = { test: 'chisquare', chiSquaredMethod: 'homogeneity' } as const;
+    const result = compareCategorical('f', reference, current, homogeneity);
     const p = result.test?.p_value ?? 0;
     assert.ok(p > 0.05 && p < 0.1, `p = ${p}`);
     assert.equal(result.verdict, 'warning');
     assert.equal(
-      compareCategorical('f', reference, current, { test: 'chisquare', warningRatio: 1 }).verdict,
+      compareCategorical('f', reference, current, { ...homogeneity, warningRatio: 1 }).verdict,
       'ok',
     );
   });

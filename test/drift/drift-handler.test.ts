@@ -215,6 +215,11 @@ describe('drift handler', () => {
     assert.equal(document.Accuracy, event.metrics.accuracy);
     assert.equal(typeof document.RocAuc, 'number');
     assert.equal(document.DriftCheckFailures, 0);
+    // Data quality: one 0/1 metric for the service-wide alarm, the failing count, the worst missing share.
+    assert.ok(document.DataQualityFail === 0 || document.DataQualityFail === 1);
+    assert.equal(typeof document.DataQualityFailingFeatures, 'number');
+    assert.equal(document.DataQualityFail, (document.DataQualityFailingFeatures as number) > 0 ? 1 : 0);
+    assert.equal(typeof document.MaxMissingShare, 'number');
     const dimensions = (document._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] })
       .CloudWatchMetrics[0]?.Dimensions;
     assert.deepEqual(

@@ -135,10 +135,29 @@ describe('HTML drift report in headless Chromium', { skip }, () => {
     assert.deepEqual(requests, [url], 'nothing fetched but the file itself');
     const charts = page.locator('svg.feature-chart');
     assert.equal(await charts.count(), wine.featureNames.length);
+    // Drifted features first, then warnings, then the rest, each group in feature order.
+    const byLevel = (level: string) =>
+      report.data_drift.features.filter((f) => f.verdict === level).map((f) => f.name);
+    const ordered = [...byLevel('drift'), ...byLevel('warning'), ...byLevel('ok')];
+    assert.equal(ordered.length, wine.featureNames.length);
+    assert.ok(byLevel('drift').length > 0);
+    assert.notDeepEqual(ordered, wine.featureNames, 'the order differs from the feature order here');
     assert.deepEqual(
       await charts.evaluateAll((svgs) => svgs.map((svg) => svg.getAttribute('data-feature'))),
-      wine.featureNames,
+      ordered,
     );
+    const tableOrder = await page
+      .locator('table.features tbody tr td:first-child')
+      .evaluateAll((cells) => cells.map((cell) => cell.textContent));
+    assert.deepEqual(tableOrder, ordered);
+    // The data-quality section lists every feature, failing ones first.
+    const qualityRows = page.locator('table.quality tbody tr');
+    assert.equal(await qualityRows.count(), wine.featureNames.length);
+    const failing = report.data_quality.failing_features;
+    const qualityOrder = await page
+      .locator('table.quality tbody tr td:first-child')
+      .evaluateAll((cells) => cells.map((cell) => cell.textContent));
+    assert.deepEqual(qualityOrder.slice(0, failing.length), failing);
     for (const box of await charts.evaluateAll((svgs) =>
       svgs.map((svg) => svg.getBoundingClientRect().width),
     )) {
@@ -168,6 +187,33 @@ describe('HTML drift report in headless Chromium', { skip }, () => {
     const performance = (await page.locator('table.performance').textContent()) ?? '';
     assert.match(performance, /accuracy/);
     assert.ok(await page.locator('table.confusion').isVisible());
+    // CBPE: the estimated metrics beside the realised ones.
+    assert.ok(await page.locator('#estimated-performance').isVisible());
+    const estimated = (await page.locator('table.estimated').textContent()) ?? '';
+    assert.match(estimated, /accuracy/);
+    assert.ok(Object.keys(report.estimated_performance.metrics).length >= 4);
+  });
+
+  it('draws the estimated and realised accuracy per hour when the series is there', async () => {
+    // Prepare: the series as the per-hour summaries give it.
+    const hourly = [0, 1, 2, 3].map((h) => ({
+      hour: new Date(END.getTime() - (4 - h) * HOUR).toISOString(),
+      predictions: 40,
+      estimated_accuracy: 0.9 - h * 0.02,
+      joined: h === 3 ? 0 : 30,
+      realized_accuracy: h === 3 ? null : 0.88 - h * 0.02,
+    }));
+    const withSeries = { ...report, estimated_performance: { ...report.estimated_performance, hourly } };
+
+    // Act
+    const { page, errors } = await open(renderDriftHtml(withSeries), 'hourly.html');
+
+    // Assess
+    assert.deepEqual(errors, []);
+    assert.ok(await page.locator('svg.hourly-chart').isVisible());
+    assert.equal(await page.locator('svg.hourly-chart circle.realised').count(), 3);
+    const points = (await page.locator('svg.hourly-chart polyline').getAttribute('points')) ?? '';
+    assert.equal(points.trim().split(' ').length, 4);
   });
 
   it('holds aggregates only: no capture value and no prediction id', async () => {

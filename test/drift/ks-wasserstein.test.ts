@@ -1,18 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ksPValue, ksStatistic, ksTest } from '../../src/drift/statistics/ks.ts';
+import { kolmogorovSmirnovSf } from '../../src/drift/statistics/ks-distribution.ts';
 import { kolmogorovSurvival } from '../../src/drift/statistics/special.ts';
 import { wasserstein1, wassersteinTest } from '../../src/drift/statistics/wasserstein.ts';
 import { assertClose } from './helpers.ts';
 
 const sorted = (values: number[]) => Float64Array.from(values).sort();
 
-// Samples and expected figures from SciPy 1.17.1 / NumPy 2.4.6:
+// Samples and expected figures recorded by an earlier session as SciPy 1.17.1 / NumPy 2.4.6 output
+// (not re-run in this session: SciPy cannot be installed here):
 //   rng = np.random.default_rng(20240601)
 //   x = np.round(rng.normal(0, 1, 25), 2); y = np.round(rng.normal(0.5, 1, 30), 2)
 //   stats.ks_2samp(x, y, method='asymp')  -> D, p (SciPy's asymp: kstwo.sf(D, round(n1 n2/(n1+n2))))
 //   stats.ks_2samp(x, y, method='exact')  -> the exact two-sample p-value
-//   special.kolmogorov((√en + 0.12 + 0.11/√en) * D) -> the Stephens-corrected p-value implemented here
+//   special.kolmogorov((√en + 0.12 + 0.11/√en) * D) -> Stephens' corrected p-value (the former method)
+// The exact p-values are also checked below against an exact rational oracle (BigInt path counts).
 const X = [
   0.65, 0.47, -0.64, -1.18, -0.14, 1.2, 1.33, 0.91, 0.35, 1.6, 1.23, -0.22, -1.06, -0.36, -0.42, 0.69, -1.9,
   -0.19, 1.67, -0.92, -0.76, -0.08, -1.42, -0.13, -0.02,
@@ -63,23 +66,38 @@ const cases = [
 
 describe('two-sample Kolmogorov–Smirnov', () => {
   for (const c of cases) {
-    it(`${c.name}: D equals SciPy's, p is Stephens' formula and near SciPy's`, () => {
+    it(`${c.name}: D equals SciPy's, p is SciPy's exact p (method='auto' at these sizes)`, () => {
       const a = sorted(c.a);
       const b = sorted(c.b);
       assertClose(ksStatistic(a, b), c.d, 1e-12);
       const p = ksPValue(ksStatistic(a, b), a.length, b.length);
-      assertClose(p, c.stephens, 1e-10);
-      // Measured: within 4 % of the exact two-sample p-value, 15 % of SciPy's 'asymp' (which
-      // rounds nₑ and uses the one-sample finite-n law, jumpy for small nₑ).
-      assertClose(p, c.exact, 0.05);
-      assertClose(p, c.asymp, 0.15);
+      assertClose(p, c.exact, 1e-12);
+      // The former Stephens approximation was 1–3 % off here; SciPy's one-sample asymp 15 %.
+      assert.ok(Math.abs(p - c.stephens) / c.exact > 1e-3);
+      assertClose(
+        kolmogorovSurvival(
+          (Math.sqrt((a.length * b.length) / (a.length + b.length)) +
+            0.12 +
+            0.11 / Math.sqrt((a.length * b.length) / (a.length + b.length))) *
+            c.d,
+        ),
+        c.stephens,
+        1e-10,
+      );
     });
   }
 
   it('gives D = 0 and p = 1 for identical samples', () => {
     const a = sorted(X);
     const result = ksTest({ atoms: a, size: a.length }, { atoms: a, size: a.length }, 0.05);
-    assert.deepEqual(result, { test: 'ks', statistic: 0, p_value: 1, threshold: 0.05, drifted: false });
+    assert.deepEqual(result, {
+      test: 'ks',
+      statistic: 0,
+      p_value: 1,
+      threshold: 0.05,
+      drifted: false,
+      method: 'exact',
+    });
   });
 
   it('gives D = 1 for disjoint samples and drifts', () => {
@@ -99,8 +117,10 @@ describe('two-sample Kolmogorov–Smirnov', () => {
     );
     assert.equal(small.statistic, d);
     assert.equal(large.statistic, d);
-    const sqrtEn = Math.sqrt(20_000);
-    assertClose(large.p_value, kolmogorovSurvival((sqrtEn + 0.12 + 0.11 / sqrtEn) * d));
+    // 40 000 per side is past SciPy's exact limit: kstwo.sf(D, round(20 000)).
+    assert.equal(large.method, 'asymp');
+    assertClose(large.p_value, kolmogorovSmirnovSf(20_000, d), 1e-15);
+    assert.equal(small.method, 'exact');
     assert.ok((large.p_value ?? 1) < (small.p_value ?? 0));
   });
 

@@ -6,7 +6,21 @@
  */
 import type { CapturedTensor, CaptureRecord } from '../../capture/record.ts';
 import type { ReferenceDocument } from '../profiles/reference-types.ts';
+import {
+  addCbpeRow,
+  type CbpeModel,
+  type CbpeSums,
+  emptyCbpeSums,
+  type PcaModel,
+  reconstructionError,
+} from '../statistics/index.ts';
 import { CategoryCounts, FloatColumn } from './columns.ts';
+import {
+  countCategoricalValue,
+  emptyQuality,
+  type FeatureQualityCounts,
+  numericValue,
+} from './data-quality.ts';
 import { argmax, classIndexOf, labelName } from './labels.ts';
 import type { OutcomeIndex } from './outcome-index.ts';
 
@@ -41,6 +55,10 @@ export class VersionAccumulator {
   /** Per feature: a numeric column, or category counts. */
   readonly numeric: (FloatColumn | null)[];
   readonly categorical: (CategoryCounts | null)[];
+  /** Per feature: missing, non-finite and mismatched values (data quality). */
+  readonly quality: FeatureQualityCounts[];
+  /** Sums for performance estimation without outcomes (classifiers with probabilities and CBPE in the reference). */
+  readonly cbpe: CbpeSums | null;
   /** Predicted labels (classification) by name. */
   readonly labels: CategoryCounts | null;
   /** Predicted scores (regression). */
@@ -61,6 +79,13 @@ export class VersionAccumulator {
     | ((id: string, tsMs: number, predicted: number, probabilities: ArrayLike<unknown> | undefined) => void)
     | null = null;
 
+  /** Multivariate drift: Σ reconstruction error and rows (tabular records, reference PCA present). */
+  pcaErrorSum = 0;
+  pcaRows = 0;
+  readonly #pca: PcaModel | null;
+  readonly #pcaRow: Float64Array;
+  readonly #cbpeModel: CbpeModel | null;
+  readonly #cbpeScratch: Float64Array;
   readonly #outcomes: OutcomeIndex;
   readonly #windowEnd: number;
   readonly #classNames: readonly string[];
@@ -84,6 +109,12 @@ export class VersionAccumulator {
     this.categorical = features.map((feature) =>
       feature.profile.kind === 'categorical' ? new CategoryCounts() : null,
     );
+    this.quality = features.map(() => emptyQuality());
+    this.#pca = reference?.multivariate ?? null;
+    this.#pcaRow = new Float64Array(this.#pca?.features.length ?? 0);
+    this.#cbpeModel = reference?.performance?.cbpe ?? null;
+    this.cbpe = this.#cbpeModel ? emptyCbpeSums(this.#cbpeModel.classes) : null;
+    this.#cbpeScratch = new Float64Array(this.#cbpeModel?.classes ?? 0);
     const prediction = reference?.prediction ?? null;
     this.#classNames = prediction?.kind === 'label' ? (prediction.labels ?? []) : [];
     this.#labelOutput = prediction?.kind === 'label' ? prediction.output : null;
@@ -139,6 +170,8 @@ export class VersionAccumulator {
       if (!Number.isFinite(predicted)) this.withoutPrediction++;
       this.scores.push(predicted);
     }
+    if (this.#cbpeModel !== null && this.cbpe !== null)
+      addCbpeRow(this.#cbpeModel, this.cbpe, predicted, probabilities, this.#cbpeScratch);
     this.onPrediction?.(record.id, tsMs, predicted, probabilities);
 
     const row = this.#outcomes.ids.get(record.id);
@@ -172,11 +205,22 @@ export class VersionAccumulator {
     for (let f = 0; f < names.length; f++) {
       const value = (inputs as Record<string, unknown>)[names[f] as string];
       const column = this.numeric[f];
+      const quality = this.quality[f] as FeatureQualityCounts;
       if (column) {
-        column.push(numberOf(value));
+        column.push(numericValue(value, quality));
         continue;
       }
+      countCategoricalValue(value, quality);
       this.categorical[f]?.add(categoryOf(value));
+    }
+    const pca = this.#pca;
+    if (pca !== null) {
+      for (let j = 0; j < pca.features.length; j++) {
+        const column = this.numeric[pca.features[j] as number];
+        this.#pcaRow[j] = column ? column.at(column.length - 1) : Number.NaN;
+      }
+      this.pcaErrorSum += reconstructionError(pca, this.#pcaRow);
+      this.pcaRows++;
     }
   }
 }

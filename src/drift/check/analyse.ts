@@ -30,6 +30,7 @@ import {
   type TestResult,
 } from '../statistics/index.ts';
 import { type CategoryCounts, FloatColumn } from './columns.ts';
+import type { FeatureQualityCounts } from './data-quality.ts';
 import { type DriftSettings, featureOptions } from './settings.ts';
 
 /**
@@ -43,6 +44,7 @@ export interface AnalysedVersion {
   readonly nonTabular: number;
   readonly numeric: readonly (FloatColumn | NumericProfile | null)[];
   readonly categorical: readonly (CategoryCounts | null)[];
+  readonly quality: readonly FeatureQualityCounts[];
   readonly labels: CategoryCounts | null;
   readonly scores: FloatColumn | NumericProfile | null;
 }
@@ -111,7 +113,7 @@ export function analyseDataDrift(version: AnalysedVersion, settings: DriftSettin
   let maxPsi: number | null = null;
   for (const feature of features) {
     const psi = feature.psi?.statistic;
-    if (psi !== undefined && Number.isFinite(psi) && (maxPsi === null || psi > maxPsi)) maxPsi = psi;
+    if (typeof psi === 'number' && Number.isFinite(psi) && (maxPsi === null || psi > maxPsi)) maxPsi = psi;
   }
   return {
     verdict: dataset.verdict,
@@ -237,7 +239,8 @@ function toColumnDrift(drift: FeatureDrift, reference: ColumnSummary, current: C
 function reportedTest(test: TestResult, adjusted?: number): ReportedTest {
   return {
     name: test.test,
-    statistic: test.statistic,
+    statistic: Number.isFinite(test.statistic) ? test.statistic : null,
+    ...(test.method !== undefined ? { method: test.method } : {}),
     ...(test.p_value !== undefined ? { p_value: test.p_value } : {}),
     ...(adjusted !== undefined ? { adjusted_p_value: adjusted } : {}),
     threshold: test.threshold,

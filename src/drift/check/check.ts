@@ -11,6 +11,7 @@ import { type ModelConfig, parseModelConfig } from '../../repository/model-confi
 import { assertModelName } from '../../repository/names.ts';
 import { parseReferenceDocument, type ReferenceDocument, referenceKey } from '../profiles/reference-types.ts';
 import type { DataDriftSection, PerformanceSection, PredictionDriftSection } from '../report/report-types.ts';
+import type { CbpeSums } from '../statistics/index.ts';
 import { quantileSorted } from '../statistics/index.ts';
 import {
   fingerprintOf,
@@ -23,6 +24,13 @@ import {
 import { type JoinedRows, VersionAccumulator } from './accumulator.ts';
 import { type AnalysedVersion, analyseDataDrift, analysePredictionDrift } from './analyse.ts';
 import { type CaptureScanStats, scanCaptures } from './capture-scan.ts';
+import { analyseDataQuality, type DataQualitySection } from './data-quality.ts';
+import {
+  type EstimatedPerformanceSection,
+  estimatedPerformance,
+  type HourlySums,
+} from './estimated-performance.ts';
+import { analyseMultivariate, type MultivariateDriftSection } from './multivariate-drift.ts';
 import { loadOutcomes, type OutcomeIndex } from './outcome-index.ts';
 import { assessPerformance } from './performance.ts';
 import { DRIFT_DEFAULTS, type DriftDefaults, type DriftSettings, parseDriftSettings } from './settings.ts';
@@ -60,6 +68,11 @@ interface CheckedVersion extends AnalysedVersion {
   readonly duplicateCaptures: number;
   readonly firstTs: number;
   readonly lastTs: number;
+  readonly cbpe: CbpeSums | null;
+  readonly pcaErrorSum: number;
+  readonly pcaRows: number;
+  /** Per-hour sums (per-hour summaries only). */
+  readonly hourly?: readonly HourlySums[];
 }
 
 /** What the check found for one version. */
@@ -75,6 +88,9 @@ export interface VersionResult {
   firstTs: number | null;
   lastTs: number | null;
   dataDrift: DataDriftSection;
+  dataQuality: DataQualitySection;
+  estimatedPerformance: EstimatedPerformanceSection;
+  multivariateDrift: MultivariateDriftSection;
   predictionDrift: PredictionDriftSection | null;
   performance: PerformanceSection;
   joined: number;
@@ -262,6 +278,13 @@ function analyseVersion(
 ): VersionResult {
   const warnings: string[] = [];
   const reference = version.reference;
+  // Before the drift analysis, which consumes the numeric columns.
+  const dataQuality = analyseDataQuality(
+    version,
+    settings.dataQuality,
+    settings.options.warningRatio,
+    settings.minPredictions,
+  );
   const dataDrift = analyseDataDrift(version, settings);
   const predictionDrift = analysePredictionDrift(version, settings);
   const task = reference?.task ?? config.task ?? 'other';
@@ -271,6 +294,14 @@ function analyseVersion(
     version.classNames,
     reference?.performance ?? null,
     settings,
+  );
+  const estimated = estimatedPerformance(
+    reference,
+    version.cbpe,
+    performance.metrics,
+    settings.performance.metric,
+    settings.minPredictions,
+    version.hourly ?? [],
   );
   const joined = version.joined.actual.length;
   const delays = version.joined.delays.toSortedSample().values;
@@ -296,6 +327,13 @@ function analyseVersion(
   const alertReasons: string[] = [];
   if (dataDrift.verdict === 'drift') alertReasons.push('data_drift');
   if (performance.verdict === 'degraded') alertReasons.push('performance_degraded');
+  if (dataQuality.verdict === 'fail') alertReasons.push('data_quality');
+  // The estimate speaks when the outcomes cannot: late or absent.
+  if (
+    estimated.verdict === 'degraded' &&
+    (performance.verdict === 'not_available' || performance.verdict === 'insufficient_data')
+  )
+    alertReasons.push('estimated_performance_degraded');
   return {
     version: version.version,
     referenceKey: referenceKey(model, version.version),
@@ -308,6 +346,14 @@ function analyseVersion(
     firstTs: Number.isFinite(version.firstTs) ? version.firstTs : null,
     lastTs: Number.isFinite(version.lastTs) ? version.lastTs : null,
     dataDrift,
+    dataQuality,
+    estimatedPerformance: estimated,
+    multivariateDrift: analyseMultivariate(
+      reference,
+      version.pcaErrorSum,
+      version.pcaRows,
+      settings.minPredictions,
+    ),
     predictionDrift,
     performance,
     joined,

@@ -25,7 +25,7 @@ export interface ModelDriftDetectedDetail {
   version: string;
   /** The dataset (data drift) verdict. */
   verdict: DriftReport['verdict'];
-  /** Why the event was raised: `data_drift`, `performance_degraded`. */
+  /** Why the event was raised: `data_drift`, `performance_degraded`, `data_quality`. */
   reasons: string[];
   drifted_features: string[];
   prediction_verdict: string | null;

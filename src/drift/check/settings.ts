@@ -5,12 +5,14 @@
 import * as z from 'zod/mini';
 import { closedObject, parseUserJson } from '../../schema/user-json.ts';
 import {
+  CHI_SQUARED_METHODS,
   CORRECTIONS,
   type DriftOptions,
   type DriftOptionsInput,
   resolveDriftOptions,
   type TestName,
 } from '../statistics/index.ts';
+import { type DataQualityThresholds, DEFAULT_DATA_QUALITY_THRESHOLDS } from './data-quality.ts';
 
 /** Defaults that apply to every model without its own settings (from the environment). */
 export interface DriftDefaults {
@@ -46,6 +48,8 @@ export interface DriftSettings extends DriftDefaults {
   performance: PerformanceRule;
   /** Columns profiled as categories even when their values are numbers (used when publishing). */
   categoricalFeatures: string[];
+  /** Shares of the window's rows above which a data-quality check fails. */
+  dataQuality: DataQualityThresholds;
 }
 
 /** A mistake in a model's `drift` settings (or in the defaults given by the environment). */
@@ -81,6 +85,9 @@ const positive = z.number({ error: 'a positive number' }).check(z.positive({ err
 const positiveInteger = z
   .int({ error: 'a positive integer' })
   .check(z.positive({ error: 'a positive integer' }));
+const share = z
+  .number({ error: 'a share in [0, 1]' })
+  .check(z.minimum(0, { error: 'a share in [0, 1]' }), z.maximum(1, { error: 'a share in [0, 1]' }));
 const nonNegative = z.number({ error: 'a number ≥ 0' }).check(z.minimum(0, { error: 'a number ≥ 0' }));
 const thresholdsSchema = z.partialRecord(testName, finite, {
   error: (issue) =>
@@ -108,6 +115,9 @@ export const driftSectionSchema = closedObject({
   thresholds: z.optional(thresholdsSchema),
   warning_ratio: z.optional(finite),
   correction: z.optional(z.enum(CORRECTIONS, { error: `one of ${CORRECTIONS.join(', ')}` })),
+  chisquare_method: z.optional(
+    z.enum(CHI_SQUARED_METHODS, { error: `one of ${CHI_SQUARED_METHODS.join(', ')}` }),
+  ),
   drift_share: z.optional(finite),
   test: z.optional(testName),
   features: z.optional(
@@ -124,6 +134,14 @@ export const driftSectionSchema = closedObject({
   ),
   categorical_features: z.optional(
     z.array(z.string({ error: 'a feature name' }), { error: 'an array of feature names' }),
+  ),
+  data_quality: z.optional(
+    closedObject({
+      missing: z.optional(share),
+      out_of_range: z.optional(share),
+      new_category: z.optional(share),
+      type_mismatch: z.optional(share),
+    }),
   ),
 });
 
@@ -154,6 +172,7 @@ export function parseDriftSettings(
     ...(input.warning_ratio === undefined ? {} : { warningRatio: input.warning_ratio }),
     ...(input.drift_share === undefined ? {} : { driftShare: input.drift_share }),
     ...(input.correction === undefined ? {} : { correction: input.correction }),
+    ...(input.chisquare_method === undefined ? {} : { chiSquaredMethod: input.chisquare_method }),
     ...(input.test === undefined ? {} : { test: input.test }),
   };
   const options = resolve(statsInput, where, 'drift');
@@ -195,6 +214,12 @@ export function parseDriftSettings(
       maxRelativeDrop: performance.max_relative_drop ?? null,
     },
     categoricalFeatures: [...(input.categorical_features ?? [])],
+    dataQuality: {
+      missing: input.data_quality?.missing ?? DEFAULT_DATA_QUALITY_THRESHOLDS.missing,
+      outOfRange: input.data_quality?.out_of_range ?? DEFAULT_DATA_QUALITY_THRESHOLDS.outOfRange,
+      newCategory: input.data_quality?.new_category ?? DEFAULT_DATA_QUALITY_THRESHOLDS.newCategory,
+      typeMismatch: input.data_quality?.type_mismatch ?? DEFAULT_DATA_QUALITY_THRESHOLDS.typeMismatch,
+    },
   };
 }
 

@@ -6,8 +6,10 @@
 import type { Task } from '../../repository/model-config.ts';
 import type {
   CategoricalProfile,
+  CbpeModel,
   ClassificationMetrics,
   NumericProfile,
+  PcaModel,
   RegressionMetrics,
 } from '../statistics/index.ts';
 
@@ -50,6 +52,8 @@ export interface ReferencePerformance {
   label_column: string;
   classification?: ClassificationMetrics;
   regression?: RegressionMetrics;
+  /** Calibration and reference-chunk statistics for performance estimation without outcomes. */
+  cbpe?: CbpeModel;
 }
 
 export interface ReferenceDocument {
@@ -84,6 +88,8 @@ export interface ReferenceDocument {
   inputs_profiled?: 'features' | 'input_summaries';
   prediction: ReferencePrediction | null;
   performance: ReferencePerformance | null;
+  /** PCA fitted on the numeric features, for multivariate drift (absent in older references). */
+  multivariate?: PcaModel | null;
 }
 
 /**

@@ -9,6 +9,8 @@ import {
   buildCategoricalProfile,
   buildNumericProfile,
   classificationMetrics,
+  fitCbpe,
+  fitPca,
   regressionMetrics,
 } from '../statistics/index.ts';
 import type { ReferencePredictions, ReferencePredictor } from './model-runner.ts';
@@ -75,6 +77,16 @@ export async function computeReference(request: ReferenceRequest): Promise<Refer
         : buildCategoricalProfile(table.rows.map((row) => categoryCell(row.get(name)))),
   }));
 
+  const numericIndices = features.flatMap((feature, index) =>
+    feature.profile.kind === 'numeric' ? [index] : [],
+  );
+  const multivariate = fitPca(
+    numericIndices,
+    numericIndices.map((index) =>
+      Float64Array.from(table.rows, (row) => numericCell(row.get(featureNames[index] as string))),
+    ),
+  );
+
   const predictions = request.predictor
     ? await request.predictor.predict(table.rows, table.format)
     : undefined;
@@ -108,6 +120,7 @@ export async function computeReference(request: ReferenceRequest): Promise<Refer
     features,
     prediction: built.prediction,
     performance: built.performance,
+    multivariate,
   };
 }
 
@@ -196,6 +209,7 @@ function classification(
       for (let c = 0; c < k; c++) probabilities.push(Number(probabilityData.values[i * k + c]));
     }
   }
+  const cbpe = withProbabilities ? fitCbpe({ actual, predicted, probabilities, classes: k }) : null;
   return {
     prediction,
     performance: {
@@ -206,6 +220,7 @@ function classification(
         classes: Math.max(1, k),
         ...(withProbabilities ? { probabilities } : {}),
       }),
+      ...(cbpe ? { cbpe } : {}),
     },
   };
 }

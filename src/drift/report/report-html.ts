@@ -20,7 +20,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px}h3{font-si
 .meta{color:#59636e;margin:0 0 16px}
 .verdict{display:inline-block;font-weight:600;font-size:16px;padding:6px 12px;border-radius:6px;margin:4px 0 12px}
 .v-ok{background:#dafbe1;color:#116329}.v-warning{background:#fff8c5;color:#7d4e00}
-.v-drift,.v-degraded{background:#ffebe9;color:#a40e26}.v-insufficient_data,.v-no_reference,.v-not_available{background:#eaeef2;color:#424a53}
+.v-drift,.v-degraded,.v-fail{background:#ffebe9;color:#a40e26}.v-insufficient_data,.v-no_reference,.v-not_available{background:#eaeef2;color:#424a53}
 .badge{display:inline-block;padding:1px 7px;border-radius:10px;font-size:12px;font-weight:600}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px}
 .card{background:#fff;border:1px solid #d1d9e0;border-radius:8px;padding:10px 12px}
@@ -36,6 +36,7 @@ svg .axis{font-size:10px;fill:#59636e}
 .key{display:inline-block;width:10px;height:10px;margin:0 4px 0 8px;vertical-align:middle}.key.ref{background:#afb8c1}.key.cur{background:#0969da}
 ul.warnings{background:#fff8c5;border:1px solid #d4a72c;border-radius:8px;padding:10px 10px 10px 28px}
 footer{color:#59636e;font-size:12px;margin-top:32px}
+td.q-fail{color:#a40e26;font-weight:600}td.q-warning{color:#7d4e00}svg .realised{fill:#59636e}
 `;
 
 /**
@@ -53,9 +54,12 @@ export function renderDriftHtml(report: DriftReport): string {
     summaryCards(report),
     alerts(report),
     featureTable(report),
+    multivariateSection(report),
+    dataQualitySection(report),
     featureCharts(report),
     predictionSection(report),
     performanceSection(report.performance),
+    estimatedSection(report),
     outcomeSection(report),
     otherVersions(report),
     footer(report),
@@ -96,6 +100,8 @@ function summaryCards(report: DriftReport): string {
     ['Predictions', String(report.counts.predictions)],
     ['Drifted features', d.tested > 0 ? `${d.drifted} of ${d.tested}` : '—'],
     ['Largest PSI', formatNumber(d.max_psi)],
+    ['Data quality', report.data_quality.verdict.replace('_', ' ')],
+    ['Multivariate drift', report.multivariate_drift.verdict.replace('_', ' ')],
     ['Prediction drift', report.prediction_drift?.verdict.replace('_', ' ') ?? '—'],
     ['Performance', report.performance.verdict.replace('_', ' ')],
     ['Outcome coverage', formatPercent(report.outcomes.coverage)],
@@ -128,7 +134,7 @@ function featureTable(report: DriftReport): string {
   const features = report.data_drift.features;
   if (features.length === 0) return '';
   const d = report.data_drift;
-  const rows = features.map(
+  const rows = byVerdict(features).map(
     (f) =>
       `<tr><td>${escapeHtml(f.name)}</td><td>${f.kind}</td>${testCells(f.test)}<td>${escapeHtml(formatNumber(f.psi?.statistic))}</td><td>${badge(f.verdict)}</td></tr>`,
   );
@@ -141,11 +147,124 @@ function featureTable(report: DriftReport): string {
   ].join('\n');
 }
 
+const SEVERITY: Record<string, number> = { drift: 0, fail: 0, degraded: 0, warning: 1 };
+
+/** Drifted and failing items first, then warnings, then the rest, each group in its original order. */
+function byVerdict<T extends { verdict: string }>(items: readonly T[]): T[] {
+  return items
+    .map((item, index) => ({ item, index }))
+    .sort((a, b) => (SEVERITY[a.item.verdict] ?? 2) - (SEVERITY[b.item.verdict] ?? 2) || a.index - b.index)
+    .map((entry) => entry.item);
+}
+
+function multivariateSection(report: DriftReport): string {
+  const m = report.multivariate_drift;
+  const detail =
+    m.statistic === null
+      ? escapeHtml(m.reason ?? '')
+      : `Mean reconstruction error ${escapeHtml(formatNumber(m.statistic))} against the reference's ${escapeHtml(formatNumber(m.reference_mean))} (expected between ${escapeHtml(formatNumber(m.lower))} and ${escapeHtml(formatNumber(m.upper))} for ${m.rows} rows), PCA on ${m.features} numeric features with ${m.components} components (${escapeHtml(formatPercent(m.explained_variance ?? 0))} of the variance). It rises when the features' joint distribution (their correlations) changes, even with unchanged marginals.`;
+  return [`<h2 id="multivariate-drift">Multivariate drift ${badge(m.verdict)}</h2>`, `<p>${detail}</p>`].join(
+    '\n',
+  );
+}
+
+function dataQualitySection(report: DriftReport): string {
+  const q = report.data_quality;
+  if (q.features.length === 0) return '';
+  const share = (name: string, f: (typeof q.features)[number]) => {
+    const check = f.checks.find((c) => c.name === name);
+    if (check === undefined) return '<td>—</td>';
+    const text = `${check.count} (${formatPercent(check.share)})`;
+    return `<td class="q-${check.verdict}" title="fails above ${escapeHtml(formatPercent(check.threshold))}">${escapeHtml(text)}</td>`;
+  };
+  const rows = byVerdict(q.features).map((f) => {
+    const notes = [
+      f.type_mismatch_kind === null ? '' : `${f.type_mismatch_kind} where values were expected`,
+      f.new_category_examples.length > 0 ? `new: ${f.new_category_examples.slice(0, 5).join(', ')}` : '',
+    ]
+      .filter((n) => n !== '')
+      .join('; ');
+    return `<tr><td>${escapeHtml(f.name)}</td><td>${f.kind}</td>${share('missing', f)}${share('type_mismatch', f)}${share('out_of_range', f)}${share('new_category', f)}<td>${badge(f.verdict)}</td><td>${escapeHtml(notes)}</td></tr>`;
+  });
+  const t = q.thresholds;
+  return [
+    `<h2 id="data-quality">Data quality ${badge(q.verdict)}</h2>`,
+    `<p>${q.rows} rows. A check fails above: missing ${escapeHtml(formatPercent(t.missing))} more than the reference, type mismatches ${escapeHtml(formatPercent(t.type_mismatch))}, outside the reference range ${escapeHtml(formatPercent(t.out_of_range))}, new categories ${escapeHtml(formatPercent(t.new_category))}.${q.reason ? ` ${escapeHtml(q.reason)}.` : ''}</p>`,
+    '<table class="quality"><thead><tr><th>feature</th><th>type</th><th>missing</th><th>type mismatches</th><th>out of range</th><th>new categories</th><th>verdict</th><th>examples</th></tr></thead><tbody>',
+    ...rows,
+    '</tbody></table>',
+  ].join('\n');
+}
+
+function estimatedSection(report: DriftReport): string {
+  const e = report.estimated_performance;
+  const parts = [
+    `<h2 id="estimated-performance">Estimated performance (CBPE, without outcomes): ${badge(e.verdict)}</h2>`,
+  ];
+  if (e.reason) parts.push(`<p>${escapeHtml(e.reason)}</p>`);
+  const names = Object.keys(e.metrics) as (keyof typeof e.metrics)[];
+  if (names.length > 0) {
+    parts.push(
+      `<p>${e.rows} predictions; probabilities ${e.calibrated ? 'recalibrated on the reference (isotonic)' : 'used as they are (calibrated on the reference)'}. Band: estimate ± 3 sampling errors from reference chunks of ${e.reference_chunk_size ?? '—'} rows; degraded below the threshold (watched: ${escapeHtml(e.metric.replaceAll('_', ' '))}).</p>`,
+      '<table class="estimated"><thead><tr><th>metric</th><th>estimated</th><th>band</th><th>threshold</th><th>realised</th><th>verdict</th></tr></thead><tbody>',
+      ...names.map((name) => {
+        const m = e.metrics[name];
+        if (m === undefined) return '';
+        return `<tr><td>${escapeHtml(name.replaceAll('_', ' '))}</td><td>${escapeHtml(formatNumber(m.estimate))}</td><td>${escapeHtml(`${formatNumber(m.lower)} – ${formatNumber(m.upper)}`)}</td><td>${escapeHtml(formatNumber(m.threshold))}</td><td>${escapeHtml(formatNumber(m.realized))}</td><td>${badge(m.degraded ? 'degraded' : 'ok')}</td></tr>`;
+      }),
+      '</tbody></table>',
+    );
+  }
+  if (e.hourly.length > 1) parts.push(hourlyChart(e.hourly));
+  return parts.join('\n');
+}
+
+/** Estimated (blue line) and realised (grey dots) accuracy per hour, as inline SVG. */
+function hourlyChart(hours: DriftReport['estimated_performance']['hourly']): string {
+  const width = 640;
+  const height = 180;
+  const left = 40;
+  const bottom = 24;
+  const values = hours
+    .flatMap((h) => [h.estimated_accuracy, h.realized_accuracy])
+    .filter((v): v is number => v !== null);
+  if (values.length === 0) return '';
+  const lo = Math.max(0, Math.min(...values) - 0.05);
+  const hi = Math.min(1, Math.max(...values) + 0.05);
+  const x = (i: number) => left + ((width - left - 10) * i) / Math.max(1, hours.length - 1);
+  const y = (v: number) => 10 + (height - bottom - 10) * (1 - (v - lo) / Math.max(1e-9, hi - lo));
+  const line = hours
+    .map((h, i) =>
+      h.estimated_accuracy === null ? null : `${x(i).toFixed(1)},${y(h.estimated_accuracy).toFixed(1)}`,
+    )
+    .filter((p) => p !== null)
+    .join(' ');
+  const dots = hours
+    .map((h, i) =>
+      h.realized_accuracy === null
+        ? ''
+        : `<circle class="realised" cx="${x(i).toFixed(1)}" cy="${y(h.realized_accuracy).toFixed(1)}" r="3"></circle>`,
+    )
+    .join('');
+  return [
+    '<figure>',
+    `<svg class="hourly-chart" viewBox="0 0 ${width} ${height}" role="img" aria-label="estimated and realised accuracy per hour">`,
+    `<line class="base" x1="${left}" y1="${height - bottom}" x2="${width - 10}" y2="${height - bottom}"></line>`,
+    `<text class="axis" x="2" y="${y(hi) + 4}">${escapeHtml(formatNumber(hi))}</text><text class="axis" x="2" y="${y(lo)}">${escapeHtml(formatNumber(lo))}</text>`,
+    `<text class="axis" x="${left}" y="${height - 6}">${escapeHtml(hours[0]?.hour ?? '')}</text>`,
+    `<polyline class="estimated" fill="none" stroke="#0969da" stroke-width="2" points="${line}"></polyline>`,
+    dots,
+    '</svg>',
+    '<figcaption>Accuracy per hour: estimated without outcomes (line), realised on the outcomes joined so far (dots).</figcaption>',
+    '</figure>',
+  ].join('');
+}
+
 function testCells(test: ReportedTest | null): string {
   if (test === null) return '<td>—</td><td>—</td><td>—</td><td>—</td><td>—</td>';
   return [
     `<td>${escapeHtml(test.name)}</td>`,
-    `<td>${escapeHtml(formatNumber(test.statistic))}</td>`,
+    `<td>${escapeHtml(test.statistic === null ? '∞' : formatNumber(test.statistic))}</td>`,
     `<td>${escapeHtml(formatPValue(test.p_value))}</td>`,
     `<td>${escapeHtml(formatPValue(test.adjusted_p_value))}</td>`,
     `<td>${escapeHtml(formatNumber(test.threshold))}</td>`,
@@ -158,7 +277,7 @@ function featureCharts(report: DriftReport): string {
   return [
     `<h2>Distributions: reference <span class="key ref"></span> current <span class="key cur"></span></h2>`,
     '<div class="grid-charts">',
-    ...features.map((f) => chartFigure(f, 'feature-chart')),
+    ...byVerdict(features).map((f) => chartFigure(f, 'feature-chart')),
     '</div>',
   ].join('\n');
 }
@@ -169,7 +288,7 @@ function chartFigure(column: ColumnDrift, className: string): string {
       ? `mean ${formatNumber(column.reference.mean)} → ${formatNumber(column.current.mean)}, std ${formatNumber(column.reference.std)} → ${formatNumber(column.current.std)}, missing ${column.current.missing}`
       : `${column.reference.kind === 'categorical' ? column.reference.distinct : 0} reference categories, ${column.current.kind === 'categorical' ? column.current.distinct : 0} current, missing ${column.current.missing}`;
   const test = column.test
-    ? `${column.test.name} ${formatNumber(column.test.statistic)}`
+    ? `${column.test.name} ${column.test.statistic === null ? '∞' : formatNumber(column.test.statistic)}`
     : (column.reason ?? 'not tested');
   return [
     '<figure>',

@@ -5,6 +5,9 @@
  * field changes meaning or goes away.
  */
 import type { Task } from '../../repository/model-config.ts';
+import type { DataQualitySection } from '../check/data-quality.ts';
+import type { EstimatedPerformanceSection } from '../check/estimated-performance.ts';
+import type { MultivariateDriftSection } from '../check/multivariate-drift.ts';
 import type {
   ClassificationMetrics,
   Correction,
@@ -24,7 +27,10 @@ export type PerformanceVerdict = 'ok' | 'warning' | 'degraded' | 'insufficient_d
 /** One statistical test as reported. */
 export interface ReportedTest {
   name: TestName;
-  statistic: number;
+  /** null when infinite (chi-squared goodness of fit with values the reference never saw). */
+  statistic: number | null;
+  /** KS: `exact` or `asymp` (SciPy's `ks_2samp(method='auto')`); chi-squared: which test ran. */
+  method?: 'exact' | 'asymp' | 'goodness-of-fit' | 'homogeneity';
   /** p-value tests only (ks, chisquare, z). */
   p_value?: number;
   /** After the multiple-testing correction (features' p-value tests only). */
@@ -227,8 +233,14 @@ export interface DriftReport {
   /** The dataset verdict (data drift). */
   verdict: DataVerdict;
   data_drift: DataDriftSection;
+  /** Missing values, out-of-range values, new categories and type mismatches per feature. */
+  data_quality: DataQualitySection;
+  /** Drift of all numeric features together: PCA reconstruction error against reference chunks. */
+  multivariate_drift: MultivariateDriftSection;
   prediction_drift: PredictionDriftSection | null;
   performance: PerformanceSection;
+  /** CBPE: the classification metrics estimated without outcomes, beside the realised ones. */
+  estimated_performance: EstimatedPerformanceSection;
   outcomes: OutcomeSection;
   /** Whether the check raised an alert (event and DriftDetected = 1), and why. */
   alert: { raised: boolean; reasons: string[] };
@@ -253,6 +265,9 @@ export interface LatestReportPointer {
     performance_verdict: PerformanceVerdict;
     metrics: MetricValues;
     outcome_coverage: number;
+    data_quality_verdict: DataQualitySection['verdict'];
+    estimated_performance_verdict: EstimatedPerformanceSection['verdict'];
+    failing_quality_features: string[];
     alert: boolean;
     alert_reasons: string[];
   };

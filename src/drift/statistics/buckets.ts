@@ -48,7 +48,7 @@ export function bucketTest(
   const threshold = options.thresholds[test];
   switch (test) {
     case 'chisquare':
-      return chiSquaredTest(aligned.reference, aligned.current, threshold);
+      return chiSquaredTest(aligned.reference, aligned.current, threshold, options.chiSquaredMethod);
     case 'z':
       if (aligned.labels.length > 2) {
         return `the z test needs at most two values, the column has ${aligned.labels.length}`;

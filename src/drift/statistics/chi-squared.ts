@@ -1,6 +1,8 @@
 /**
- * Tests of homogeneity for counts over the same buckets: Pearson's chi-squared on the 2 × k
- * table, and the pooled two-proportion z-test Evidently uses for binary columns.
+ * Chi-squared tests for counts over the same buckets: Evidently's goodness-of-fit test of the
+ * current counts against the reference proportions (the default), Pearson's test of homogeneity
+ * on the 2 × k table (an option), and the pooled two-proportion z-test Evidently uses for binary
+ * columns.
  */
 import { chiSquaredSurvival, normalTwoSided } from './special.ts';
 import type { TestResult } from './types.ts';
@@ -19,7 +21,7 @@ import type { TestResult } from './types.ts';
  * chiSquaredTest([10, 20, 30], [30, 20, 10], 0.05); // statistic 20, df 2, p_value ≈ 4.54e-5
  * ```
  */
-export function chiSquaredTest(
+export function chiSquaredHomogeneityTest(
   reference: ArrayLike<number>,
   current: ArrayLike<number>,
   alpha: number,
@@ -43,7 +45,65 @@ export function chiSquaredTest(
   }
   const df = Math.max(0, buckets - 1);
   const p = df === 0 ? 1 : chiSquaredSurvival(statistic, df);
-  return { test: 'chisquare', statistic, p_value: p, threshold: alpha, drifted: p < alpha, df };
+  return {
+    test: 'chisquare',
+    statistic,
+    p_value: p,
+    threshold: alpha,
+    drifted: p < alpha,
+    df,
+    method: 'homogeneity',
+  };
+}
+
+/** Which chi-squared test to run: Evidently's goodness of fit, or the test of homogeneity. */
+export type ChiSquaredMethod = 'goodness-of-fit' | 'homogeneity';
+
+/**
+ * Pearson's goodness-of-fit test of the current counts against the reference proportions, as
+ * Evidently runs it: `scipy.stats.chisquare(current, expected=reference × n_cur / n_ref)` over the
+ * buckets present on either side (df = buckets − 1). A bucket the reference never saw has an
+ * expected count of 0, so one current value there makes the statistic infinite and p = 0, as in
+ * SciPy. With fewer than two buckets there is nothing to compare: statistic 0, p-value 1.
+ *
+ * @example
+ * ```ts
+ * chiSquaredTest([10, 20, 30], [30, 20, 10], 0.05); // statistic 40 / (10·20/60) …, df 2
+ * ```
+ */
+export function chiSquaredTest(
+  reference: ArrayLike<number>,
+  current: ArrayLike<number>,
+  alpha: number,
+  method: ChiSquaredMethod = 'goodness-of-fit',
+): TestResult {
+  if (method === 'homogeneity') return chiSquaredHomogeneityTest(reference, current, alpha);
+  const n1 = sum(reference);
+  const n2 = sum(current);
+  let statistic = 0;
+  let buckets = 0;
+  if (n1 > 0 && n2 > 0) {
+    const scale = n2 / n1;
+    for (let k = 0; k < reference.length; k++) {
+      const o = current[k] ?? 0;
+      const r = reference[k] ?? 0;
+      if (o === 0 && r === 0) continue;
+      buckets++;
+      const e = r * scale;
+      statistic += e === 0 ? Number.POSITIVE_INFINITY : ((o - e) * (o - e)) / e;
+    }
+  }
+  const df = Math.max(0, buckets - 1);
+  const p = df === 0 ? 1 : statistic === Number.POSITIVE_INFINITY ? 0 : chiSquaredSurvival(statistic, df);
+  return {
+    test: 'chisquare',
+    statistic,
+    p_value: p,
+    threshold: alpha,
+    drifted: p < alpha,
+    df,
+    method: 'goodness-of-fit',
+  };
 }
 
 /**

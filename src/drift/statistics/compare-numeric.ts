@@ -55,7 +55,7 @@ export function compareNumeric(
   const referenceCount = reference.count;
   const currentCount = cur.distribution.size;
   const aligned = alignDiscrete(reference.discrete, cur.discrete);
-  const nUnique = aligned ? aligned.labels.length : Math.max(reference.distinct, cur.distinct);
+  const nUnique = aligned ? aligned.labels.length : unionDistinct(reference, cur);
 
   const routeAsCategorical = aligned !== null && nUnique <= CATEGORICAL_UNIQUE_LIMIT;
   const forced = resolved.test;
@@ -167,6 +167,32 @@ function alignDiscrete(
     reference: values.map((v) => lookup(reference, v)),
     current: values.map((v) => lookup(current, v)),
   };
+}
+
+/**
+ * Distinct values of reference and current together (Evidently's `n_unique`, over both samples):
+ * exact when both sides hold every value (a reference sketch that is exact, raw current values),
+ * otherwise the larger side's count, a lower bound.
+ */
+function unionDistinct(reference: NumericProfile, cur: CurrentNumeric): number {
+  const a = reference.sketch.values;
+  const b = cur.distribution.atoms;
+  if (!reference.sketch.exact || b.length !== cur.distribution.size) {
+    return Math.max(reference.distinct, cur.distinct);
+  }
+  let i = 0;
+  let j = 0;
+  let count = 0;
+  while (i < a.length || j < b.length) {
+    const x = Math.min(
+      i < a.length ? (a[i] as number) : Number.POSITIVE_INFINITY,
+      j < b.length ? (b[j] as number) : Number.POSITIVE_INFINITY,
+    );
+    count++;
+    while (i < a.length && a[i] === x) i++;
+    while (j < b.length && b[j] === x) j++;
+  }
+  return count;
 }
 
 function isNumericProfile(current: NumericInput): current is NumericProfile {

@@ -8,13 +8,14 @@ import type { TestResult } from './types.ts';
 export const DEFAULT_PSI_EPSILON = 1e-4;
 
 /**
- * Jensen–Shannon distance with base-2 logarithms, in [0, 1]: the square root of the JS divergence
- * ½KL(p‖m) + ½KL(q‖m), m = (p + q)/2. Counts are normalised first; equals SciPy's
- * `jensenshannon(p, q, base=2)`, which Evidently uses (drift when >= 0.1).
+ * Jensen–Shannon distance with natural logarithms, in [0, √ln 2 ≈ 0.8326]: the square root of the
+ * JS divergence ½KL(p‖m) + ½KL(q‖m), m = (p + q)/2. Counts are normalised first; equals SciPy's
+ * `scipy.spatial.distance.jensenshannon(p, q)` with its default base (e), which is how Evidently
+ * calls it (drift when >= 0.1).
  *
  * @example
  * ```ts
- * jensenShannonDistance([1, 0], [0, 1]); // 1
+ * jensenShannonDistance([1, 0], [0, 1]); // √ln 2 = 0.8325546111576977
  * ```
  */
 export function jensenShannonDistance(p: ArrayLike<number>, q: ArrayLike<number>): number {
@@ -26,11 +27,11 @@ export function jensenShannonDistance(p: ArrayLike<number>, q: ArrayLike<number>
     const pi = (p[i] ?? 0) / sp;
     const qi = (q[i] ?? 0) / sq;
     const m = (pi + qi) / 2;
-    if (pi > 0) divergence += pi * Math.log2(pi / m);
-    if (qi > 0) divergence += qi * Math.log2(qi / m);
+    if (pi > 0) divergence += pi * Math.log(pi / m);
+    if (qi > 0) divergence += qi * Math.log(qi / m);
   }
   // Rounding can leave a tiny negative divergence for identical inputs.
-  return Math.min(1, Math.sqrt(Math.max(0, divergence / 2)));
+  return Math.min(Math.sqrt(Math.LN2), Math.sqrt(Math.max(0, divergence / 2)));
 }
 
 /**

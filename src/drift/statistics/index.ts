@@ -10,7 +10,21 @@ export {
   countCategories,
   DEFAULT_MAX_CATEGORIES,
 } from './categorical-profile.ts';
-export { chiSquaredTest, zTest } from './chi-squared.ts';
+export {
+  addCbpeRow,
+  CBPE_METRICS,
+  type CbpeMetric,
+  type CbpeModel,
+  type CbpeSums,
+  type EstimatedMetric,
+  emptyCbpeSums,
+  estimateCbpe,
+  fitCbpe,
+  isotonicFit,
+  isotonicPredict,
+  mergeCbpeSums,
+} from './cbpe.ts';
+export { type ChiSquaredMethod, chiSquaredHomogeneityTest, chiSquaredTest, zTest } from './chi-squared.ts';
 export { CATEGORICAL_UNIQUE_LIMIT, chooseTest, SMALL_REFERENCE_LIMIT } from './choose.ts';
 export {
   type ClassificationInput,
@@ -29,7 +43,21 @@ export {
   psiTest,
 } from './divergence.ts';
 export { type Distribution, ksPValue, ksStatistic, ksTest } from './ks.ts';
+export {
+  KS_EXACT_LIMIT,
+  kolmogorovSmirnovSf,
+  ksTwoSampleExactSf,
+  ksTwoSamplePValue,
+  smirnovSf,
+} from './ks-distribution.ts';
 export { mergeCategoricalProfiles, mergeNumericProfiles } from './merge.ts';
+export {
+  fitPca,
+  multivariateDrift,
+  PCA_VARIANCE,
+  type PcaModel,
+  reconstructionError,
+} from './multivariate.ts';
 export {
   binCounts,
   buildNumericProfile,
@@ -44,6 +72,7 @@ export {
   quantileCuts,
 } from './numeric-profile.ts';
 export {
+  CHI_SQUARED_METHODS,
   CORRECTIONS,
   type Correction,
   DEFAULT_DRIFT_OPTIONS,

@@ -1,7 +1,7 @@
 /**
  * Two-sample Kolmogorov–Smirnov test on sorted samples or equal-mass sketches.
  */
-import { kolmogorovSurvival } from './special.ts';
+import { ksTwoSamplePValue } from './ks-distribution.ts';
 import type { TestResult } from './types.ts';
 
 /**
@@ -42,19 +42,17 @@ export function ksStatistic(a: ArrayLike<number>, b: ArrayLike<number>): number 
 }
 
 /**
- * Asymptotic two-sided p-value of the two-sample KS statistic: the Kolmogorov distribution at
- * λ = (√nₑ + 0.12 + 0.11/√nₑ)·D with nₑ = n₁n₂/(n₁+n₂), Stephens' (1970) small-sample correction.
- * Within 0.2 % of SciPy's `ks_2samp(method='asymp')` at p = 0.05 for nₑ >= 20.
+ * Two-sided p-value of the two-sample KS statistic as SciPy's `ks_2samp(method='auto')` gives it:
+ * the exact distribution while both samples have at most 10 000 values, SciPy's asymptotic
+ * `kstwo.sf(D, round(n₁n₂/(n₁+n₂)))` beyond (see `ks-distribution.ts`).
  *
  * @example
  * ```ts
- * ksPValue(0.5, 20, 20); // ≈ 0.0082
+ * ksPValue(0.5, 20, 20); // exact: 0.00819…
  * ```
  */
 export function ksPValue(d: number, n1: number, n2: number): number {
-  if (!(n1 > 0 && n2 > 0) || Number.isNaN(d)) return Number.NaN;
-  const sqrtEn = Math.sqrt((n1 * n2) / (n1 + n2));
-  return kolmogorovSurvival((sqrtEn + 0.12 + 0.11 / sqrtEn) * d);
+  return ksTwoSamplePValue(d, n1, n2).p;
 }
 
 /**
@@ -69,6 +67,6 @@ export function ksPValue(d: number, n1: number, n2: number): number {
  */
 export function ksTest(reference: Distribution, current: Distribution, alpha: number): TestResult {
   const statistic = ksStatistic(reference.atoms, current.atoms);
-  const p = ksPValue(statistic, reference.size, current.size);
-  return { test: 'ks', statistic, p_value: p, threshold: alpha, drifted: p < alpha };
+  const { p, method } = ksTwoSamplePValue(statistic, reference.size, current.size);
+  return { test: 'ks', statistic, p_value: p, threshold: alpha, drifted: p < alpha, method };
 }

@@ -1,6 +1,7 @@
 /**
  * Drift-check settings, with Evidently's defaults, as a model's `config.json` may override them.
  */
+import type { ChiSquaredMethod } from './chi-squared.ts';
 import type { TestName } from './types.ts';
 
 export type Correction = 'benjamini-hochberg' | 'bonferroni' | 'none';
@@ -25,6 +26,11 @@ export interface DriftOptions {
   test?: TestName;
   /** Proportion given to empty PSI buckets. */
   psiEpsilon: number;
+  /**
+   * The chi-squared test: `goodness-of-fit` of current against the reference proportions
+   * (Evidently's, the default) or the `homogeneity` test of the 2 × k table.
+   */
+  chiSquaredMethod: ChiSquaredMethod;
 }
 
 export const DEFAULT_THRESHOLDS: Readonly<Record<TestName, number>> = {
@@ -42,6 +48,7 @@ export const DEFAULT_DRIFT_OPTIONS: Readonly<DriftOptions> = {
   correction: 'benjamini-hochberg',
   driftShare: 0.5,
   psiEpsilon: 1e-4,
+  chiSquaredMethod: 'goodness-of-fit',
 };
 
 /** Partial settings as they come from configuration. */
@@ -56,6 +63,11 @@ export const CORRECTIONS = [
   'bonferroni',
   'none',
 ] as const satisfies readonly Correction[];
+/** The chi-squared tests a model may choose. */
+export const CHI_SQUARED_METHODS = [
+  'goodness-of-fit',
+  'homogeneity',
+] as const satisfies readonly ChiSquaredMethod[];
 
 /**
  * Fills in defaults and checks every value, throwing a `RangeError` that names the bad setting.
@@ -81,7 +93,13 @@ export function resolveDriftOptions(input: DriftOptionsInput = {}): DriftOptions
     correction: input.correction ?? DEFAULT_DRIFT_OPTIONS.correction,
     driftShare: input.driftShare ?? DEFAULT_DRIFT_OPTIONS.driftShare,
     psiEpsilon: input.psiEpsilon ?? DEFAULT_DRIFT_OPTIONS.psiEpsilon,
+    chiSquaredMethod: input.chiSquaredMethod ?? DEFAULT_DRIFT_OPTIONS.chiSquaredMethod,
   };
+  if (!CHI_SQUARED_METHODS.includes(options.chiSquaredMethod)) {
+    throw new RangeError(
+      `chisquare_method must be one of ${CHI_SQUARED_METHODS.join(', ')}, got '${options.chiSquaredMethod}'`,
+    );
+  }
   if (!(options.warningRatio > 0 && options.warningRatio <= 1)) {
     throw new RangeError(`warningRatio must be in (0, 1], got ${options.warningRatio}`);
   }

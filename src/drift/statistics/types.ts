@@ -19,6 +19,11 @@ export interface TestResult {
   drifted: boolean;
   /** Degrees of freedom, for the chi-squared test. */
   df?: number;
+  /**
+   * How the p-value was computed: `exact` or `asymp` for KS (as SciPy's `ks_2samp(method='auto')`),
+   * `goodness-of-fit` or `homogeneity` for chi-squared.
+   */
+  method?: 'exact' | 'asymp' | 'goodness-of-fit' | 'homogeneity';
 }
 
 /** Three-level verdict, for a feature, the prediction or a whole dataset. */

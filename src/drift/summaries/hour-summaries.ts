@@ -7,6 +7,7 @@
  * are joined with. A run reads only the objects a summary does not cover, folds them in and
  * writes the summary back; the window is assembled by merging the summaries' hours.
  */
+
 import { createHash } from 'node:crypto';
 import type { StreamingObjectStore } from '../../ports/object-store.ts';
 import { type ObjectReadStats, objectLines } from '../../text/object-lines.ts';
@@ -14,19 +15,23 @@ import { type JoinedRows, numberOf, VersionAccumulator } from '../check/accumula
 import { type CaptureScanStats, validCapture } from '../check/capture-scan.ts';
 import { CategoryCounts, FloatColumn } from '../check/columns.ts';
 import { mapConcurrent } from '../check/concurrency.ts';
+import { addQuality, emptyQuality, type FeatureQualityCounts } from '../check/data-quality.ts';
 import { classIndexOf } from '../check/labels.ts';
 import type { OutcomeIndex } from '../check/outcome-index.ts';
 import { captureHourPrefixes, type TimeWindow } from '../check/window.ts';
 import type { ReferenceDocument } from '../profiles/reference-types.ts';
 import {
+  addCbpeRow,
   buildNumericProfile,
+  type CbpeSums,
+  emptyCbpeSums,
   mergeNumericProfiles,
   type NumericBinning,
   type NumericProfile,
 } from '../statistics/index.ts';
 
 const HOUR_MS = 3_600_000;
-export const SUMMARY_SCHEMA_VERSION = 1;
+export const SUMMARY_SCHEMA_VERSION = 2;
 
 /** A version's reference and a fingerprint of its bytes (a summary built on another one is stale). */
 export interface LoadedReference {
@@ -55,6 +60,11 @@ export interface HourBucket {
   lastTs: number | null;
   numeric: (NumericProfile | null)[];
   categorical: (CountsDoc | null)[];
+  /** Per feature: missing, non-finite and mismatched values (sums). */
+  quality: FeatureQualityCounts[];
+  /** Σ PCA reconstruction error and the rows it covers (multivariate drift). */
+  pcaErrorSum: number;
+  pcaRows: number;
   labels: CountsDoc | null;
   scores: NumericProfile | null;
   /** Per prediction (reference present): id, time, predicted class index or score, probabilities. */
@@ -89,6 +99,9 @@ export interface WindowVersion {
   lastTs: number;
   numeric: (NumericProfile | null)[];
   categorical: (CategoryCounts | null)[];
+  quality: FeatureQualityCounts[];
+  pcaErrorSum: number;
+  pcaRows: number;
   labels: CategoryCounts | null;
   scores: NumericProfile | null;
   buckets: HourBucket[];
@@ -98,6 +111,19 @@ export interface WindowVersion {
 export interface JoinedWindowVersion extends WindowVersion {
   joined: JoinedRows;
   duplicateCaptures: number;
+  /** CBPE sums over the window's predictions (from the buckets' stored probabilities). */
+  cbpe: CbpeSums | null;
+  /** Per hour: estimated accuracy (CBPE) and the accuracy realised on the outcomes joined so far. */
+  hourly: HourlyPerformance[];
+}
+
+/** One hour of the estimated-versus-realised series. */
+export interface HourlyPerformance {
+  hour: number;
+  predictions: number;
+  estimated: CbpeSums | null;
+  joined: number;
+  correct: number;
 }
 
 export interface SummaryScanStats extends CaptureScanStats {
@@ -207,7 +233,33 @@ export function joinOutcomes(
     late: 0,
   };
   let duplicateCaptures = 0;
+  const model = version.reference?.performance?.cbpe ?? null;
+  const scratch = new Float64Array(model?.classes ?? 0);
+  const cbpe = model ? emptyCbpeSums(model.classes) : null;
+  const hours = new Map<number, HourlyPerformance>();
   for (const bucket of version.buckets) {
+    let hour = hours.get(bucket.hour);
+    if (hour === undefined) {
+      hour = {
+        hour: bucket.hour,
+        predictions: 0,
+        estimated: model ? emptyCbpeSums(model.classes) : null,
+        joined: 0,
+        correct: 0,
+      };
+      hours.set(bucket.hour, hour);
+    }
+    hour.predictions += bucket.predictions;
+    if (model && cbpe && bucket.probabilities && hour.estimated) {
+      const k = model.classes;
+      for (let i = 0; i < bucket.ids.length; i++) {
+        const scores = bucket.probabilities.slice(i * k, i * k + k).map((p) => p ?? Number.NaN);
+        const predicted = bucket.predicted[i] ?? Number.NaN;
+        if (addCbpeRow(model, hour.estimated, predicted, scores, scratch)) {
+          addCbpeRow(model, cbpe, predicted, scores, scratch);
+        }
+      }
+    }
     for (let i = 0; i < bucket.ids.length; i++) {
       const row = outcomes.ids.get(bucket.ids[i] as string);
       if (row === undefined) continue;
@@ -217,8 +269,11 @@ export function joinOutcomes(
       }
       outcomes.matched[row] = 1;
       const value = outcomes.values[row];
-      joined.actual.push(label ? classIndexOf(value, classes) : numberOf(value));
+      const actual = label ? classIndexOf(value, classes) : numberOf(value);
+      joined.actual.push(actual);
       joined.predicted.push(bucket.predicted[i] ?? Number.NaN);
+      hour.joined++;
+      if (label && actual === bucket.predicted[i]) hour.correct++;
       if (joined.probabilities !== null) {
         for (let c = 0; c < classes.length; c++)
           joined.probabilities.push(bucket.probabilities?.[i * classes.length + c] ?? Number.NaN);
@@ -228,7 +283,13 @@ export function joinOutcomes(
       if ((outcomes.received[row] ?? Number.NaN) >= windowEnd) joined.late++;
     }
   }
-  return { ...version, joined, duplicateCaptures };
+  return {
+    ...version,
+    joined,
+    duplicateCaptures,
+    cbpe,
+    hourly: [...hours.values()].sort((a, b) => a.hour - b.hour),
+  };
 }
 
 async function refreshFolder(
@@ -416,6 +477,9 @@ function toBucket(acc: VersionAccumulator, partial: Partial<HourBucket>): HourBu
       return column && profile?.kind === 'numeric' ? profileOf(column, profile) : null;
     }),
     categorical: acc.categorical.map((counts) => (counts ? countsDoc(counts) : null)),
+    quality: acc.quality.map((q) => ({ ...q })),
+    pcaErrorSum: acc.pcaErrorSum,
+    pcaRows: acc.pcaRows,
     labels: acc.labels ? countsDoc(acc.labels) : null,
     scores: acc.scores && prediction?.kind === 'score' ? profileOf(acc.scores, prediction.profile) : null,
     ids: partial.ids ?? [],
@@ -490,6 +554,9 @@ function addBuckets(a: HourBucket, b: HourBucket): HourBucket {
     lastTs: maxOf(a.lastTs, b.lastTs),
     numeric: a.numeric.map((p, f) => mergeProfile(p, b.numeric[f] ?? null)),
     categorical: a.categorical.map((c, f) => addCountsDoc(c, b.categorical[f] ?? null)),
+    quality: a.quality.map((q, f) => addQuality(q, b.quality[f] ?? emptyQuality())),
+    pcaErrorSum: a.pcaErrorSum + b.pcaErrorSum,
+    pcaRows: a.pcaRows + b.pcaRows,
     labels: addCountsDoc(a.labels, b.labels),
     scores: mergeProfile(a.scores, b.scores),
     ids: [...a.ids, ...b.ids],
@@ -520,6 +587,9 @@ function mergeBuckets(
     categorical: features.map((feature) =>
       feature.profile.kind === 'categorical' ? new CategoryCounts() : null,
     ),
+    quality: features.map(() => emptyQuality()),
+    pcaErrorSum: 0,
+    pcaRows: 0,
     labels: prediction?.kind === 'label' ? new CategoryCounts() : null,
     scores: null,
     buckets,
@@ -536,6 +606,9 @@ function mergeBuckets(
       if (counts && doc) addInto(counts, doc);
     });
     if (out.labels && bucket.labels) addInto(out.labels, bucket.labels);
+    out.quality = out.quality.map((q, f) => addQuality(q, bucket.quality?.[f] ?? emptyQuality()));
+    out.pcaErrorSum += bucket.pcaErrorSum ?? 0;
+    out.pcaRows += bucket.pcaRows ?? 0;
   }
   // Merged as a balanced tree, so each value goes through about log2(hours) sketch compressions.
   out.numeric = out.numeric.map((_, f) => mergeAll(buckets.map((bucket) => bucket.numeric[f] ?? null)));
