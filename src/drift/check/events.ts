@@ -5,6 +5,7 @@
  * (`file-publisher.ts`); any other `DriftEventPublisher` can be handed in.
  */
 import type { DriftReport } from '../report/report-types.ts';
+import type { RolloutComparison, RolloutVersion } from './rollout.ts';
 
 /** EventBridge `source` of the event (serverless.yml `custom.drift.eventSource`). */
 export const DRIFT_EVENT_SOURCE = 'onnx-serve';
@@ -75,5 +76,46 @@ export function reportMetrics(report: DriftReport): Record<string, number | null
     prediction_drift: report.prediction_drift?.verdict === 'drift' ? 1 : 0,
     outcome_coverage: report.outcomes.coverage,
     ...report.performance.metrics,
+  };
+}
+
+/** EventBridge `detail-type` of the rollout verdict event. */
+export const ROLLOUT_EVENT_DETAIL_TYPE = 'ModelRolloutVerdict';
+
+/** The `ModelRolloutVerdict` event's `detail`: one per drift run of a model with challengers. */
+export interface ModelRolloutVerdictDetail {
+  model: string;
+  primary: string | null;
+  comparisons: RolloutComparison[];
+  versions: RolloutVersion[];
+  window: DriftReport['window'];
+  generated_at: string;
+  report: { bucket?: string; json: string; html: string; latest: string };
+}
+
+/**
+ * The rollout event of a report with at least one challenger compared, else undefined.
+ *
+ * @example
+ * ```ts
+ * const detail = rolloutEventDetail(report, bucket, latestKey(report.model));
+ * if (detail) await publisher.publishRollout?.(detail);
+ * ```
+ */
+export function rolloutEventDetail(
+  report: DriftReport,
+  bucket: string | undefined,
+  latest: string,
+): ModelRolloutVerdictDetail | undefined {
+  const rollout = report.rollout;
+  if (rollout === undefined || rollout.comparisons.length === 0) return undefined;
+  return {
+    model: report.model,
+    primary: rollout.primary,
+    comparisons: rollout.comparisons,
+    versions: rollout.versions,
+    window: report.window,
+    generated_at: report.generated_at,
+    report: { ...(bucket ? { bucket } : {}), json: report.keys.json, html: report.keys.html, latest },
   };
 }

@@ -5,6 +5,7 @@
  * field changes meaning or goes away.
  */
 import type { Task } from '../../repository/model-config.ts';
+import type { RolloutResult } from '../check/rollout.ts';
 import type {
   ClassificationMetrics,
   Correction,
@@ -171,6 +172,8 @@ export interface OtherVersionSummary {
 
 export interface DriftReport {
   schema: typeof DRIFT_REPORT_SCHEMA_VERSION;
+  /** Comparison of the versions of a rollout (traffic split, shadows), when the model has one. */
+  rollout?: RolloutResult;
   model: string;
   /** The latest version with traffic in the window (null when there was none). */
   version: string | null;
