@@ -84,9 +84,16 @@ interface Prediction {
 
 /** What is kept per version while the captures are read. */
 export interface VersionTally {
+  version: string;
   predictions: number;
+  /** Shadow predictions of the version (kept apart from its served ones). */
   shadow: boolean;
   byId: Map<string, Prediction>;
+}
+
+/** Key of a tally: served and shadow predictions of one version are counted apart. */
+export function tallyKey(version: string, shadow: boolean): string {
+  return shadow ? `${version}/shadow` : version;
 }
 
 /**
@@ -109,13 +116,14 @@ export async function checkRollout(
 ): Promise<RolloutResult | undefined> {
   const tallies = new Map<string, VersionTally>();
   await scanCaptures(store, model, window, (record) => {
-    let tally = tallies.get(record.version);
+    const shadow = record.shadow === true;
+    const key = tallyKey(record.version, shadow);
+    let tally = tallies.get(key);
     if (tally === undefined) {
-      tally = { predictions: 0, shadow: false, byId: new Map() };
-      tallies.set(record.version, tally);
+      tally = { version: record.version, predictions: 0, shadow, byId: new Map() };
+      tallies.set(key, tally);
     }
     tally.predictions++;
-    if (record.shadow === true) tally.shadow = true;
     tally.byId.set(record.id, predictionOf(record, config));
   });
   const hasShadowRecords = [...tallies.values()].some((tally) => tally.shadow);
@@ -140,15 +148,14 @@ export function compareVersions(
     const version = versionOfFolder(target) ?? config.aliases?.[target];
     if (version !== undefined) weights.set(String(version), (weights.get(String(version)) ?? 0) + weight);
   }
-  const shadows = new Set((config.shadow?.versions ?? []).map(String));
-  for (const [version, tally] of tallies) if (tally.shadow) shadows.add(version);
   // The primary: the heaviest weight of the split, else the served version with most predictions.
-  const served = [...tallies.entries()].filter(([version]) => !shadows.has(version));
-  const byWeight = [...weights.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const served = [...tallies.values()].filter((tally) => !tally.shadow);
+  const byWeight = [...weights.entries()].sort((x, y) => y[1] - x[1])[0]?.[0];
   const primary =
-    byWeight !== undefined && tallies.has(byWeight)
+    byWeight !== undefined && tallies.has(tallyKey(byWeight, false))
       ? byWeight
-      : (served.sort((a, b) => b[1].predictions - a[1].predictions)[0]?.[0] ?? null);
+      : ([...served].sort((x, y) => y.predictions - x.predictions)[0]?.version ?? null);
+  const primaryTally = primary === null ? undefined : tallies.get(tallyKey(primary, false));
   const regression = config.task === 'regression';
   const labels = config.labels ?? null;
   const correct = (prediction: Prediction, actual: OutcomeValue): boolean | undefined => {
@@ -166,7 +173,11 @@ export function compareVersions(
   };
 
   const versions: RolloutVersion[] = [];
-  for (const [version, tally] of [...tallies.entries()].sort((a, b) => Number(a[0]) - Number(b[0]))) {
+  const ordered = [...tallies.values()].sort(
+    (x, y) => Number(x.version) - Number(y.version) || Number(x.shadow) - Number(y.shadow),
+  );
+  for (const tally of ordered) {
+    const { version } = tally;
     let joined = 0;
     let right = 0;
     let errorSum = 0;
@@ -185,14 +196,13 @@ export function compareVersions(
         if (ok) right++;
       }
     }
-    const role: RolloutRole =
-      version === primary
+    const role: RolloutRole = tally.shadow
+      ? 'shadow'
+      : version === primary
         ? 'primary'
-        : shadows.has(version)
-          ? 'shadow'
-          : weights.has(version)
-            ? 'canary'
-            : 'other';
+        : weights.has(version)
+          ? 'canary'
+          : 'other';
     versions.push({
       version,
       role,
@@ -201,20 +211,16 @@ export function compareVersions(
       joined,
       accuracy: !regression && joined > 0 ? right / joined : null,
       mae: regression && joined > 0 ? errorSum / joined : null,
-      agreement:
-        role === 'shadow' && primary !== null
-          ? agreementOf(tally, tallies.get(primary) as VersionTally)
-          : null,
+      agreement: role === 'shadow' && primaryTally !== undefined ? agreementOf(tally, primaryTally) : null,
     });
   }
 
   const comparisons: RolloutComparison[] = [];
-  const primaryTally = primary === null ? undefined : tallies.get(primary);
-  const primaryStats = versions.find((v) => v.version === primary);
+  const primaryStats = versions.find((v) => v.role === 'primary');
   for (const challenger of versions) {
     if (primaryTally === undefined || primaryStats === undefined) break;
     if (challenger.role !== 'canary' && challenger.role !== 'shadow') continue;
-    const tally = tallies.get(challenger.version) as VersionTally;
+    const tally = tallies.get(tallyKey(challenger.version, challenger.role === 'shadow')) as VersionTally;
     if (challenger.role === 'shadow') {
       // Paired on the same prediction ids: count where exactly one of the two does better.
       let challengerBetter = 0;
