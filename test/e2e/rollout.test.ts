@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { main as drift } from '../../scripts/drift-cli.ts';
 import { mulberry32 } from '../../scripts/lib/random.ts';
+import { expectedLabel, TWO_CLASS_CONFIG, twoClassModel } from '../../scripts/lib/rollout-models.ts';
 import { captureOfStoredLine } from '../../src/capture/log-line.ts';
 import type { CaptureRecord } from '../../src/capture/record.ts';
 import { requestJson } from '../helpers/http.ts';
 import { type RunningStack, startStack } from '../helpers/local-stack.ts';
-import { expectedLabel, TWO_CLASS_CONFIG, twoClassModel } from '../rollout/two-class-models.ts';
 
 const MODEL = 'rollout-demo';
 const ARGMAX = [1, 1] as const;

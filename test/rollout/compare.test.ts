@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { TWO_CLASS_CONFIG } from '../../scripts/lib/rollout-models.ts';
 import {
   binomialTwoSided,
   compareVersions,
   tallyKey,
   type VersionTally,
 } from '../../src/drift/check/rollout.ts';
-import { TWO_CLASS_CONFIG } from './two-class-models.ts';
 
 const config = { ...TWO_CLASS_CONFIG, labels: ['a', 'b'], feature_names: ['f0', 'f1'] };
 

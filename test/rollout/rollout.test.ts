@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { expectedLabel, TWO_CLASS_CONFIG, twoClassModel } from '../../scripts/lib/rollout-models.ts';
 import type { CaptureRecord } from '../../src/capture/record.ts';
 import { readServingConfig } from '../../src/config/serving-config.ts';
 import { ModelUnavailableError } from '../../src/errors.ts';
@@ -14,7 +15,6 @@ import { parseModelConfig } from '../../src/repository/model-config.ts';
 import { ModelRepository } from '../../src/repository/model-repository.ts';
 import { createServing } from '../../src/serving.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
-import { expectedLabel, TWO_CLASS_CONFIG, twoClassModel } from './two-class-models.ts';
 
 let s3: TestS3Server;
 let counter = 0;

@@ -98,8 +98,8 @@ export function tallyKey(version: string, shadow: boolean): string {
 
 /**
  * Compares the versions of a model in `window` when its config.json has a `traffic` split or
- * `shadow` versions, or its captures hold shadow predictions; `undefined` otherwise. Reads the
- * captures and the outcomes of the window once more (only for models with a rollout).
+ * `shadow` versions; `undefined` otherwise. Reads the captures and the outcomes of the window once
+ * more (only for models with a rollout; hour summaries do not serve this comparison).
  *
  * @example
  * ```ts
@@ -114,6 +114,8 @@ export async function checkRollout(
   window: TimeWindow,
   now: Date,
 ): Promise<RolloutResult | undefined> {
+  // Models without a rollout cost nothing more: their captures are not read a second time.
+  if (config.traffic === undefined && config.shadow === undefined) return undefined;
   const tallies = new Map<string, VersionTally>();
   await scanCaptures(store, model, window, (record) => {
     const shadow = record.shadow === true;
@@ -126,8 +128,6 @@ export async function checkRollout(
     tally.predictions++;
     tally.byId.set(record.id, predictionOf(record, config));
   });
-  const hasShadowRecords = [...tallies.values()].some((tally) => tally.shadow);
-  if (config.traffic === undefined && config.shadow === undefined && !hasShadowRecords) return undefined;
   const outcomes = await loadOutcomes(store, model, { from: window.start, to: now });
   const outcomeOf = (id: string): OutcomeValue | undefined => {
     const row = outcomes.ids.get(id);

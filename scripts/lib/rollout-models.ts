@@ -4,7 +4,7 @@
  * `weighted` the larger of (x0, 2·x1). They disagree exactly where x1 < x0 < 2·x1, so a test knows
  * which one is right for any outcomes it posts.
  */
-import { buildOnnxModel } from '../../scripts/lib/onnx/graph-builder.ts';
+import { buildOnnxModel } from './onnx/graph-builder.ts';
 
 export const FEATURES = ['f0', 'f1'] as const;
 export const LABELS = ['a', 'b'] as const;
