@@ -114,7 +114,7 @@ describe('local stack: rollout walk-through', () => {
     }
   });
 
-  it('moves to a 10 % canary: 10 % ± 2 % of 2,000 requests, the same id always on the same version', async () => {
+  it('moves to a 10 % canary: 10 % ± 2 % of 2,000 requests, the same id always on the same version', async (t) => {
     // Prepare
     await putConfig({ traffic: { '1': 90, '2': 10 } });
     const requests = Array.from({ length: 2000 }, (_, i) => ({ id: `canary-${i}`, row: rowOf() }));
@@ -125,6 +125,7 @@ describe('local stack: rollout walk-through', () => {
 
     // Assess
     const share = answers.filter((answer) => answer.version === '2').length / answers.length;
+    t.diagnostic(`canary share of 2,000 requests: ${(share * 100).toFixed(2)} %`);
     assert.ok(Math.abs(share - 0.1) <= 0.02, `canary share ${share}`);
     assert.deepEqual(
       replayed.map((answer) => answer.version),
@@ -138,7 +139,7 @@ describe('local stack: rollout walk-through', () => {
     await waitForCaptures(400 + 2200);
   });
 
-  it('reports which version performs better on the posted outcomes, with a ModelRolloutVerdict event', async () => {
+  it('reports which version performs better on the posted outcomes, with a ModelRolloutVerdict event', async (t) => {
     // Prepare: the outcomes are version 1's answers, so version 2 is wrong where the two disagree.
     const outcomes = [...truth].map(([id, value]) => ({ id, value }));
     const posted = await requestJson(`${stack.apiUrl}/v2/models/${MODEL}/outcomes`, { body: { outcomes } });
@@ -159,6 +160,7 @@ describe('local stack: rollout walk-through', () => {
     assert.equal(byVersion.get('1/primary')?.accuracy, 1);
     const shadow = rollout.comparisons.find((c) => c.kind === 'shadow');
     const canary = rollout.comparisons.find((c) => c.kind === 'canary');
+    t.diagnostic(JSON.stringify(rollout.comparisons));
     assert.equal(shadow?.verdict, 'worse', JSON.stringify(rollout));
     assert.equal(shadow?.test, 'mcnemar_exact');
     assert.equal(canary?.verdict, 'worse', JSON.stringify(rollout));
