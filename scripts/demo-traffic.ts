@@ -13,7 +13,8 @@
  * ends just after its outcomes are stored and its captures filed, so neither check sees the other
  * phase's predictions or outcomes. A phase sends every hold-out row once; when they are fewer than
  * the check's `min_predictions` (iris, wine), twice that many rows, the hold-out rows repeated with
- * a little seeded noise. Enough features are shifted to reach the dataset's `drift_share` (0.5 by default: 2 of
+ * a little seeded noise. With `--rollout`, the rollout walk-through runs instead (scripts/demo-rollout.ts).
+ * Enough features are shifted to reach the dataset's `drift_share` (0.5 by default: 2 of
  * iris's 4 features, 15 of breast-cancer's 30), unless `--shift` names them.
  */
 import { readFile } from 'node:fs/promises';
@@ -26,6 +27,7 @@ import { DRIFT_DEFAULTS, type DriftSettings, parseDriftSettings } from '../src/d
 import type { DriftReport } from '../src/drift/report/report-types.ts';
 import type { StreamingObjectStore } from '../src/ports/object-store.ts';
 import { DEMO_MODEL_NAMES } from './demo-models.ts';
+import { rolloutMain } from './demo-rollout.ts';
 import { parseCli, runCli, UsageError } from './lib/cli.ts';
 import { mulberry32 } from './lib/random.ts';
 import { openLocalStore, readStackSettings, type StackSettings } from './local/stack-settings.ts';
@@ -35,7 +37,8 @@ const HOUR_MS = 3_600_000;
 
 const USAGE = `usage:
   npm run demo:traffic [-- --model breast-cancer|iris|wine] [--state-dir <dir>]
-    [--batch-size <rows>] [--sigma <sd>] [--shift <feature,feature>] [--timeout-seconds <s>]`;
+    [--batch-size <rows>] [--sigma <sd>] [--shift <feature,feature>] [--timeout-seconds <s>]
+  npm run demo:traffic -- --rollout [--requests <per phase>] [--state-dir <dir>] [--timeout-seconds <s>]`;
 
 export interface DemoPhase {
   name: 'normal' | 'shifted';
@@ -359,6 +362,11 @@ function sleep(ms: number): Promise<void> {
 }
 
 runCli(import.meta.url, USAGE, async (argv) => {
+  if (argv.includes('--rollout')) {
+    const rollout = await rolloutMain(argv);
+    if (rollout.rollout === undefined) process.exitCode = 1;
+    return;
+  }
   const result = await main(argv);
   const [normal, shifted] = result.phases;
   console.log('');

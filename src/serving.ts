@@ -51,6 +51,7 @@ export function createServing(config: ServingConfig, ports: { store: StreamingOb
     maxInflatedBytes: config.maxInflatedBytes,
     outcomes,
     capture: { enabled: config.captureEnabled },
+    shadowBudgetMs: config.shadowBudgetMs,
   });
 
   /** Loads the listed models (`name` or `name:version`); returns one result per entry, never throws. */

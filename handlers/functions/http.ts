@@ -95,9 +95,23 @@ function writeCaptures(outcome: HttpOutcome): number | undefined {
   if (outcome.captureError !== undefined) {
     logger.warn('capture failed', { error: outcome.captureError as Error });
   }
+  const { shadow } = outcome;
+  if (shadow !== undefined) {
+    for (const failure of shadow.failed) {
+      logger.warn('shadow version failed', { version: failure.version, error: failure.error as Error });
+    }
+    if (shadow.timedOut) logger.warn('shadow versions did not finish within SHADOW_BUDGET_MS');
+  }
+  if (outcome.configRejected !== undefined) {
+    logger.warn('config.json rejected', { reason: outcome.configRejected });
+  }
   if (outcome.captures === undefined) return undefined;
   try {
-    const { text, count, oversized } = formatCaptureLines(outcome.captures, SERVICE_NAME);
+    const records =
+      shadow === undefined || shadow.captures.length === 0
+        ? outcome.captures
+        : [...outcome.captures, ...shadow.captures];
+    const { text, count, oversized } = formatCaptureLines(records, SERVICE_NAME);
     if (oversized.length > 0) {
       logger.warn('capture records too large for a log line; left out', {
         count: oversized.length,
@@ -128,6 +142,15 @@ function record(
     if (stats.loadMs !== undefined) metrics.add('ModelLoadTime', 'Milliseconds', stats.loadMs);
     if ('inferMs' in stats) metrics.add('InferenceTime', 'Milliseconds', stats.inferMs);
     if (captured !== undefined) metrics.add('CapturedPredictions', 'Count', captured);
+    const { shadow } = outcome;
+    if (shadow !== undefined) {
+      // The shadows' counts, under the answering version: failures never reach the caller.
+      metrics.add('ShadowRuns', 'Count', shadow.succeeded.length);
+      metrics.add('ShadowFailures', 'Count', shadow.failed.length);
+      metrics.add('ShadowTimeouts', 'Count', shadow.timedOut ? 1 : 0);
+      metrics.add('ShadowWaitTime', 'Milliseconds', shadow.waitedMs);
+    }
+    if (outcome.configRejected !== undefined) metrics.add('ConfigRejected', 'Count', 1);
   }
   // Outcomes are about a model, not a version: per model, and service-wide.
   if (outcomes) {

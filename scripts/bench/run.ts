@@ -5,7 +5,7 @@
  * Runs the benchmark suite on this machine and writes a JSON result file and a markdown table
  * (default `.local/bench/results.json` and `.local/bench/results.md`); the table is also printed.
  * Every comparison is measured side by side in the same run. Progress goes to stderr.
- * Sections: warm, payload, cold, runtime, batch, drift, footprint, server; with `--lambda-memory`,
+ * Sections: warm, rollout, payload, cold, runtime, batch, drift, footprint, server; with `--lambda-memory`,
  * also the session options the product chooses against onnxruntime's defaults under a cgroup CPU
  * quota equal to Lambda's share for each memory size (needs root and cgroup v1's cpu controller).
  */
@@ -22,6 +22,7 @@ import { coldStart } from './cold.ts';
 import { benchModels, progress, publish, ROOT, startBenchS3, summarize } from './common.ts';
 import { driftCheck } from './drift.ts';
 import { markdownTable, type Row } from './report.ts';
+import { rolloutCost } from './rollout.ts';
 import { serverBench } from './server.ts';
 import { sessionOptionsRows } from './session-options.ts';
 import {
@@ -33,7 +34,17 @@ import {
   warmOverhead,
 } from './warm.ts';
 
-const SECTIONS = ['warm', 'payload', 'cold', 'runtime', 'batch', 'drift', 'footprint', 'server'] as const;
+const SECTIONS = [
+  'warm',
+  'rollout',
+  'payload',
+  'cold',
+  'runtime',
+  'batch',
+  'drift',
+  'footprint',
+  'server',
+] as const;
 
 /** Lambda arm64 prices (us-east-1): per GB-second and per request. */
 const PRICE_GB_SECOND_ARM64 = 0.0000133334;
@@ -120,6 +131,18 @@ async function main(argv: string[]): Promise<void> {
       rows.push(...warm.rows);
       handlerMs = warm.handlerMs;
       details.warm = warm.raw;
+    }
+    if (only.has('rollout')) {
+      const breast = models.find((m) => m.name === 'breast-cancer');
+      if (breast) {
+        const rollout = await rolloutCost(s3, breast, {
+          calls: quick ? 10 : 50,
+          rounds: quick ? 2 : 5,
+          warmup: quick ? 3 : 10,
+        });
+        rows.push(...rollout.rows);
+        details.rollout = rollout.raw;
+      } else missing.push('rollout');
     }
     if (only.has('payload')) {
       const resnet = models.find((m) => m.name === 'resnet50');

@@ -263,7 +263,8 @@ class BatchFileRun {
     const { model: name } = this.#input;
     assertModelName(name);
     const { selector, from } = this.#versionSelector(object.metadata);
-    const ref = await this.#deps.repository.resolve(name, selector);
+    // A file naming no version is routed as a whole by the model's traffic split, on its key.
+    const ref = await this.#deps.repository.resolve(name, selector, { routingKey: this.#input.key });
     const { model } = await this.#deps.loader.get(ref);
     assertServable(model);
     this.#summary.version = String(model.version);

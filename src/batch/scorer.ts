@@ -151,7 +151,14 @@ export class BatchScorer {
 
   async #request(row: BatchRow & { kind: 'request' }): Promise<RowResult> {
     try {
-      const { response, stats } = await this.#service.infer(this.#model.name, this.#version, row.body);
+      const { response, stats } = await this.#service.infer(
+        this.#model.name,
+        this.#version,
+        row.body,
+        undefined,
+        undefined,
+        { shadow: false },
+      );
       const { id, model_name, model_version, parameters, outputs } = response;
       return {
         row,

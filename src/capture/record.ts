@@ -62,6 +62,11 @@ export interface CaptureRecord {
   truncated?: true;
   /** Where a batch row came from: the input object and its 1-based line. */
   origin?: { key: string; line: number };
+  /**
+   * True for a shadow version's prediction: the same id as the answered one, never returned to
+   * the caller (docs/model-repository.md, rollouts).
+   */
+  shadow?: true;
 }
 
 /** A tensor with its flat data, as the codec produces it. */

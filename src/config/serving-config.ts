@@ -34,14 +34,22 @@ export interface ServingConfig extends StoreConnection {
   ephemeralDir?: string;
   /** `EXTERNAL_DATA_MEMORY_BYTES`: external data kept in memory up to this size (default 256 MiB). */
   externalDataMemoryBytes?: number;
+  /**
+   * Longest wait for shadow runs after the answer is made, before the function returns
+   * (`SHADOW_BUDGET_MS`, default 200): a shadow still running then is counted as timed out.
+   */
+  shadowBudgetMs: number;
 }
+
+/** Default of `SHADOW_BUDGET_MS`. */
+export const DEFAULT_SHADOW_BUDGET_MS = 200;
 
 /**
  * Reads the serving configuration. Variables:
  * `MODEL_BUCKET` (required), `AWS_REGION`, `S3_ENDPOINT`, `S3_FORCE_PATH_STYLE`,
  * `MODEL_REFRESH_SECONDS` (default 30), `MODEL_CACHE_MB`, `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`,
  * `PRELOAD_MODELS`, `MAX_BODY_BYTES`, `MAX_INFLATED_BYTES` (default 64 MiB), `CAPTURE_ENABLED`
- * (default true).
+ * (default true), `SHADOW_BUDGET_MS` (default 200).
  *
  * `MAX_BODY_BYTES` is at most `limits.maxBodyBytes`: Lambda's 6 MB payload limit by default, more
  * where the platform allows it (the plain HTTP server).
@@ -64,6 +72,7 @@ export function readServingConfig(env: Env, limits: { maxBodyBytes?: number } = 
       max: 1024 ** 3,
     }),
     captureEnabled: readBoolean(env, 'CAPTURE_ENABLED', true),
+    shadowBudgetMs: readNumber(env, 'SHADOW_BUDGET_MS', DEFAULT_SHADOW_BUDGET_MS, { min: 0, max: 30_000 }),
     requireValidation: readBoolean(env, 'REQUIRE_VALIDATION', true),
     inference: readInferenceLimits(env, memory > 0 ? memory : undefined),
     ephemeralDir: env.EPHEMERAL_DIR || undefined,

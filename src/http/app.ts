@@ -5,7 +5,13 @@ import { stringifyJson } from '../codec/json.ts';
 import { parseInferenceBody, parseJsonBody } from '../codec/parse-request.ts';
 import { BadRequestError, NotFoundError, PayloadTooLargeError, toErrorResponse } from '../errors.ts';
 import type { OutcomeService } from '../outcomes/outcome-service.ts';
-import type { InferenceService, InferResult, InferStats, ModelCallStats } from '../protocol/service.ts';
+import type {
+  InferenceService,
+  InferResult,
+  InferStats,
+  ModelCallStats,
+  ShadowRun,
+} from '../protocol/service.ts';
 import { parseV1Path, translateV1Request, v1Response } from '../protocol/v1.ts';
 import type { InferenceResponse } from '../types.ts';
 import { chooseCoding, compressBody, DEFAULT_MAX_INFLATED_BYTES, decodeContent } from './compression.ts';
@@ -57,6 +63,26 @@ export interface HttpOutcome {
   outcomes?: { model: string; accepted: number; key: string };
   /** The request said it is synthetic (`SYNTHETIC_HEADER`): answered as usual, never captured. */
   synthetic?: boolean;
+  /** Shadow runs of the request, awaited within the budget after the answer was made. */
+  shadow?: ShadowOutcome;
+  /** Why a newer config.json of the model was refused (the previous one stays in force). */
+  configRejected?: string;
+  /** The `traffic` target the request was routed to. */
+  routedTo?: string;
+}
+
+/** What the shadow versions did with one request: never part of the answer. */
+export interface ShadowOutcome {
+  /** Versions that ran and were captured. */
+  succeeded: string[];
+  /** Versions that failed, with the error (counted and logged, never returned). */
+  failed: { version: string; error: unknown }[];
+  /** True when the budget ran out before every shadow finished (they are not captured). */
+  timedOut: boolean;
+  /** Capture records of the shadow outputs (marked `shadow: true`). */
+  captures: CaptureRecord[];
+  /** How long the answer waited for the shadows. */
+  waitedMs: number;
 }
 
 /**
@@ -107,8 +133,11 @@ export function createHttpApp(options: {
   /** The outcomes extension; without it the route answers 404. */
   outcomes?: OutcomeService;
   capture?: HttpCaptureOptions;
+  /** Longest wait for shadow runs once the answer is made (default 200 ms). */
+  shadowBudgetMs?: number;
 }) {
   const { service } = options;
+  const shadowBudgetMs = options.shadowBudgetMs ?? 200;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxInflatedBytes = options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES;
   const captureOptions = options.capture ?? { enabled: false };
@@ -137,6 +166,9 @@ export function createHttpApp(options: {
     inference?: { capture: InferCapture; inferMs: number };
     /** The protocol response to capture, when the body is another shape of it (v1). */
     inferenceResponse?: InferenceResponse;
+    shadow?: InferResult['shadow'];
+    routedTo?: string;
+    configRejected?: string;
     binaryOutputs?: InferResult['binary'];
     outcomes?: HttpOutcome['outcomes'];
     headers?: Record<string, string>;
@@ -171,6 +203,9 @@ export function createHttpApp(options: {
           stats,
           capture,
           binary: binaryOutputs,
+          shadow,
+          routedTo,
+          configRejected,
         } = await service.infer(name, params.version, body, binary, resolved);
         return {
           status: 200,
@@ -178,6 +213,9 @@ export function createHttpApp(options: {
           stats,
           inference: { capture, inferMs: stats.inferMs },
           binaryOutputs,
+          shadow,
+          routedTo,
+          configRejected,
         };
       }
       case 'outcomes': {
@@ -293,6 +331,18 @@ export function createHttpApp(options: {
               inference.inferMs,
             )
           : {};
+      const shadow =
+        result.shadow === undefined
+          ? undefined
+          : await awaitShadows(result.shadow, shadowBudgetMs, captureOptions.enabled && !synthetic, (run) =>
+              buildApiCaptures({
+                capture: run.capture,
+                response: run.response,
+                inferMs: run.inferMs,
+                ts: now(),
+                maxElements: captureOptions.maxElements,
+              }).map((record) => ({ ...record, shadow: true as const })),
+            );
       return {
         response: compressResponse(response, request.headers?.['accept-encoding']),
         operation,
@@ -300,6 +350,9 @@ export function createHttpApp(options: {
         outcomes: result.outcomes,
         ...captured,
         ...(synthetic ? { synthetic } : {}),
+        ...(shadow === undefined ? {} : { shadow }),
+        ...(result.routedTo === undefined ? {} : { routedTo: result.routedTo }),
+        ...(result.configRejected === undefined ? {} : { configRejected: result.configRejected }),
       };
     } catch (error) {
       const mapped = toErrorResponse(error);
@@ -373,4 +426,40 @@ function binaryResponse(
     body: json,
     binary: bytes,
   };
+}
+
+/**
+ * Waits for the shadow runs of a request at most `budgetMs` after its answer was made, and turns
+ * the finished ones into capture records. Shadows that fail are counted; shadows still running when
+ * the budget ends are left to finish on their own (their outputs are not captured). Never throws.
+ */
+async function awaitShadows(
+  runs: Promise<ShadowRun[]>,
+  budgetMs: number,
+  capture: boolean,
+  recordsOf: (run: ShadowRun & { ok: true }) => CaptureRecord[],
+): Promise<ShadowOutcome> {
+  const started = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), budgetMs);
+  });
+  const finished = await Promise.race([runs, timeout]);
+  clearTimeout(timer);
+  const waitedMs = performance.now() - started;
+  if (finished === undefined) return { succeeded: [], failed: [], timedOut: true, captures: [], waitedMs };
+  const outcome: ShadowOutcome = { succeeded: [], failed: [], timedOut: false, captures: [], waitedMs };
+  for (const run of finished) {
+    if (!run.ok) {
+      outcome.failed.push({ version: run.version, error: run.error });
+      continue;
+    }
+    try {
+      if (capture) outcome.captures.push(...recordsOf(run));
+      outcome.succeeded.push(run.version);
+    } catch (error) {
+      outcome.failed.push({ version: run.version, error });
+    }
+  }
+  return outcome;
 }

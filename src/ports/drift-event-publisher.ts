@@ -1,4 +1,4 @@
-import type { ModelDriftDetectedDetail } from '../drift/check/events.ts';
+import type { ModelDriftDetectedDetail, ModelRolloutVerdictDetail } from '../drift/check/events.ts';
 
 /**
  * The port through which a drift run tells the world that a model drifted. Implemented for
@@ -8,4 +8,9 @@ import type { ModelDriftDetectedDetail } from '../drift/check/events.ts';
  */
 export interface DriftEventPublisher {
   publish(detail: ModelDriftDetectedDetail): Promise<void>;
+  /**
+   * Publishes a `ModelRolloutVerdict` (the comparison of a rollout's versions). Optional: a
+   * publisher without it drops these events.
+   */
+  publishRollout?(detail: ModelRolloutVerdictDetail): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { captureSettings, type InferCapture, predictionIds, predictionRows } from '../capture/api-capture.ts';
+import { isSampled } from '../capture/record.ts';
 import { attachBinaryInputs, binaryOutputSelection } from '../codec/binary.ts';
 import { decodeInputs } from '../codec/decode.ts';
 import { encodeOutputs, selectOutputs } from '../codec/encode.ts';
@@ -9,14 +10,14 @@ import { BadRequestError, ModelNotReadyError, NotFoundError, ServingError } from
 import type { ModelConfig } from '../repository/model-config.ts';
 import { inferModelDefaults } from '../repository/model-defaults.ts';
 import type { ModelRepository, ResolvedModel } from '../repository/model-repository.ts';
-import { assertModelName, parseVersionSelector } from '../repository/names.ts';
+import { assertModelName, parseVersionSelector, versionOfFolder } from '../repository/names.ts';
 import {
   assertServable,
   estimateSessionBytes,
   type LoadedModel,
   type ModelLoader,
 } from '../runtime/model-loader.ts';
-import type { InferenceResponse, ModelSignature, TensorSpec } from '../types.ts';
+import type { InferenceRequest, InferenceResponse, ModelSignature, TensorSpec } from '../types.ts';
 import { classificationCounts, classifyOutputs } from './classification.ts';
 import { type TritonModelConfig, tritonModelConfig } from './model-config-triton.ts';
 import { type ModelStat, ModelStatistics } from './statistics.ts';
@@ -58,7 +59,22 @@ export interface RepositoryIndexEntry {
   version: string;
   state: 'AVAILABLE' | 'UNAVAILABLE' | 'READY';
   reason?: string;
+  /** Share (percent) of the requests naming no version this version receives under `traffic`. */
+  traffic?: number;
+  /** True when the version runs as a shadow (its outputs are captured, never returned). */
+  shadow?: true;
 }
+
+/** One shadow version's run of a mirrored request: its outputs, or why it failed. */
+export type ShadowRun =
+  | {
+      version: string;
+      ok: true;
+      response: InferenceResponse;
+      capture: InferCapture;
+      inferMs: number;
+    }
+  | { version: string; ok: false; error: unknown };
 
 export interface InferResult {
   /** The protocol response, every output with its values in `data`. */
@@ -67,6 +83,15 @@ export interface InferResult {
   capture: InferCapture;
   /** Outputs the request asked for as binary data, and the tensors to take their bytes from. */
   binary?: { names: ReadonlySet<string>; results: Record<string, Tensor> };
+  /**
+   * The shadow versions' runs of this request, started once the answer was made, when the model
+   * has `shadow` versions and this request was sampled; never rejects.
+   */
+  shadow?: Promise<ShadowRun[]>;
+  /** The `traffic` target the request was routed to, when a split chose its version. */
+  routedTo?: string;
+  /** Why a newer config.json was refused (the previous one stays in force). */
+  configRejected?: string;
 }
 
 /**
@@ -205,6 +230,7 @@ export class InferenceService {
   async modelMetadata(name: string, version: string | undefined) {
     const { model, stats } = await this.#load(name, version);
     const versions = await this.#repository.listVersions(model.name);
+    const rollout = await this.#repository.rollout(model.name);
     return {
       body: {
         name: model.name,
@@ -228,6 +254,8 @@ export class InferenceService {
               },
             }
           : {}),
+        // The model's rollout (traffic split, shadows, a refused config.json), when it has one.
+        ...(Object.keys(rollout).length > 0 ? { rollout } : {}),
       },
       stats,
     };
@@ -256,14 +284,16 @@ export class InferenceService {
   async repositoryIndex(options: { readyOnly?: boolean } = {}): Promise<RepositoryIndexEntry[]> {
     const index: RepositoryIndexEntry[] = [];
     for (const name of await this.#repository.listModels()) {
-      for (const { version, invalidReason } of await this.#repository.versionStates(name)) {
-        if (options.readyOnly === true) {
+      const states = await this.#repository.versionStates(name);
+      const shares = options.readyOnly === true ? undefined : await this.#rolloutShares(name);
+      for (const { version, invalidReason } of states) {
+        if (options.readyOnly === true || shares === undefined) {
           if (invalidReason === undefined && this.#loader.isLoaded(`models/${name}/${version}/model.onnx`)) {
             index.push({ name, version: String(version), state: 'READY' });
           }
           continue;
         }
-        index.push(
+        const entry: RepositoryIndexEntry =
           invalidReason === undefined
             ? { name, version: String(version), state: 'AVAILABLE' }
             : {
@@ -271,17 +301,40 @@ export class InferenceService {
                 version: String(version),
                 state: 'UNAVAILABLE',
                 reason: `failed validation: ${invalidReason}`,
-              },
-        );
+              };
+        const share = shares.traffic.get(version);
+        if (share !== undefined) entry.traffic = share;
+        if (shares.shadows.has(version)) entry.shadow = true;
+        index.push(entry);
       }
     }
     return index;
   }
 
+  /** Per version, its share of the split traffic, and the shadow versions; empty when the config is broken. */
+  async #rolloutShares(name: string): Promise<{ traffic: Map<number, number>; shadows: Set<number> }> {
+    const traffic = new Map<number, number>();
+    const shadows = new Set<number>();
+    let config: ModelConfig;
+    try {
+      config = await this.#repository.getConfig(name);
+    } catch {
+      return { traffic, shadows };
+    }
+    for (const [target, weight] of Object.entries(config.traffic ?? {})) {
+      const version = versionOfFolder(target) ?? config.aliases?.[target];
+      if (version !== undefined) traffic.set(version, (traffic.get(version) ?? 0) + weight);
+    }
+    for (const version of config.shadow?.versions ?? []) shadows.add(version);
+    return { traffic, shadows };
+  }
+
   /**
    * Runs an inference. A tabular request of N > 1 rows is N predictions, whose ids
    * (`{id}:{row}`) the response lists in `parameters.prediction_ids`; `capture` is what the
-   * caller needs to capture the predictions once it has answered.
+   * caller needs to capture the predictions once it has answered. A request naming no version
+   * is routed by the model's `traffic` split on its id; with `shadow` versions, `shadow` holds
+   * their runs of the same inputs (unless `options.shadow` is false: batch files are not mirrored).
    */
   async infer(
     name: string,
@@ -290,11 +343,12 @@ export class InferenceService {
     binary?: Uint8Array,
     /** The model already resolved by `resolveModel` for this request, to save a second lookup. */
     resolved?: ResolvedModel,
+    options: { shadow?: boolean } = {},
   ): Promise<InferResult> {
     const ref = resolved ?? (await this.resolveModel(name, version));
     const started = performance.now();
     try {
-      const result = await this.#infer(ref, body, binary, started);
+      const result = await this.#infer(ref, body, binary, started, options);
       return result;
     } catch (error) {
       this.#statistics.recordFailure(ref.name, String(ref.version), performance.now() - started);
@@ -307,14 +361,22 @@ export class InferenceService {
     body: unknown,
     binary: Uint8Array | undefined,
     started: number,
+    options: { shadow?: boolean },
   ): Promise<InferResult> {
     // Parsed before the model is loaded: a malformed request costs no download.
     const request = parseInferenceRequest(body);
     attachBinaryInputs(request, binary);
     const binaryOutputs = binaryOutputSelection(request);
     const classification = classificationCounts(request.outputs);
+    // The id is known before the version is loaded: a traffic split routes on it.
+    const id = request.id ?? randomUUID();
+    // A split (a request naming no version) was resolved to its primary before the body was read.
+    const routed =
+      ref.routedTo !== undefined
+        ? await this.#repository.resolve(ref.name, undefined, { routingKey: id })
+        : ref;
     const loading = performance.now();
-    const { model, stats, config } = await this.#loadResolved(ref);
+    const { model, stats, config } = await this.#loadResolved(routed);
     this.#unloaded.delete(ref.name);
     const decoding = performance.now();
     const feeds = decodeInputs(request.inputs, model.signature.inputs);
@@ -325,7 +387,6 @@ export class InferenceService {
     const inferMs = performance.now() - running;
     const encoding = performance.now();
     const results = classifyOutputs(raw, classification, config.labels);
-    const id = request.id ?? randomUUID();
     const outputs = encodeOutputs(results, request.outputs);
     const rows = predictionRows(model.signature, config.feature_names, request, outputs);
     const binaryNames = binaryOutputs(modelOutputs);
@@ -358,7 +419,55 @@ export class InferenceService {
       },
       stats: { ...stats, inferMs },
       capture: { request, rows, settings: captureSettings(config), feeds },
+      ...(routed.routedTo === undefined ? {} : { routedTo: routed.routedTo }),
+      ...(routed.configRejected === undefined ? {} : { configRejected: routed.configRejected }),
+      ...(options.shadow === false ? {} : this.#shadow(model.name, model.version, config, id, request)),
     };
+  }
+
+  /**
+   * Starts the shadow runs of a request answered by a version that is not itself a shadow, when
+   * the id is sampled at the shadow rate (deterministic on the id, like routing).
+   */
+  #shadow(
+    name: string,
+    served: number,
+    config: ModelConfig,
+    id: string,
+    request: InferenceRequest,
+  ): { shadow?: Promise<ShadowRun[]> } {
+    const shadow = config.shadow;
+    if (shadow === undefined || shadow.versions.length === 0 || shadow.versions.includes(served)) return {};
+    if (!isSampled(shadow.sample_rate, `shadow\n${id}`, 0)) return {};
+    return {
+      shadow: Promise.all(shadow.versions.map((version) => this.#runShadow(name, version, id, request))),
+    };
+  }
+
+  async #runShadow(name: string, version: number, id: string, request: InferenceRequest): Promise<ShadowRun> {
+    try {
+      const ref = await this.#repository.resolve(name, { kind: 'number', version });
+      const { model } = await this.#loader.get(ref);
+      assertServable(model);
+      const feeds = decodeInputs(request.inputs, model.signature.inputs);
+      const modelOutputs = model.signature.outputs.map((output) => output.name);
+      // Every output of the shadow, whatever the request selected: they are only captured.
+      const fetches = selectOutputs(undefined, modelOutputs);
+      const started = performance.now();
+      const results = await run(model, feeds, fetches);
+      const inferMs = performance.now() - started;
+      const outputs = encodeOutputs(results, undefined);
+      const rows = predictionRows(model.signature, ref.config.feature_names, request, outputs);
+      return {
+        version: String(model.version),
+        ok: true,
+        response: { model_name: model.name, model_version: String(model.version), id, outputs },
+        capture: { request, rows, settings: captureSettings(ref.config), feeds },
+        inferMs,
+      };
+    } catch (error) {
+      return { version: String(version), ok: false, error };
+    }
   }
 
   async #load(

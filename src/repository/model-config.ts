@@ -44,7 +44,25 @@ export interface ModelConfig {
    */
   validation?: { max_latency_ms?: number };
   description?: string;
+  /**
+   * Traffic split of the requests that name no version: version number or alias → weight (the
+   * weights sum to 100), e.g. `{ "stable": 90, "4": 10 }`. Routing is deterministic on the
+   * request id (docs/model-repository.md).
+   */
+  traffic?: Record<string, number>;
+  /** Shadow versions: run on a sample of the requests after the answer, captured, never returned. */
+  shadow?: ShadowConfig;
 }
+
+/** The `shadow` section of config.json, normalised (`["5"]` is `{ versions: [5], sample_rate: 1 }`). */
+export interface ShadowConfig {
+  versions: number[];
+  /** Share of the requests mirrored to each shadow version, 0 to 1 (default 1). */
+  sample_rate: number;
+}
+
+/** The total the weights of `traffic` must add up to. */
+export const TRAFFIC_TOTAL = 100;
 
 export interface ParsedModelConfig {
   config: ModelConfig;
@@ -68,6 +86,15 @@ const uniqueStrings = z.array(z.string({ error: 'a string' }), { error: 'an arra
       seen.add(item);
     });
   }),
+);
+
+/** A key of `traffic`: a version number ("4") or an alias. */
+const TRAFFIC_KEY = /^(?:[1-9][0-9]{0,15}|[A-Za-z][A-Za-z0-9_.-]{0,63})$/;
+
+/** A shadow version: a number, or a number written as a string ("5"). */
+const shadowVersion = z.union(
+  [versionNumber, z.string().check(z.regex(/^[1-9][0-9]{0,15}$/, { error: 'a version number' }))],
+  { error: 'a version number' },
 );
 
 const outputName = z.string({ error: 'an output name' }).check(z.minLength(1, { error: 'an output name' }));
@@ -165,6 +192,35 @@ export const modelConfigSchema = z.looseObject(
       ),
       'Model validation: max_latency_ms, the median smoke-run latency above which a version is refused.',
     ),
+    traffic: field(
+      z.record(
+        z.string().check(z.regex(TRAFFIC_KEY, { error: 'a version number or an alias' })),
+        z
+          .number({ error: 'a weight from 0 to 100' })
+          .check(
+            z.minimum(0, { error: 'a weight from 0 to 100' }),
+            z.maximum(TRAFFIC_TOTAL, { error: 'a weight from 0 to 100' }),
+          ),
+        { error: 'an object of version or alias → weight' },
+      ),
+      'Traffic split of the requests that name no version: version number or alias → weight, the weights summing to 100, e.g. {"stable": 90, "4": 10}. The same request id always reaches the same version.',
+    ),
+    shadow: field(
+      z.union(
+        [
+          z.array(shadowVersion, { error: 'an array of versions' }),
+          z.looseObject(
+            {
+              versions: z.array(shadowVersion, { error: 'an array of versions' }),
+              sample_rate: z.optional(sampleRate),
+            },
+            { error: 'an object' },
+          ),
+        ],
+        { error: 'an array of versions, or an object {versions, sample_rate}' },
+      ),
+      'Shadow versions: each sampled request also runs on them after the answer is made; their outputs are captured as shadow predictions and never returned. An array of versions, or {"versions": [...], "sample_rate": 0.1}.',
+    ),
     description: field(z.string({ error: 'a string' }), "Free text shown in the model's metadata."),
   },
   { error: 'a JSON object' },
@@ -193,6 +249,9 @@ export function parseModelConfig(json: unknown, name: string): ParsedModelConfig
     ...unknownFields(parsed.outputs, OUTPUT_ROLES, 'outputs.'),
     ...unknownFields(parsed.capture, ['sample_rate', 'enabled'], 'capture.'),
     ...unknownFields(parsed.session, SESSION_FIELDS, 'session.'),
+    ...(parsed.shadow !== undefined && !Array.isArray(parsed.shadow)
+      ? unknownFields(parsed.shadow, ['versions', 'sample_rate'], 'shadow.')
+      : []),
   ].map((field) => `${where}: unknown field '${field}' ignored`);
 
   const config: ModelConfig = {};
@@ -215,6 +274,8 @@ export function parseModelConfig(json: unknown, name: string): ParsedModelConfig
         : { max_latency_ms: parsed.validation.max_latency_ms };
   }
   if (parsed.description !== undefined) config.description = parsed.description;
+  if (parsed.traffic !== undefined) config.traffic = trafficSplit(parsed.traffic, config.aliases, where);
+  if (parsed.shadow !== undefined) config.shadow = shadowSection(parsed.shadow, config, where);
   return { config, warnings };
 }
 
@@ -254,4 +315,68 @@ function defaultVersion(
   throw new ModelUnavailableError(
     `${where}: 'default_version' must be a version number or one of 'aliases' (${known.length > 0 ? known.join(', ') : 'none defined'}); got ${describeJson(value)}`,
   );
+}
+
+/**
+ * `traffic`: every key a version number or a defined alias, the weights adding up to 100 (within
+ * 0.01, for hand-written decimals), at least one of them above 0.
+ */
+function trafficSplit(
+  traffic: Record<string, number>,
+  aliases: Record<string, number> | undefined,
+  where: string,
+): Record<string, number> {
+  const keys = Object.keys(traffic);
+  if (keys.length === 0) {
+    throw new ModelUnavailableError(
+      `${where}: 'traffic' must name at least one version or alias; got an empty object`,
+    );
+  }
+  const split: Record<string, number> = {};
+  for (const key of keys) {
+    if (versionOfFolder(key) === undefined && !(aliases !== undefined && Object.hasOwn(aliases, key))) {
+      const known = Object.keys(aliases ?? {});
+      throw new ModelUnavailableError(
+        `${where}: 'traffic.${key}' must be a version number or one of 'aliases' (${known.length > 0 ? known.join(', ') : 'none defined'}); got ${describeJson(key)}`,
+      );
+    }
+    split[key] = traffic[key] as number;
+  }
+  const total = keys.reduce((sum, key) => sum + (split[key] as number), 0);
+  if (Math.abs(total - TRAFFIC_TOTAL) > 0.01) {
+    throw new ModelUnavailableError(
+      `${where}: the weights of 'traffic' must add up to ${TRAFFIC_TOTAL}; got ${Math.round(total * 1000) / 1000} (${keys.map((key) => `${key}: ${split[key]}`).join(', ')})`,
+    );
+  }
+  return split;
+}
+
+/** `shadow`: distinct versions, none of them also a target of `traffic` or the pinned default. */
+function shadowSection(
+  shadow: (number | string)[] | { versions: (number | string)[]; sample_rate?: number },
+  config: ModelConfig,
+  where: string,
+): ShadowConfig {
+  const list = Array.isArray(shadow) ? shadow : shadow.versions;
+  const rate = Array.isArray(shadow) ? 1 : (shadow.sample_rate ?? 1);
+  const versions: number[] = [];
+  for (const item of list) {
+    const version = typeof item === 'number' ? item : Number(item);
+    if (versions.includes(version)) {
+      throw new ModelUnavailableError(`${where}: 'shadow' lists version ${version} twice`);
+    }
+    versions.push(version);
+  }
+  const served = new Set<number>();
+  for (const key of Object.keys(config.traffic ?? {})) {
+    const version = versionOfFolder(key) ?? config.aliases?.[key];
+    if (version !== undefined && (config.traffic?.[key] ?? 0) > 0) served.add(version);
+  }
+  const overlap = versions.find((version) => served.has(version));
+  if (overlap !== undefined) {
+    throw new ModelUnavailableError(
+      `${where}: version ${overlap} is both in 'shadow' and receiving traffic in 'traffic'; a shadow version must not answer requests`,
+    );
+  }
+  return { versions, sample_rate: rate };
 }

@@ -10,6 +10,7 @@ import { readValidationRecord, type ValidationRecord } from './metadata.ts';
 import { type ModelConfig, parseModelConfig } from './model-config.ts';
 import { METADATA_FILE } from './model-key.ts';
 import { assertModelName, MODEL_NAME_PATTERN, type VersionSelector, versionOfFolder } from './names.ts';
+import { primaryTarget, routeTraffic } from './traffic.ts';
 
 export const MODELS_PREFIX = 'models/';
 export const DEFAULT_REFRESH_INTERVAL_MS = 30_000;
@@ -33,6 +34,16 @@ export interface ResolvedModel {
   config: ModelConfig;
   /** Unknown fields of config.json, for a log line. */
   configWarnings: string[];
+  /** The `traffic` target (version or alias) the request was routed to, when a split chose it. */
+  routedTo?: string;
+  /** Why the current config.json was refused (the previous one stays in force), for a log line and a metric. */
+  configRejected?: string;
+}
+
+/** How a request is routed when it names no version. */
+export interface RouteOptions {
+  /** The request id (or batch input key): the same key always reaches the same version of a split. */
+  routingKey?: string;
 }
 
 export interface ModelRepositoryOptions {
@@ -83,13 +94,25 @@ interface ModelSnapshot {
   /** Anything at all under `models/{name}/`. */
   exists: boolean;
   versions: ReadonlyMap<number, VersionEntry>;
+  /** The config in force: config.json as read, or the last good one when the new one was rejected. */
   config: ModelConfig;
   configWarnings: string[];
-  configEtag?: string;
-  /** A broken config.json: the model cannot be served until it is fixed. */
+  /** config.json as read from the store (kept by its ETag). */
+  file: ConfigRead;
+  /** A broken config.json and no good one before it: the model cannot be served until it is fixed. */
   configError?: ModelUnavailableError;
+  /** Why the current config.json was refused while the previous good one stays in force. */
+  configRejected?: string;
   /** metadata.json of the versions read so far (read on first need, not with the listing). */
   validations: Map<number, CachedValidation>;
+}
+
+/** config.json as read: parsed, or why not. */
+interface ConfigRead {
+  config: ModelConfig;
+  warnings: string[];
+  etag?: string;
+  error?: ModelUnavailableError;
 }
 
 /** config.json as read next to the first listing: its body, absent, or why it could not be read. */
@@ -124,7 +147,9 @@ function earlyConfig(stream: ObjectStream): EarlyConfig {
   return { body, close: () => stream.close() };
 }
 
-type Choice = { ok: true; entry: VersionEntry } | { ok: false; error: ServingError; refreshable: boolean };
+type Choice =
+  | { ok: true; entry: VersionEntry; routedTo?: string }
+  | { ok: false; error: ServingError; refreshable: boolean };
 
 /**
  * The model repository on an object store, in Triton's layout
@@ -216,13 +241,17 @@ export class ModelRepository {
    * A version that failed validation is 422, except that the plain default (highest version)
    * skips it for the highest valid one.
    */
-  async resolve(name: string, selector: VersionSelector = { kind: 'default' }): Promise<ResolvedModel> {
+  async resolve(
+    name: string,
+    selector: VersionSelector = { kind: 'default' },
+    options: RouteOptions = {},
+  ): Promise<ResolvedModel> {
     assertModelName(name);
     let { snapshot, fresh } = await this.#current(name);
-    let choice = this.#choose(name, snapshot, selector);
+    let choice = this.#choose(name, snapshot, selector, options.routingKey);
     if (!choice.ok && choice.refreshable && !fresh && this.#mayForceRefresh(snapshot)) {
       snapshot = await this.#refresh(name, snapshot, true);
-      choice = this.#choose(name, snapshot, selector);
+      choice = this.#choose(name, snapshot, selector, options.routingKey);
     }
     if (!choice.ok) throw choice.error;
     let entry: VersionEntry;
@@ -244,6 +273,29 @@ export class ModelRepository {
       etag: entry.etag,
       config: snapshot.config,
       configWarnings: snapshot.configWarnings,
+      ...(choice.routedTo === undefined ? {} : { routedTo: choice.routedTo }),
+      ...(snapshot.configRejected === undefined ? {} : { configRejected: snapshot.configRejected }),
+    };
+  }
+
+  /**
+   * The rollout in force for a model: its traffic split and shadow versions (as config.json
+   * states them, once validated), and why a newer config.json was refused, if it was.
+   */
+  async rollout(name: string): Promise<{
+    traffic?: Record<string, number>;
+    shadow?: { versions: number[]; sample_rate: number };
+    rejected?: string;
+  }> {
+    assertModelName(name);
+    const { snapshot } = await this.#current(name);
+    const { traffic, shadow } = snapshot.config;
+    return {
+      ...(traffic === undefined ? {} : { traffic: { ...traffic } }),
+      ...(shadow === undefined
+        ? {}
+        : { shadow: { versions: [...shadow.versions], sample_rate: shadow.sample_rate } }),
+      ...(snapshot.configRejected === undefined ? {} : { rejected: snapshot.configRejected }),
     };
   }
 
@@ -288,8 +340,16 @@ export class ModelRepository {
         `model '${name}' version ${chosen.version} ${pending}${others}; retry shortly`,
       );
     };
-    if (selector.kind !== 'default' || snapshot.config.default_version !== undefined) refuse('');
-    const lower = [...snapshot.versions.values()].filter((entry) => entry.version < chosen.version).reverse();
+    if (
+      selector.kind !== 'default' ||
+      snapshot.config.default_version !== undefined ||
+      snapshot.config.traffic !== undefined
+    )
+      refuse('');
+    const shadows = snapshot.config.shadow?.versions ?? [];
+    const lower = [...snapshot.versions.values()]
+      .filter((entry) => entry.version < chosen.version && !shadows.includes(entry.version))
+      .reverse();
     for (const entry of lower) {
       if ((await this.#invalidReason(snapshot, entry)) !== undefined) continue;
       if ((await this.#pendingReason(snapshot, entry)) === undefined) return entry;
@@ -347,7 +407,7 @@ export class ModelRepository {
     }
   }
 
-  #choose(name: string, snapshot: ModelSnapshot, selector: VersionSelector): Choice {
+  #choose(name: string, snapshot: ModelSnapshot, selector: VersionSelector, routingKey?: string): Choice {
     const missing = (error: ServingError, refreshable: boolean): Choice => ({
       ok: false,
       error,
@@ -395,6 +455,21 @@ export class ModelRepository {
       );
     }
 
+    const { traffic } = snapshot.config;
+    if (traffic !== undefined) {
+      // Without an id (metadata, readiness) a request describes the split's primary target.
+      const target =
+        routingKey === undefined ? primaryTarget(traffic) : routeTraffic(name, traffic, routingKey);
+      const version = versionOfFolder(target) ?? aliasVersion(target) ?? 0;
+      const chosen = pick(
+        version,
+        () =>
+          new ModelUnavailableError(
+            `model '${name}' config.json routes traffic to '${target}' (version ${version}), which does not exist; available: ${listing}`,
+          ),
+      );
+      return chosen.ok ? { ...chosen, routedTo: target } : chosen;
+    }
     const pinned = snapshot.config.default_version;
     if (pinned !== undefined) {
       // parseModelConfig guarantees that a string default names a defined alias.
@@ -408,7 +483,9 @@ export class ModelRepository {
           ),
       );
     }
-    const latest = available.at(-1);
+    // A shadow version never answers: the plain default is the highest version that is not one.
+    const shadows = snapshot.config.shadow?.versions ?? [];
+    const latest = available.filter((version) => !shadows.includes(version)).at(-1);
     if (latest === undefined) return missing(new NotFoundError(`model '${name}' has no versions`), false);
     return pick(latest, () => new NotFoundError(`model '${name}' has no versions`));
   }
@@ -491,8 +568,17 @@ export class ModelRepository {
       }
     }
     const sorted = new Map([...versions.entries()].sort(([a], [b]) => a - b));
-    const config = await this.#fetchConfig(name, configObject, previous, early);
-    return { fetchedAt, exists: objects.length > 0, versions: sorted, validations, ...config };
+    const file = await this.#fetchConfig(name, configObject, previous, early);
+    const snapshot: ModelSnapshot = {
+      fetchedAt,
+      exists: objects.length > 0,
+      versions: sorted,
+      validations,
+      file,
+      config: {},
+      configWarnings: [],
+    };
+    return Object.assign(snapshot, await this.#settleConfig(name, snapshot, previous));
   }
 
   /**
@@ -514,21 +600,18 @@ export class ModelRepository {
     object: ObjectInfo | undefined,
     previous: ModelSnapshot | undefined,
     early?: Promise<EarlyConfig | undefined>,
-  ): Promise<Pick<ModelSnapshot, 'config' | 'configWarnings' | 'configEtag' | 'configError'>> {
+  ): Promise<ConfigRead> {
     const read = await early;
     if (object === undefined) {
       read?.close();
-      return { config: {}, configWarnings: [] };
+      return { config: {}, warnings: [] };
     }
-    if (previous?.configEtag !== undefined && previous.configEtag === object.etag) {
-      const { config, configWarnings, configEtag, configError } = previous;
-      return { config, configWarnings, configEtag, configError };
-    }
-    const invalid = (message: string, cause?: unknown) => ({
+    if (previous?.file.etag !== undefined && previous.file.etag === object.etag) return previous.file;
+    const invalid = (message: string, cause?: unknown): ConfigRead => ({
       config: {},
-      configWarnings: [],
-      configEtag: object.etag,
-      configError: new ModelUnavailableError(`model '${name}' config.json ${message}`, { cause }),
+      warnings: [],
+      etag: object.etag,
+      error: new ModelUnavailableError(`model '${name}' config.json ${message}`, { cause }),
     });
     if (object.size > MAX_CONFIG_BYTES) {
       read?.close();
@@ -541,7 +624,7 @@ export class ModelRepository {
     if (read !== undefined && 'body' in read) stored = await read.body;
     else read?.close();
     stored ??= await this.#store.get(object.key);
-    if (stored === undefined) return { config: {}, configWarnings: [] };
+    if (stored === undefined) return { config: {}, warnings: [] };
     let json: unknown;
     try {
       json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(stored.body));
@@ -555,13 +638,73 @@ export class ModelRepository {
     }
     try {
       const { config, warnings } = parseModelConfig(json, name);
-      return { config, configWarnings: warnings, configEtag: stored.etag ?? object.etag };
+      return { config, warnings, etag: stored.etag ?? object.etag };
     } catch (error) {
       if (error instanceof ModelUnavailableError) {
-        return { config: {}, configWarnings: [], configEtag: stored.etag ?? object.etag, configError: error };
+        return { config: {}, warnings: [], etag: stored.etag ?? object.etag, error };
       }
       throw error;
     }
+  }
+
+  /**
+   * The config in force once config.json is read: the file's when it is valid and its `traffic`
+   * and `shadow` name versions that exist and passed validation; otherwise the previous good config
+   * stays in force (`configRejected` says why), or, with none before it, the model is unavailable.
+   */
+  async #settleConfig(
+    name: string,
+    snapshot: ModelSnapshot,
+    previous: ModelSnapshot | undefined,
+  ): Promise<Pick<ModelSnapshot, 'config' | 'configWarnings' | 'configError' | 'configRejected'>> {
+    const { file } = snapshot;
+    const error = file.error ?? (await this.#rolloutProblem(name, snapshot, file.config));
+    if (error === undefined) return { config: file.config, configWarnings: file.warnings };
+    if (
+      previous !== undefined &&
+      previous.configError === undefined &&
+      (await this.#rolloutProblem(name, snapshot, previous.config)) === undefined
+    ) {
+      return {
+        config: previous.config,
+        configWarnings: previous.configWarnings,
+        configRejected: `${error.message}; the previous config.json stays in force`,
+      };
+    }
+    return { config: {}, configWarnings: [], configError: error };
+  }
+
+  /** A `traffic` or `shadow` entry naming a version that is absent or failed validation. */
+  async #rolloutProblem(
+    name: string,
+    snapshot: ModelSnapshot,
+    config: ModelConfig,
+  ): Promise<ModelUnavailableError | undefined> {
+    const available = [...snapshot.versions.keys()].join(', ') || 'none';
+    const check = async (version: number, what: string) => {
+      const entry = snapshot.versions.get(version);
+      if (entry === undefined) {
+        return new ModelUnavailableError(
+          `model '${name}' config.json ${what} names version ${version}, which does not exist; available: ${available}`,
+        );
+      }
+      const reason = await this.#invalidReason(snapshot, entry);
+      if (reason === undefined) return undefined;
+      return new ModelUnavailableError(
+        `model '${name}' config.json ${what} names version ${version}, which failed validation: ${reason}`,
+      );
+    };
+    for (const [key, weight] of Object.entries(config.traffic ?? {})) {
+      if (weight <= 0) continue;
+      const version = versionOfFolder(key) ?? config.aliases?.[key] ?? 0;
+      const problem = await check(version, `'traffic.${key}'`);
+      if (problem !== undefined) return problem;
+    }
+    for (const version of config.shadow?.versions ?? []) {
+      const problem = await check(version, "'shadow'");
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
   }
 
   async #fetchIndex(): Promise<string[]> {

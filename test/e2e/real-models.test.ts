@@ -25,11 +25,8 @@ import { ROOT } from '../helpers/paths.ts';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'real-models');
 
-/** Fixtures this branch cannot load yet, with the reason (shown as the test's skip message). */
-const PENDING: Record<string, string> = {
-  'external-data':
-    'external data files (model.onnx.data) are not fetched next to model.onnx yet: issue 12 item 4 (external data), owned with issue 11',
-};
+/** Fixtures that cannot be loaded here, with the reason (shown as the test's skip message). */
+const PENDING: Record<string, string> = {};
 
 /** Whether references of non-tabular models are built from sample inputs (`--sample-inputs`). */
 const SAMPLE_REFERENCES = true;

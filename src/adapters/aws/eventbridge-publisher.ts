@@ -3,6 +3,8 @@ import {
   DRIFT_EVENT_DETAIL_TYPE,
   DRIFT_EVENT_SOURCE,
   type ModelDriftDetectedDetail,
+  type ModelRolloutVerdictDetail,
+  ROLLOUT_EVENT_DETAIL_TYPE,
 } from '../../drift/check/events.ts';
 import type { DriftEventPublisher } from '../../ports/drift-event-publisher.ts';
 
@@ -26,12 +28,20 @@ export class EventBridgePublisher implements DriftEventPublisher {
   }
 
   async publish(detail: ModelDriftDetectedDetail): Promise<void> {
+    await this.#put(DRIFT_EVENT_DETAIL_TYPE, detail.model, detail);
+  }
+
+  async publishRollout(detail: ModelRolloutVerdictDetail): Promise<void> {
+    await this.#put(ROLLOUT_EVENT_DETAIL_TYPE, detail.model, detail);
+  }
+
+  async #put(detailType: string, model: string, detail: object): Promise<void> {
     const output = await this.#client.send(
       new PutEventsCommand({
         Entries: [
           {
             Source: DRIFT_EVENT_SOURCE,
-            DetailType: DRIFT_EVENT_DETAIL_TYPE,
+            DetailType: detailType,
             Detail: JSON.stringify(detail),
             EventBusName: this.#eventBusName,
           },
@@ -41,7 +51,7 @@ export class EventBridgePublisher implements DriftEventPublisher {
     if ((output.FailedEntryCount ?? 0) > 0) {
       const entry = output.Entries?.[0];
       throw new Error(
-        `EventBridge refused the ${DRIFT_EVENT_DETAIL_TYPE} event for '${detail.model}': ${entry?.ErrorCode ?? 'unknown'} ${entry?.ErrorMessage ?? ''}`.trim(),
+        `EventBridge refused the ${detailType} event for '${model}': ${entry?.ErrorCode ?? 'unknown'} ${entry?.ErrorMessage ?? ''}`.trim(),
       );
     }
   }

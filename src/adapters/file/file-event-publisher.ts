@@ -4,6 +4,8 @@ import {
   DRIFT_EVENT_DETAIL_TYPE,
   DRIFT_EVENT_SOURCE,
   type ModelDriftDetectedDetail,
+  type ModelRolloutVerdictDetail,
+  ROLLOUT_EVENT_DETAIL_TYPE,
 } from '../../drift/check/events.ts';
 import type { DriftEventPublisher } from '../../ports/drift-event-publisher.ts';
 
@@ -28,10 +30,18 @@ export class FileEventPublisher implements DriftEventPublisher {
   }
 
   async publish(detail: ModelDriftDetectedDetail): Promise<void> {
+    await this.#append(DRIFT_EVENT_DETAIL_TYPE, detail);
+  }
+
+  async publishRollout(detail: ModelRolloutVerdictDetail): Promise<void> {
+    await this.#append(ROLLOUT_EVENT_DETAIL_TYPE, detail);
+  }
+
+  async #append(detailType: string, detail: object): Promise<void> {
     const event = {
       version: '0',
       source: DRIFT_EVENT_SOURCE,
-      'detail-type': DRIFT_EVENT_DETAIL_TYPE,
+      'detail-type': detailType,
       time: this.#now()
         .toISOString()
         .replace(/\.\d{3}Z$/, 'Z'),

@@ -204,6 +204,8 @@ export async function checkModel(model: string, options: DriftCheckOptions): Pro
     model,
     window,
     (record, ts) => {
+      // Shadow predictions were never served: the rollout comparison reads them (rollout.ts).
+      if (record.shadow === true) return;
       const accumulator = accumulatorOf(record.version);
       if (accumulator instanceof VersionAccumulator) accumulator.add(record, ts);
       else return accumulator.then((loaded) => loaded.add(record, ts));

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DriftReport } from '../report/report-types.ts';
+import type { RolloutComparison, RolloutVersion } from './rollout.ts';
 
 /** EventBridge `source` of the event (serverless.yml `custom.drift.eventSource`). */
 export const DRIFT_EVENT_SOURCE = 'onnx-serve';
@@ -161,4 +162,45 @@ export async function claimDriftEvent(store: ClaimStore, detail: ModelDriftDetec
 /** Gives a claim back after the event could not be delivered. */
 export async function releaseDriftEvent(store: ClaimStore, detail: ModelDriftDetectedDetail): Promise<void> {
   await store.delete(driftEventClaimKey(detail.model, detail.event_id));
+}
+
+/** EventBridge `detail-type` of the rollout verdict event. */
+export const ROLLOUT_EVENT_DETAIL_TYPE = 'ModelRolloutVerdict';
+
+/** The `ModelRolloutVerdict` event's `detail`: one per drift run of a model with challengers. */
+export interface ModelRolloutVerdictDetail {
+  model: string;
+  primary: string | null;
+  comparisons: RolloutComparison[];
+  versions: RolloutVersion[];
+  window: DriftReport['window'];
+  generated_at: string;
+  report: { bucket?: string; json: string; html: string; latest: string };
+}
+
+/**
+ * The rollout event of a report with at least one challenger compared, else undefined.
+ *
+ * @example
+ * ```ts
+ * const detail = rolloutEventDetail(report, bucket, latestKey(report.model));
+ * if (detail) await publisher.publishRollout?.(detail);
+ * ```
+ */
+export function rolloutEventDetail(
+  report: DriftReport,
+  bucket: string | undefined,
+  latest: string,
+): ModelRolloutVerdictDetail | undefined {
+  const rollout = report.rollout;
+  if (rollout === undefined || rollout.comparisons.length === 0) return undefined;
+  return {
+    model: report.model,
+    primary: rollout.primary,
+    comparisons: rollout.comparisons,
+    versions: rollout.versions,
+    window: report.window,
+    generated_at: report.generated_at,
+    report: { ...(bucket ? { bucket } : {}), json: report.keys.json, html: report.keys.html, latest },
+  };
 }

@@ -11,7 +11,8 @@ import { buildDriftReport, latestKey, reportKeys } from '../report/report.ts';
 import type { DriftReport } from '../report/report-types.ts';
 import { readLatestPointer, writeLatestPointer, writeReportFiles } from '../report/report-writer.ts';
 import { checkModel } from './check.ts';
-import { claimDriftEvent, driftEventDetail, releaseDriftEvent } from './events.ts';
+import { claimDriftEvent, driftEventDetail, releaseDriftEvent, rolloutEventDetail } from './events.ts';
+import { checkRollout } from './rollout.ts';
 import type { DriftDefaults } from './settings.ts';
 
 export interface DriftRunOptions {
@@ -113,6 +114,8 @@ export async function runDriftChecks(options: DriftRunOptions): Promise<ModelRun
         continue;
       }
       report = buildDriftReport(result, clock());
+      const rollout = await checkRollout(options.store, model, result.config, result.window, end);
+      if (rollout !== undefined) report.rollout = rollout;
       const files = await writeReportFiles(options.store, report);
       const latest = latestKey(model);
       let event = false;
@@ -129,6 +132,10 @@ export async function runDriftChecks(options: DriftRunOptions): Promise<ModelRun
           }
           event = true;
         }
+      }
+      const verdict = rolloutEventDetail(report, options.bucket, latest);
+      if (verdict !== undefined && options.publisher.publishRollout !== undefined) {
+        await options.publisher.publishRollout(verdict);
       }
       await writeLatestPointer(options.store, report);
       outcomes.push({ model, status: 'checked', report, keys: { ...files, latest }, event });

@@ -12,6 +12,7 @@ import type {
   PerformanceSection,
   ReportedTest,
 } from './report-types.ts';
+import { rolloutSection } from './rollout-section.ts';
 
 const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;margin:0;background:#f6f8fa}
@@ -62,6 +63,7 @@ export function renderDriftHtml(report: DriftReport): string {
     estimatedSection(report),
     outcomeSection(report),
     otherVersions(report),
+    rolloutSection(report.rollout),
     footer(report),
   ];
   return [

@@ -8,6 +8,7 @@ import type { Task } from '../../repository/model-config.ts';
 import type { DataQualitySection } from '../check/data-quality.ts';
 import type { EstimatedPerformanceSection } from '../check/estimated-performance.ts';
 import type { MultivariateDriftSection } from '../check/multivariate-drift.ts';
+import type { RolloutResult } from '../check/rollout.ts';
 import type {
   ClassificationMetrics,
   Correction,
@@ -179,6 +180,8 @@ export interface OtherVersionSummary {
 
 export interface DriftReport {
   schema: typeof DRIFT_REPORT_SCHEMA_VERSION;
+  /** Comparison of the versions of a rollout (traffic split, shadows), when the model has one. */
+  rollout?: RolloutResult;
   model: string;
   /** The latest version with traffic in the window (null when there was none). */
   version: string | null;

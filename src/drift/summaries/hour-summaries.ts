@@ -348,6 +348,8 @@ async function refreshFolder(
           continue;
         }
         const { record, ts } = capture;
+        // Shadow predictions were never served: only the rollout comparison reads them.
+        if (record.shadow === true) continue;
         const hour = Math.floor(ts / HOUR_MS) * HOUR_MS;
         const id = `${record.version}|${hour}`;
         let entry = accumulators.get(id);
