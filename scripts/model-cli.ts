@@ -17,6 +17,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DriftConfigError } from '../src/drift/check/settings.ts';
+import type { ModelDataFile } from '../src/drift/profiles/model-runner.ts';
 import { referenceFromData } from '../src/drift/profiles/reference-from-data.ts';
 import { referenceFromSamples } from '../src/drift/profiles/reference-from-samples.ts';
 import { ReferenceInputError } from '../src/drift/profiles/reference-table.ts';
@@ -97,17 +98,7 @@ export async function main(argv: string[], print: (line: string) => void = conso
     const version = values.version === undefined ? undefined : Number(values.version);
     const config = values.config === undefined ? undefined : await readJsonFile(values.config);
     const model = await readFile(file);
-    // Computed before anything is written: a reference that does not fit the model stops the publish.
     const referencePath = values.reference ?? values['sample-inputs'];
-    const reference =
-      referencePath === undefined
-        ? undefined
-        : await computeReferenceFile(referencePath, {
-            name: values.name,
-            model,
-            config: config ?? (await storedConfig(store, values.name)),
-            labelColumn: values['label-column'],
-          });
     // External data files the model names, read from beside the model file (never elsewhere).
     let external: ReturnType<typeof externalDataFiles>;
     try {
@@ -128,6 +119,27 @@ export async function main(argv: string[], print: (line: string) => void = conso
         contentType: 'application/octet-stream',
       });
     }
+    // A reference runs the model here, with its external data in memory.
+    const externalData =
+      referencePath === undefined
+        ? undefined
+        : await Promise.all(
+            external.map(async ({ location }) => ({
+              path: location,
+              data: await readFile(join(dirname(file), location)),
+            })),
+          );
+    // Computed before anything is written: a reference that does not fit the model stops the publish.
+    const reference =
+      referencePath === undefined
+        ? undefined
+        : await computeReferenceFile(referencePath, {
+            name: values.name,
+            model,
+            config: config ?? (await storedConfig(store, values.name)),
+            labelColumn: values['label-column'],
+            externalData,
+          });
     const result = await publishModel(store, {
       name: values.name,
       version,
@@ -177,11 +189,19 @@ export async function main(argv: string[], print: (line: string) => void = conso
     const modelObject = await store.get(`models/${values.name}/${version}/model.onnx`);
     if (modelObject === undefined)
       throw new UsageError(`models/${values.name}/${version}/model.onnx is gone`);
+    // External data of a published version: only files inside its own version folder.
+    const externalData = [];
+    for (const { location } of externalDataFiles(modelObject.body)) {
+      const data = await store.get(`models/${values.name}/${version}/${location}`);
+      if (data === undefined) throw new UsageError(`models/${values.name}/${version}/${location} is missing`);
+      externalData.push({ path: location, data: data.body });
+    }
     const reference = await computeReferenceFile(file, {
       name: values.name,
       model: modelObject.body,
       config: await storedConfig(store, values.name),
       labelColumn: values['label-column'],
+      externalData,
     });
     const key = referenceKey(values.name, version);
     const { body, contentType } = referenceFile(reference);
@@ -248,7 +268,13 @@ function isSampleInputs(text: string): boolean {
 /** Computes reference.json from a data file (rows of features, or sample inputs), for the model bytes given. */
 async function computeReferenceFile(
   path: string,
-  options: { name: string; model: Uint8Array; config: unknown; labelColumn?: string },
+  options: {
+    name: string;
+    model: Uint8Array;
+    config: unknown;
+    labelColumn?: string;
+    externalData?: readonly ModelDataFile[];
+  },
 ): Promise<ReferenceDocument> {
   const text = await readFile(path, 'utf8');
   if (isSampleInputs(text)) {
@@ -258,6 +284,7 @@ async function computeReferenceFile(
     return referenceFromSamples({
       model: options.name,
       modelBytes: options.model,
+      externalData: options.externalData,
       config: options.config,
       text,
       fileName: basename(path),
@@ -266,6 +293,7 @@ async function computeReferenceFile(
   return referenceFromData({
     model: options.name,
     modelBytes: options.model,
+    externalData: options.externalData,
     config: options.config,
     text,
     fileName: basename(path),

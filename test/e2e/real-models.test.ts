@@ -26,10 +26,7 @@ import { ROOT } from '../helpers/paths.ts';
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'real-models');
 
 /** Fixtures that cannot be loaded here, with the reason (shown as the test's skip message). */
-const PENDING: Record<string, string> = {
-  'external-data':
-    'its reference is computed by running the model in the CLI process from model.onnx alone; external data is served (test/hardening/hostile-models.test.ts) but not yet used for references',
-};
+const PENDING: Record<string, string> = {};
 
 /** Whether references of non-tabular models are built from sample inputs (`--sample-inputs`). */
 const SAMPLE_REFERENCES = true;

@@ -71,9 +71,10 @@ export async function createOnnxPredictor(
   modelBytes: Uint8Array,
   featureNames: readonly string[] | undefined,
   columns: readonly string[] = [],
+  externalData?: readonly ModelDataFile[],
 ): Promise<ReferencePredictor> {
   const prepared = rewriteZipMapOutputs(modelBytes);
-  const session = await InferenceSession.create(prepared.bytes);
+  const session = await InferenceSession.create(prepared.bytes, externalDataOptions(externalData));
   try {
     const { signature } = deriveSignature(session.inputMetadata, session.outputMetadata);
     markUndeclaredRanks(signature, prepared.bytes);
@@ -190,4 +191,20 @@ function element(value: TensorElement | undefined): number | string {
   if (typeof value === 'bigint') return Number(value);
   if (typeof value === 'boolean') return value ? 1 : 0;
   return Number.NaN;
+}
+
+/**
+ * One external data file of a model, by the location its tensors name (relative to the model's
+ * folder), with its bytes: what a reference needs to run a model saved with external data.
+ */
+export interface ModelDataFile {
+  path: string;
+  data: Uint8Array;
+}
+
+/** Session options handing onnxruntime a model's external data in memory (none: no options). */
+export function externalDataOptions(
+  files: readonly ModelDataFile[] | undefined,
+): InferenceSession.SessionOptions {
+  return files === undefined || files.length === 0 ? {} : { externalData: [...files] };
 }

@@ -1,7 +1,7 @@
 import { parseModelConfig } from '../../repository/model-config.ts';
 import { withModelDefaults } from '../../repository/model-defaults.ts';
 import { parseDriftSettings } from '../check/settings.ts';
-import { createOnnxPredictor, type ReferencePredictor } from './model-runner.ts';
+import { createOnnxPredictor, type ModelDataFile, type ReferencePredictor } from './model-runner.ts';
 import { computeReference } from './reference.ts';
 import { parseReferenceTable } from './reference-table.ts';
 import type { ReferenceDocument } from './reference-types.ts';
@@ -10,6 +10,8 @@ export interface ReferenceFromDataRequest {
   model: string;
   /** The ONNX model the reference is for: its predictions on the rows are profiled. */
   modelBytes: Uint8Array;
+  /** The model's external data files, when it has any (see `ModelDataFile`). */
+  externalData?: readonly ModelDataFile[];
   /** The model's config.json (parsed JSON, validated here). */
   config: unknown;
   /** The reference file's text (CSV with a header, or JSON lines) and its name. */
@@ -43,6 +45,7 @@ export async function referenceFromData(request: ReferenceFromDataRequest): Prom
     request.modelBytes,
     stored.feature_names,
     candidates,
+    request.externalData,
   );
   const featureNames = predictor.featureNames;
   const missing = featureNames.filter((name) => !table.columns.includes(name));

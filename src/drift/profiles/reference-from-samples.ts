@@ -18,7 +18,12 @@ import { inferModelDefaults, withModelDefaults } from '../../repository/model-de
 import { deriveSignature, markUndeclaredRanks } from '../../runtime/signature.ts';
 import type { InferenceRequest } from '../../types.ts';
 import { parseDriftSettings } from '../check/settings.ts';
-import type { OutputColumn, ReferencePredictor } from './model-runner.ts';
+import {
+  externalDataOptions,
+  type ModelDataFile,
+  type OutputColumn,
+  type ReferencePredictor,
+} from './model-runner.ts';
 import { computeReference } from './reference.ts';
 import { type RawValue, ReferenceInputError } from './reference-table.ts';
 import type { ReferenceDocument } from './reference-types.ts';
@@ -26,6 +31,8 @@ import type { ReferenceDocument } from './reference-types.ts';
 export interface ReferenceFromSamplesRequest {
   model: string;
   modelBytes: Uint8Array;
+  /** The model's external data files, when it has any (see `ModelDataFile`). */
+  externalData?: readonly ModelDataFile[];
   /** The model's config.json (parsed JSON, validated here). */
   config: unknown;
   /** One inference request body (`{"inputs": […]}`), or JSON lines of them. */
@@ -88,7 +95,7 @@ export async function referenceFromSamples(request: ReferenceFromSamplesRequest)
   const settings = parseDriftSettings(stored.drift, request.model);
   const samples = parseSampleRequests(request.text, request.fileName);
   const prepared = rewriteZipMapOutputs(request.modelBytes);
-  const session = await InferenceSession.create(prepared.bytes);
+  const session = await InferenceSession.create(prepared.bytes, externalDataOptions(request.externalData));
   try {
     const { signature } = deriveSignature(session.inputMetadata, session.outputMetadata);
     markUndeclaredRanks(signature, prepared.bytes);
