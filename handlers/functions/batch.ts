@@ -10,7 +10,6 @@ import { type BatchScoring, createBatchScoring } from '../../src/batch/batch-sco
 import { retryMayFix } from '../../src/batch/summary.ts';
 import { readBatchConfig } from '../../src/config/batch-config.ts';
 import type { Env } from '../../src/config/env.ts';
-import { ServingError } from '../../src/errors.ts';
 import { STREAMING_TIMEOUTS } from '../commons/clients.ts';
 import { deadlineOf, partialFailure } from '../commons/invocation.ts';
 import { logger, metrics } from '../commons/powertools.ts';
@@ -26,18 +25,13 @@ export interface BatchInvocationResult {
  * repeat it.
  */
 export function worthRetrying(outcome: BatchFileOutcome): boolean {
-  return outcome.status === 'failed' && (retryMayFix(outcome.summary.error) || retryable(outcome.error));
+  return outcome.status === 'failed' && retryMayFix(outcome.summary.error);
 }
 
 export interface BatchHandlerDeps {
   batch: Pick<BatchScoring, 'scoreObject'>;
   /** Time kept before Lambda's timeout to write a failed summary (`BATCH_DEADLINE_MARGIN_SECONDS`). */
   deadlineMarginMs: number;
-}
-
-/** A model not validated yet, a model process that stopped, a store outage (503s): worth a retry. */
-function retryable(error: unknown): boolean {
-  return error instanceof ServingError && error.status === 503;
 }
 
 /**

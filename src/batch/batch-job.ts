@@ -11,7 +11,7 @@ import {
   toJsonLine,
 } from '../capture/record.ts';
 import { parseInferenceRequest } from '../codec/parse-request.ts';
-import { BadRequestError, ServingError, StorageUnavailableError } from '../errors.ts';
+import { BadRequestError, ServingError } from '../errors.ts';
 import type { ObjectStream, ObjectWriter, StreamingObjectStore } from '../ports/object-store.ts';
 import type { InferenceService } from '../protocol/service.ts';
 import type { ModelRepository } from '../repository/model-repository.ts';
@@ -476,7 +476,8 @@ class BatchFileRun {
     this.#summary.error = {
       kind: known ? error.kind : 'Internal',
       message: known ? error.message : 'internal error; see the batch function logs',
-      retryable: error instanceof StorageUnavailableError,
+      // 503s pass (a store outage, a model not validated yet, a model process that stopped).
+      retryable: known && error.status === 503,
     };
     // Before the run claimed the file, the store itself failed (reading the summary or opening the
     // input): what an earlier run wrote stays untouched, and the retry decides.

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { main } from '../../scripts/batch-cli.ts';
 import { publishModel } from '../../src/repository/publish.ts';
-import { type RunningStack, startStack } from '../helpers/local-stack.ts';
+import { type RunningStack, startStack, waitForVerdict } from '../helpers/local-stack.ts';
 
 let stack: RunningStack;
 
@@ -109,6 +109,8 @@ describe('npm run batch', () => {
       model: await readFile(join(demo, '1', 'model.onnx')),
       config: JSON.parse(await readFile(join(demo, 'config.json'), 'utf8')),
     });
+    // Versions are served once validated.
+    await waitForVerdict(stack.store, 'late', 1);
 
     const second = await runCli([file, '--model', 'late']);
     const third = await runCli([file, '--model', 'late']);
