@@ -3,6 +3,7 @@
  * runs this; the tests run it too, and start the server from the result):
  *
  *   <out>/server/index.mjs                          the bundled server (scripts/serve.ts)
+ *   <out>/server/sandbox-child.mjs                  the process each model runs in
  *   <out>/node_modules/onnxruntime-node, -common    Linux binaries of one CPU only
  *
  * Nothing else: no dev dependencies, no sources. `node <out>/server/index.mjs` runs it.

@@ -117,6 +117,8 @@ describe('the image, reproduced without Docker', () => {
       'node_modules/onnxruntime-common',
       'node_modules/onnxruntime-node',
       'server/index.mjs',
+      // The process each model runs in (src/runtime/sandbox.ts), bundled beside the server.
+      'server/sandbox-child.mjs',
     ]);
     const binaries = tree.files.filter((file) => /\/bin\/napi-v\d+\//.test(file.path));
     const arch = process.arch === 'arm64' ? 'arm64' : 'x64';
