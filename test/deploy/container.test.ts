@@ -13,10 +13,10 @@ import { parseAllDocuments } from 'yaml';
 import type { buildImageTree, ImageTree } from '../../scripts/build-image-tree.ts';
 import { readDriftCheckConfig } from '../../src/config/drift-check-config.ts';
 import { readServerConfig } from '../../src/config/server-config.ts';
-import { publishModel } from '../../src/repository/publish.ts';
 import { conformanceDir, ROOT } from '../helpers/paths.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 import { serverEnv, startServerProcess } from '../helpers/server.ts';
+import { publishValidated } from '../helpers/validated.ts';
 
 interface Stage {
   name: string;
@@ -128,7 +128,7 @@ describe('the image, reproduced without Docker', () => {
   });
 
   it('starts the server from the tree alone and serves a model from the bucket', async () => {
-    await publishModel(s3.store, {
+    await publishValidated(s3.store, {
       name: 'relu',
       version: 1,
       model: await readFile(

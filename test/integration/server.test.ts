@@ -15,10 +15,11 @@ import { main, runBatchCommand, startServer } from '../../scripts/serve.ts';
 import { encodeS3Key } from '../../src/adapters/aws/s3-event.ts';
 import { createJsonLogger } from '../../src/adapters/node/json-log.ts';
 import type { CaptureRecord } from '../../src/capture/record.ts';
-import { publishModel } from '../../src/repository/publish.ts';
+import { validateModel } from '../../src/validation/validate-model.ts';
 import { conformanceDir } from '../helpers/paths.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 import { serverEnv, startServerProcess } from '../helpers/server.ts';
+import { publishValidated } from '../helpers/validated.ts';
 
 const relu = () =>
   readFile(join(conformanceDir(), 'onnx-backend', 'simple', 'test_single_relu_model', 'model.onnx'));
@@ -73,7 +74,7 @@ describe('server: readiness', () => {
       assert.match(((await ready.json()) as { error: string }).error, /loading its models/);
       assert.equal(readyz.status, 503);
 
-      await publishModel(s3.store, { name: 'late-model', version: 1, model: await relu() });
+      await publishValidated(s3.store, { name: 'late-model', version: 1, model: await relu() });
       await server.preloaded;
 
       assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
@@ -87,7 +88,7 @@ describe('server: readiness', () => {
 
 describe('server: captures', () => {
   it('writes prediction captures to the bucket as files on its interval', async () => {
-    await publishModel(s3.store, { name: 'relu-captures', version: 1, model: await relu() });
+    await publishValidated(s3.store, { name: 'relu-captures', version: 1, model: await relu() });
     const server = await startServer({ ...serverEnv(s3), CAPTURE_FLUSH_SECONDS: '0.2' }, { log });
     try {
       const response = await fetch(`${server.url}/v2/models/relu-captures/infer`, {
@@ -113,7 +114,7 @@ describe('server: captures', () => {
   });
 
   it('keeps the captures of a failed write and writes them once the store is back', async () => {
-    await publishModel(s3.store, { name: 'relu-retry', version: 1, model: await relu() });
+    await publishValidated(s3.store, { name: 'relu-retry', version: 1, model: await relu() });
     const server = await startServer({ ...serverEnv(s3), CAPTURE_FLUSH_SECONDS: '3600' }, { log });
     try {
       for (const id of ['keep-1', 'keep-2']) {
@@ -145,7 +146,7 @@ describe('server: captures', () => {
 
 describe('server: graceful SIGTERM', () => {
   it('answers the request in flight, refuses new connections, flushes the captures and exits 0', async () => {
-    await publishModel(s3.store, { name: 'relu-term', version: 1, model: await relu() });
+    await publishValidated(s3.store, { name: 'relu-term', version: 1, model: await relu() });
     // Captures would wait an hour: only the shutdown can write them.
     const server = await startServerProcess({ ...serverEnv(s3), CAPTURE_FLUSH_SECONDS: '3600' });
     const first = await fetch(`${server.url}/v2/models/relu-term/infer`, {
@@ -278,7 +279,7 @@ describe('server: bucket notifications by webhook', () => {
 
 describe('server: commands', () => {
   it('batch --prefix scores every input object under the prefix', async () => {
-    await publishModel(s3.store, { name: 'relu-cmd', version: 1, model: await relu() });
+    await publishValidated(s3.store, { name: 'relu-cmd', version: 1, model: await relu() });
     await s3.store.put('batch/input/relu-cmd/a.jsonl', `${reluRequest('a-1')}\n`);
     await s3.store.put('batch/input/relu-cmd/b.jsonl', `${reluRequest('b-1')}\n${reluRequest('b-2')}\n`);
 
@@ -306,7 +307,7 @@ describe('server: the HTTP adapter', () => {
   let server: Awaited<ReturnType<typeof startServer>>;
 
   before(async () => {
-    await publishModel(s3.store, { name: 'relu-adapter', version: 1, model: await relu() });
+    await publishValidated(s3.store, { name: 'relu-adapter', version: 1, model: await relu() });
     server = await startServer({ ...serverEnv(s3), MAX_BODY_BYTES: '4096' }, { log });
   });
 
@@ -358,6 +359,8 @@ describe('server: drift check off Lambda', () => {
     const demo = await mkdtemp(join(tmpdir(), 'onnx-serve-demo-'));
     try {
       await publishDemoModels(s3.store, demo);
+      // Versions are served once validated: what the bucket webhook would trigger.
+      await validateModel(s3.store, 'models/iris/1/model.onnx');
       const [header = '', ...rows] = (await readFile(join(demo, 'iris', 'holdout.csv'), 'utf8'))
         .trim()
         .split('\n');
