@@ -17,7 +17,7 @@ import { FileEventPublisher } from '../src/adapters/file/file-event-publisher.ts
 import { captureOfStoredLine } from '../src/capture/log-line.ts';
 import type { RolloutResult } from '../src/drift/check/rollout.ts';
 import { runDriftChecks } from '../src/drift/check/run.ts';
-import type { StreamingObjectStore } from '../src/ports/object-store.ts';
+import type { ObjectStore, StreamingObjectStore } from '../src/ports/object-store.ts';
 import { mulberry32 } from './lib/random.ts';
 import { expectedLabel, TWO_CLASS_CONFIG, twoClassModel } from './lib/rollout-models.ts';
 import { openLocalStore, readStackSettings, type StackSettings } from './local/stack-settings.ts';
@@ -63,6 +63,8 @@ export async function runRolloutDemo(options: {
   await putConfig({ default_version: 1 });
   await store.put(`models/${model}/1/model.onnx`, twoClassModel(CHAMPION));
   await store.put(`models/${model}/2/model.onnx`, twoClassModel(CHALLENGER));
+  // Versions are served once the stack's validation has passed them.
+  for (const version of [1, 2]) await waitUntilValidated(store, model, version, options.timeoutMs);
   const refreshMs = Number(process.env.MODEL_REFRESH_SECONDS ?? '5') * 1000;
   const truth = new Map<string, number>();
   const phase = async (name: string) => {
@@ -210,4 +212,28 @@ async function waitForCaptures(
 
 function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));
+}
+
+/** Waits for the validation verdict of an upload (metadata.json describing its current ETag). */
+async function waitUntilValidated(
+  store: Pick<ObjectStore, 'get' | 'head'>,
+  model: string,
+  version: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const upload = await store.head(`models/${model}/${version}/model.onnx`);
+    const metadata = await store.get(`models/${model}/${version}/metadata.json`);
+    if (upload !== undefined && metadata !== undefined) {
+      try {
+        const record = JSON.parse(new TextDecoder().decode(metadata.body)) as { etag?: string };
+        if (record.etag === upload.etag) return;
+      } catch {
+        // Caught mid-write: read again.
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`model '${model}' version ${version} has no validation verdict after ${timeoutMs} ms`);
 }

@@ -14,7 +14,7 @@ import { expectedLabel, TWO_CLASS_CONFIG, twoClassModel } from '../../scripts/li
 import { captureOfStoredLine } from '../../src/capture/log-line.ts';
 import type { CaptureRecord } from '../../src/capture/record.ts';
 import { requestJson } from '../helpers/http.ts';
-import { type RunningStack, startStack } from '../helpers/local-stack.ts';
+import { type RunningStack, startStack, waitForVerdict } from '../helpers/local-stack.ts';
 
 const MODEL = 'rollout-demo';
 const ARGMAX = [1, 1] as const;
@@ -90,8 +90,10 @@ describe('local stack: rollout walk-through', () => {
   it('publishes version 2 as a shadow: captured under the same ids, answers untouched', async () => {
     // Prepare: version 1 serves; version 2 arrives with the config naming it a shadow.
     await stack.store.put(`models/${MODEL}/1/model.onnx`, twoClassModel(ARGMAX));
+    await waitForVerdict(stack.store, MODEL, 1);
     await putConfig({ default_version: 1 });
     await stack.store.put(`models/${MODEL}/2/model.onnx`, twoClassModel(WEIGHTED));
+    await waitForVerdict(stack.store, MODEL, 2);
     await putConfig({ default_version: 1, shadow: [2] });
     const requests = Array.from({ length: 200 }, (_, i) => ({ id: `shadowed-${i}`, row: rowOf() }));
 
