@@ -13,8 +13,6 @@ import type { ObjectStore } from '../../src/ports/object-store.ts';
 export const DEFAULT_FLUSH_INTERVAL_MS = 5_000;
 /** A partition holding this much is written at once, without waiting for the interval. */
 export const DEFAULT_MAX_BUFFER_BYTES = 4 * 1024 * 1024;
-/** Longest stdout line looked at; longer ones cannot be capture lines (they are at most 200 KiB). */
-const MAX_TEED_LINE_CHARS = 1024 * 1024;
 
 export interface LocalCapturePipelineOptions {
   store: ObjectStore;
@@ -52,9 +50,8 @@ interface Partition {
  * @example
  * ```ts
  * const pipeline = new LocalCapturePipeline({ store, flushIntervalMs: 5_000 });
- * const untee = teeStdoutLines((line) => pipeline.push(line));
+ * interceptStdout((line) => pipeline.push(line)); // scripts/local/console.ts
  * // … serve requests …
- * untee();
  * await pipeline.close(); // everything buffered is written
  * ```
  */
@@ -145,49 +142,6 @@ export class LocalCapturePipeline {
       }
     }
   }
-}
-
-/**
- * Calls `onLine` with every complete line written to `process.stdout` (by `console`, Powertools'
- * logger, or `process.stdout.write`), still printing everything as before. Returns the function
- * that undoes it; a last line without a newline is passed on then.
- */
-export function teeStdoutLines(onLine: (line: string) => void): () => void {
-  const stdout = process.stdout;
-  const original = stdout.write;
-  const decoder = new TextDecoder();
-  let carry = '';
-  const feed = (chunk: unknown) => {
-    const text =
-      typeof chunk === 'string'
-        ? chunk
-        : chunk instanceof Uint8Array
-          ? decoder.decode(chunk, { stream: true })
-          : '';
-    const parts = (carry + text).split('\n');
-    carry = parts.pop() ?? '';
-    // A runaway line without a newline is not a capture line; keep memory bounded.
-    if (carry.length > MAX_TEED_LINE_CHARS) carry = '';
-    for (const line of parts) {
-      try {
-        onLine(line);
-      } catch {
-        // The tee must never break the output it copies.
-      }
-    }
-  };
-  stdout.write = function write(this: NodeJS.WriteStream, ...args: unknown[]): boolean {
-    feed(args[0]);
-    return Reflect.apply(original, stdout, args) as boolean;
-  } as typeof stdout.write;
-  return () => {
-    stdout.write = original;
-    if (carry !== '') {
-      const last = carry;
-      carry = '';
-      onLine(last);
-    }
-  };
 }
 
 /** `yyyy-MM-dd-HH-mm-ss` in UTC, as Firehose names its objects. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { LocalCapturePipeline, teeStdoutLines } from '../../scripts/local/capture-pipeline.ts';
+import { LocalCapturePipeline } from '../../scripts/local/capture-pipeline.ts';
 import { formatCaptureLine } from '../../src/capture/log-line.ts';
 import { captureTensor, createCaptureRecord } from '../../src/capture/record.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
@@ -141,31 +141,5 @@ describe('LocalCapturePipeline', () => {
       objects[0]?.map((line) => (JSON.parse(line) as { capture: { id: string } }).capture.id),
       ['first', 'second'],
     );
-  });
-});
-
-describe('teeStdoutLines', () => {
-  it('passes every whole line on, still printing everything, until undone', () => {
-    const printed: string[] = [];
-    const seen: string[] = [];
-    const original = process.stdout.write;
-    process.stdout.write = ((chunk: string | Uint8Array) => {
-      printed.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return true;
-    }) as typeof process.stdout.write;
-    try {
-      const untee = teeStdoutLines((line) => seen.push(line));
-      process.stdout.write('{"a":1}\n{"b"');
-      process.stdout.write(new TextEncoder().encode(':2}\n\u00e9t\u00e9\n'));
-      console.log('from console');
-      process.stdout.write('tail without newline');
-      untee();
-      process.stdout.write('after\n');
-    } finally {
-      process.stdout.write = original;
-    }
-
-    assert.deepEqual(seen, ['{"a":1}', '{"b":2}', 'été', 'from console', 'tail without newline']);
-    assert.equal(printed.join(''), '{"a":1}\n{"b":2}\nété\nfrom console\ntail without newlineafter\n');
   });
 });

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { StackActivity } from '../../scripts/local/activity.ts';
-import { colorFor, LOG_FILES, REQUEST_LINES_PER_SECOND, StackConsole } from '../../scripts/local/console.ts';
+import {
+  colorFor,
+  interceptStdout,
+  LOG_FILES,
+  REQUEST_LINES_PER_SECOND,
+  StackConsole,
+} from '../../scripts/local/console.ts';
 
 let dir: string;
 before(async () => {
@@ -164,5 +170,32 @@ describe('local stack console', () => {
     assert.equal(iris?.synthetic, 1);
     assert.deepEqual(iris?.versions, { '1': 100 });
     assert.deepEqual(iris?.latencyMs, { p50: 50, p90: 90, p99: 99, max: 100 });
+  });
+});
+
+describe('interceptStdout', () => {
+  it('passes every whole line on (across chunks, bytes and console.log), prints only through its writer, until restored', () => {
+    const printed: string[] = [];
+    const seen: string[] = [];
+    const original = process.stdout.write;
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      printed.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      const { write, restore } = interceptStdout((line) => seen.push(line));
+      process.stdout.write('{"a":1}\n{"b"');
+      process.stdout.write(new TextEncoder().encode(':2}\n\u00e9t\u00e9\n'));
+      console.log('from console');
+      write('shown\n');
+      process.stdout.write('tail without newline');
+      restore();
+      process.stdout.write('after\n');
+    } finally {
+      process.stdout.write = original;
+    }
+
+    assert.deepEqual(seen, ['{"a":1}', '{"b":2}', 'été', 'from console', 'tail without newline']);
+    assert.equal(printed.join(''), 'shown\nafter\n');
   });
 });
