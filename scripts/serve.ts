@@ -41,6 +41,7 @@ import type { Env } from '../src/config/env.ts';
 import { readServerConfig, type ServerConfig } from '../src/config/server-config.ts';
 import { readValidationConfig } from '../src/config/validation-config.ts';
 import { runDriftChecks } from '../src/drift/check/run.ts';
+import { logRequest } from '../src/http/app.ts';
 import type { DriftEventPublisher } from '../src/ports/drift-event-publisher.ts';
 import { createServing, type Serving } from '../src/serving.ts';
 import { validateNotifiedModel } from '../src/validation/validate-model.ts';
@@ -142,7 +143,10 @@ export async function startServer(
     onServed: (served) => {
       const captured = writeCaptures(served, captures, log);
       metrics?.record(served, captured);
-      logRequest(log, served, captured);
+      logRequest(log, served.outcome, served.ms, captured, {
+        requestBytes: served.requestBytes,
+        responseBytes: served.responseBytes,
+      });
     },
     onError: (message, error) => log.error(message, { error: error as Error }),
   });
@@ -232,29 +236,6 @@ function writeCaptures(
     log.warn('capture failed', { error: outcome.captureError as Error });
   if (outcome.captures === undefined || captures === undefined) return undefined;
   return captures.add(outcome.captures);
-}
-
-function logRequest(log: JsonLogger, served: ServedRequest, captured: number | undefined): void {
-  const { outcome } = served;
-  const { stats, error, response, outcomes } = outcome;
-  const fields = {
-    operation: outcome.operation,
-    status: response.status,
-    requestMs: Math.round(served.ms * 1000) / 1000,
-    requestBytes: served.requestBytes,
-    responseBytes: served.responseBytes,
-    ...(stats ?? {}),
-    ...(captured === undefined ? {} : { captured }),
-    ...(outcome.synthetic ? { synthetic: true } : {}),
-    ...(outcomes === undefined
-      ? {}
-      : { model: outcomes.model, accepted: outcomes.accepted, key: outcomes.key }),
-  };
-  if (error?.unexpected !== undefined)
-    log.error('request failed', { ...fields, error: error.unexpected as Error });
-  else if (error)
-    log.info('request rejected', { ...fields, errorKind: error.kind, errorMessage: error.message });
-  else log.info('request', fields);
 }
 
 function logWebhookResult(log: JsonLogger, result: WebhookObjectResult): void {

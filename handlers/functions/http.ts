@@ -4,7 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { formatCaptureLines } from '../../src/capture/log-line.ts';
 import type { Env } from '../../src/config/env.ts';
 import { readServingConfig } from '../../src/config/serving-config.ts';
-import type { HttpOutcome } from '../../src/http/app.ts';
+import { type HttpOutcome, logRequest } from '../../src/http/app.ts';
 import { createServing, type Serving } from '../../src/serving.ts';
 import { bucketStore } from '../commons/clients.ts';
 import { RequestMetrics } from '../commons/emf.ts';
@@ -166,22 +166,7 @@ function record(
   if (error) metrics.add(`Error${error.kind}`, 'Count', 1);
   process.stdout.write(metrics.flush(Date.now()));
 
-  const fields = {
-    operation: outcome.operation,
-    status: response.status,
-    requestMs: Math.round(requestMs * 1000) / 1000,
-    ...(stats ?? {}),
-    ...(captured === undefined ? {} : { captured }),
-    ...(outcome.synthetic ? { synthetic: true } : {}),
-    ...(outcomes === undefined
-      ? {}
-      : { model: outcomes.model, accepted: outcomes.accepted, key: outcomes.key }),
-  };
-  if (error?.unexpected !== undefined)
-    logger.error('request failed', { ...fields, error: error.unexpected as Error });
-  else if (error)
-    logger.info('request rejected', { ...fields, errorKind: error.kind, errorMessage: error.message });
-  else logger.info('request', fields);
+  logRequest(logger, outcome, requestMs, captured);
 }
 
 /**

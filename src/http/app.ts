@@ -463,3 +463,41 @@ async function awaitShadows(
   }
   return outcome;
 }
+
+/** Where a request's log line goes: Powertools' logger on Lambda, the JSON logger off it. */
+export interface RequestLog {
+  info(message: string, fields: Record<string, unknown>): void;
+  error(message: string, fields: Record<string, unknown>): void;
+}
+
+/**
+ * Writes a request's log line — `request`, `request rejected` (a 4xx or a known 5xx, with its kind
+ * and message) or `request failed` (the unexpected, with the error) — with the same fields on every
+ * host: operation, status, latency, the model's stats, captures, the synthetic mark and outcomes,
+ * plus the host's `extra` (byte counts).
+ */
+export function logRequest(
+  log: RequestLog,
+  outcome: HttpOutcome,
+  requestMs: number,
+  captured: number | undefined,
+  extra: Record<string, unknown> = {},
+): void {
+  const { stats, error, response, outcomes } = outcome;
+  const fields = {
+    operation: outcome.operation,
+    status: response.status,
+    requestMs: Math.round(requestMs * 1000) / 1000,
+    ...extra,
+    ...(stats ?? {}),
+    ...(captured === undefined ? {} : { captured }),
+    ...(outcome.synthetic ? { synthetic: true } : {}),
+    ...(outcomes === undefined
+      ? {}
+      : { model: outcomes.model, accepted: outcomes.accepted, key: outcomes.key }),
+  };
+  if (error?.unexpected !== undefined) log.error('request failed', { ...fields, error: error.unexpected });
+  else if (error)
+    log.info('request rejected', { ...fields, errorKind: error.kind, errorMessage: error.message });
+  else log.info('request', fields);
+}

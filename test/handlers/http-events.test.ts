@@ -12,9 +12,9 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { createHttpHandler } from '../../handlers/functions/http.ts';
 import { buildOnnxModel } from '../../scripts/lib/onnx/graph-builder.ts';
 import { readServingConfig } from '../../src/config/serving-config.ts';
-import { publishModel } from '../../src/repository/publish.ts';
 import { createServing } from '../../src/serving.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
+import { publishValidated } from '../helpers/validated.ts';
 
 const DOUBLE = buildOnnxModel({
   inputs: [{ name: 'x', elemType: 'float32', shape: ['n'] }],
@@ -94,7 +94,7 @@ const INFER = { routeKey: 'POST /v2/models/{name}/infer', pathParameters: { name
 
 before(async () => {
   s3 = await startS3Server();
-  await publishModel(s3.store, { name: 'double', version: 1, model: DOUBLE });
+  await publishValidated(s3.store, { name: 'double', version: 1, model: DOUBLE });
   const serving = createServing(readServingConfig({ MODEL_BUCKET: s3.bucket }), { store: s3.store });
   handler = createHttpHandler({ serving }) as unknown as typeof handler;
 });
