@@ -10,9 +10,9 @@ import { deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import { buildOnnxModel } from '../../scripts/lib/onnx/graph-builder.ts';
 import { readServingConfig } from '../../src/config/serving-config.ts';
 import type { HttpRequest } from '../../src/http/app.ts';
-import { publishModel } from '../../src/repository/publish.ts';
 import { createServing } from '../../src/serving.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
+import { publishValidated } from '../helpers/validated.ts';
 
 const LABELS = ['setosa', 'versicolor', 'virginica'];
 const FEATURES = ['a', 'b', 'c'];
@@ -89,16 +89,16 @@ async function call(method: string, path: string, body?: unknown, headers?: Http
 
 before(async () => {
   s3 = await startS3Server();
-  await publishModel(s3.store, {
+  await publishValidated(s3.store, {
     name: 'clf',
     version: 1,
     model: CLASSIFIER,
     config: { task: 'classification', labels: LABELS, feature_names: FEATURES },
   });
-  await publishModel(s3.store, { name: 'clf', version: 2, model: CLASSIFIER });
-  await publishModel(s3.store, { name: 'fixed', version: 1, model: FIXED });
-  await publishModel(s3.store, { name: 'adder', version: 1, model: ADDER });
-  await publishModel(s3.store, { name: 'counted', version: 1, model: ADDER });
+  await publishValidated(s3.store, { name: 'clf', version: 2, model: CLASSIFIER });
+  await publishValidated(s3.store, { name: 'fixed', version: 1, model: FIXED });
+  await publishValidated(s3.store, { name: 'adder', version: 1, model: ADDER });
+  await publishValidated(s3.store, { name: 'counted', version: 1, model: ADDER });
   serving = createServing(readServingConfig({ MODEL_BUCKET: s3.bucket, MAX_INFLATED_BYTES: '100000' }), {
     store: s3.store,
   });
