@@ -21,6 +21,7 @@ import { buildLayer, hostArchitecture, layerRunner } from '../../scripts/build-l
 import { buildDemoModels, DEMO_MODEL_NAMES, trainDemoModel } from '../../scripts/demo-models.ts';
 import { arm64EmulationUnavailable, type NodeRunner } from '../../scripts/deploy/arm64-emulator.ts';
 import type { LambdaArchitecture } from '../../scripts/deploy/budgets.ts';
+import { validateModel } from '../../src/validation/validate-model.ts';
 import { ROOT } from '../helpers/paths.ts';
 import { startS3Server, TEST_CREDENTIALS, TEST_REGION, type TestS3Server } from '../helpers/s3-server.ts';
 
@@ -90,17 +91,24 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), 'onnx-serve-lambda-shape-'));
   const models = join(work, 'models');
   await buildDemoModels(models);
+  const modelKeys: string[] = [];
   for (const entry of await readdir(models, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || !/(model\.onnx|config\.json)$/.test(entry.name)) continue;
     const path = join(entry.parentPath, entry.name);
-    await s3.store.put(`models/${relative(models, path).split('\\').join('/')}`, await readFile(path));
+    const key = `models/${relative(models, path).split('\\').join('/')}`;
+    await s3.store.put(key, await readFile(path));
+    if (entry.name === 'model.onnx') modelKeys.push(key);
   }
+  // Versions are served once validated: give each the verdict the validation function would.
+  for (const key of modelKeys) await validateModel(s3.store, key);
   for (const name of DEMO_MODEL_NAMES)
     rows.push({ name, row: (await trainDemoModel(name)).holdoutRows[0] ?? [] });
   if (!existsSync(join(ROOT, 'dist/http/index.mjs'))) await buildHandlers();
   task = join(work, 'task');
   await mkdir(task);
   await copyFile(join(ROOT, 'dist/http/index.mjs'), join(task, 'index.mjs'));
+  // The process each model runs in is bundled beside the handler, as the deployment package holds it.
+  await copyFile(join(ROOT, 'dist/http/sandbox-child.mjs'), join(task, 'sandbox-child.mjs'));
   await copyFile(join(ROOT, 'test/deploy/fixtures/lambda-driver.mjs'), join(task, 'driver.mjs'));
 });
 
@@ -127,6 +135,10 @@ async function runShaped(architecture: LambdaArchitecture, runner: NodeRunner): 
     POWERTOOLS_METRICS_NAMESPACE: 'OnnxServeTest',
     POWERTOOLS_LOG_LEVEL: 'WARN',
     CAPTURE_ENABLED: 'false',
+    // qemu-user runs one arm64 process and cannot exec another (no binfmt handler inside the
+    // namespace), so the emulated run keeps onnxruntime in the serving process; native runs keep the
+    // default, a process per model.
+    INFERENCE_ISOLATION: architecture === host ? 'process' : 'none',
     DRIVER_MODELS: JSON.stringify(rows),
   };
   const inner = ['sh', '-c', NAMESPACE_SCRIPT, 'sh', task, layer.dir];
