@@ -106,9 +106,14 @@ export async function runRolloutDemo(options: {
   const canaryShare = canary.filter((a) => a.version === '2').length / canary.length;
   print(`  ${canary.length} requests, ${(canaryShare * 100).toFixed(1)} % answered by version 2`);
 
-  const wanted = shadowed.length * 2 + canary.length;
-  const captured = await waitForCaptures(store, model, wanted, options.timeoutMs);
-  print(`captured ${captured.total} predictions (${captured.shadow} of them shadow predictions)`);
+  // Every answer is captured; a shadow run is captured when it finished within SHADOW_BUDGET_MS
+  // (on a busy machine some do not), in the same record batch as its request's answer.
+  const answered = shadowed.length + canary.length;
+  const captured = await waitForCaptures(store, model, answered, options.timeoutMs);
+  const missed = shadowed.length - captured.shadow;
+  print(
+    `captured ${captured.total} predictions (${captured.shadow} of them shadow predictions${missed > 0 ? `; ${missed} shadow runs missed SHADOW_BUDGET_MS and were not captured` : ''})`,
+  );
   await postJson(`${stack.apiUrl}/v2/models/${model}/outcomes`, {
     outcomes: [...truth].map(([id, value]) => ({ id, value })),
   });
@@ -203,9 +208,9 @@ async function waitForCaptures(
         if (record.shadow === true) shadow++;
       }
     }
-    if (total >= count) return { total, shadow };
+    if (total - shadow >= count) return { total, shadow };
     if (Date.now() > deadline)
-      throw new Error(`${total} of ${count} predictions captured after ${timeoutMs / 1000} s`);
+      throw new Error(`${total - shadow} of ${count} answers captured after ${timeoutMs / 1000} s`);
     await sleep(250);
   }
 }

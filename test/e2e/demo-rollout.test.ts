@@ -11,7 +11,12 @@ import { type RunningStack, startStack } from '../helpers/local-stack.ts';
 let stack: RunningStack;
 
 before(async () => {
-  stack = await startStack({ CAPTURE_FLUSH_SECONDS: '0.5', DEMO_MODELS: 'false' });
+  stack = await startStack({
+    CAPTURE_FLUSH_SECONDS: '0.5',
+    DEMO_MODELS: 'false',
+    // Every shadow run is to be compared here, however busy the machine: no run may miss the budget.
+    SHADOW_BUDGET_MS: '10000',
+  });
 });
 
 after(async () => {

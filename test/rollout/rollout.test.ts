@@ -50,6 +50,8 @@ function serving(env: Record<string, string> = {}) {
       MODEL_REFRESH_SECONDS: '0',
       // About rollouts, not validation: versions are served as uploaded (the documented opt-out).
       REQUIRE_VALIDATION: 'false',
+      // A shadow's first run loads its model (a process of its own): give it time on a busy machine.
+      SHADOW_BUDGET_MS: '30000',
       ...env,
     }),
     {
