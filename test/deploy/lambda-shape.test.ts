@@ -25,13 +25,22 @@ import { validateModel } from '../../src/validation/validate-model.ts';
 import { ROOT } from '../helpers/paths.ts';
 import { startS3Server, TEST_CREDENTIALS, TEST_REGION, type TestS3Server } from '../helpers/s3-server.ts';
 
-/** Sets up the namespace, then execs the runner; arguments: task dir, layer dir, then the command. */
+/** Where Lambda keeps the runtime's Node: the runner's binary is bound there. */
+const LAMBDA_NODE = '/var/lang/bin/node';
+
+/**
+ * Sets up the namespace, then execs the runner; arguments: task dir, layer dir, the Node binary,
+ * then the command (which names the binary as LAMBDA_NODE). Everything is bound before `/tmp` is
+ * covered, so a checkout under `/tmp` works too.
+ */
 const NAMESPACE_SCRIPT = `
 set -e
-task="$1"; layer="$2"; shift 2
+task="$1"; layer="$2"; node="$3"; shift 3
 mount --make-rprivate /
 mount -t tmpfs -o size=1m tmpfs /var
-mkdir /var/task
+mkdir -p /var/task /var/lang/bin
+touch ${LAMBDA_NODE}
+mount --bind "$node" ${LAMBDA_NODE}
 mount --bind "$task" /var/task
 mount -o remount,bind,ro /var/task
 mount --bind "$layer" /opt
@@ -141,14 +150,16 @@ async function runShaped(architecture: LambdaArchitecture, runner: NodeRunner): 
     INFERENCE_ISOLATION: architecture === host ? 'process' : 'none',
     DRIVER_MODELS: JSON.stringify(rows),
   };
-  const inner = ['sh', '-c', NAMESPACE_SCRIPT, 'sh', task, layer.dir];
+  // The runner's last argument (or its command) is the Node binary.
+  const node = runner.args.at(-1) ?? runner.command;
+  const inner = ['sh', '-c', NAMESPACE_SCRIPT, 'sh', task, layer.dir, node];
   // The emulated runner is `unshare -m -- sh -c <bind cpuinfo; exec "$@"> <cpuinfo>` and then
   // `qemu -cpu neoverse-n1 -L <sysroot> <node>`: the Lambda shape goes between the two, in the
   // same namespace. This machine's Node gets a namespace of its own.
   const [command, args] =
     runner.command === 'unshare'
-      ? [runner.command, [...runner.args.slice(0, -6), ...inner, ...runner.args.slice(-6)]]
-      : ['unshare', ['-m', '--', ...inner, runner.command, ...runner.args]];
+      ? [runner.command, [...runner.args.slice(0, -6), ...inner, ...runner.args.slice(-6, -1), LAMBDA_NODE]]
+      : ['unshare', ['-m', '--', ...inner, LAMBDA_NODE]];
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn(command, [...args, 'driver.mjs'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -163,7 +174,7 @@ async function runShaped(architecture: LambdaArchitecture, runner: NodeRunner): 
     child.on('close', (code) =>
       code === 0
         ? resolve(stdout)
-        : reject(new Error(`${runner.label} exited ${code}: ${stderr.slice(-2000)}`)),
+        : reject(new Error(`${runner.label} exited ${code}: ${stderr.slice(-2000)} ${stdout.slice(-2000)}`)),
     );
   });
   const line = output.split('\n').find((text) => text.startsWith('RESULT '));
