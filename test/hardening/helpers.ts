@@ -28,10 +28,25 @@ export async function reluModel(): Promise<Uint8Array> {
   return readFile(join(conformanceDir(), 'onnx-backend', 'simple', 'test_single_relu_model', 'model.onnx'));
 }
 
-/** `createServing` over `s3`, with environment overrides (`MAX_BODY_BYTES`, `MODEL_CACHE_MB`, …). */
-export function servingOver(s3: TestS3Server, env: Record<string, string> = {}): Serving {
+/** Patient timeouts, for tests that inject no store faults and must not fail on a busy machine. */
+export const PATIENT_CLIENT: ClientSettings = {
+  maxAttempts: 3,
+  connectionTimeoutMs: 3_000,
+  requestTimeoutMs: 10_000,
+  socketTimeoutMs: 10_000,
+};
+
+/**
+ * `createServing` over `s3`, with environment overrides (`MAX_BODY_BYTES`, `MODEL_CACHE_MB`, …)
+ * and the S3 client's settings (`FAST_CLIENT` by default, for the fault-injection tests).
+ */
+export function servingOver(
+  s3: TestS3Server,
+  env: Record<string, string> = {},
+  client: ClientSettings = FAST_CLIENT,
+): Serving {
   return createServing(readServingConfig({ MODEL_BUCKET: s3.bucket, REQUIRE_VALIDATION: 'false', ...env }), {
-    store: new S3ObjectStore({ client: s3.createClient(FAST_CLIENT), bucket: s3.bucket }),
+    store: new S3ObjectStore({ client: s3.createClient(client), bucket: s3.bucket }),
   });
 }
 

@@ -14,6 +14,7 @@ import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 import {
   assertCleanRejection,
   bodyOf,
+  PATIENT_CLIENT,
   reluModel,
   type Serving,
   servingOver,
@@ -38,7 +39,8 @@ let serving: Serving;
 before(async () => {
   s3 = await startS3Server();
   await publishModel(s3.store, { name: 'relu', version: 1, model: await reluModel() });
-  serving = servingOver(s3, { MAX_BODY_BYTES: String(MAX_BODY_BYTES) });
+  // No store faults here: a patient client, so that a slow store on a busy machine is not a failure.
+  serving = servingOver(s3, { MAX_BODY_BYTES: String(MAX_BODY_BYTES) }, PATIENT_CLIENT);
   const warm = await post('/v2/models/relu/infer', bodyOf(validReluRequest()));
   assert.equal(warm.response.status, 200, warm.response.body);
 });
