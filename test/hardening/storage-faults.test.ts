@@ -7,7 +7,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { publishModel } from '../../src/repository/publish.ts';
 import { type S3Fault, startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
-import { assertNoLeak, bodyOf, reluModel, type Serving, servingOver, validReluRequest } from './helpers.ts';
+import {
+  assertNoLeak,
+  bodyOf,
+  PATIENT_CLIENT,
+  reluModel,
+  type Serving,
+  servingOver,
+  validReluRequest,
+} from './helpers.ts';
 
 /** Client timeouts are below a second (FAST_CLIENT); a fault must be answered well within this. */
 const ANSWER_BOUND_MS = 5_000;
@@ -164,7 +172,8 @@ describe('model objects changing under the service', () => {
 describe('concurrency and the cache budget', () => {
   it('100 concurrent first requests for one model: one download, one session, all 200', async () => {
     await publishModel(s3.store, { name: 'stampede', version: 1, model: relu });
-    const serving = servingOver(s3);
+    // No fault injected: a patient client, so that a busy machine's slow store is not a failure.
+    const serving = servingOver(s3, {}, PATIENT_CLIENT);
     s3.resetRequests();
 
     const outcomes = await Promise.all(
@@ -188,7 +197,7 @@ describe('concurrency and the cache budget', () => {
     for (const name of names) await publishModel(s3.store, { name, version: 1, model: relu });
     // Sessions in this process: this test is about the cache's budget and evictions, and a model
     // process of its own (≈ 80 MB each) would not fit a 1 MiB budget at all.
-    const serving = servingOver(s3, { MODEL_CACHE_MB: '1', INFERENCE_ISOLATION: 'none' });
+    const serving = servingOver(s3, { MODEL_CACHE_MB: '1', INFERENCE_ISOLATION: 'none' }, PATIENT_CLIENT);
 
     const outcomes = await Promise.all(
       Array.from({ length: 120 }, (_, i) => infer(serving, names[(i * 7) % names.length], [i, -1])),
