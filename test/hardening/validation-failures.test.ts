@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Context, S3Event } from 'aws-lambda';
 import { createValidationFailuresHandler } from '../../handlers/functions/validation-failures.ts';
 import { lambdaContext } from '../../scripts/local/apigw-event.ts';
+import { asyncFailureRecord } from '../../scripts/local/s3-functions.ts';
 import { encodeS3Key } from '../../src/adapters/aws/s3-event.ts';
 import type { ModelMetadata } from '../../src/repository/metadata.ts';
 import { publishModel } from '../../src/repository/publish.ts';
@@ -213,6 +214,23 @@ describe('validation that never finishes: the failure destination writes an inva
 
     assert.equal(result.outcome, 'validated');
     assert.equal((await verdictOf('retry'))?.status, 'valid');
+  });
+
+  it("understands the local stack's failure record (the local stack wires the same destination)", async () => {
+    const { key, etag } = await publish('local');
+    const record = asyncFailureRecord(
+      'modelEvents',
+      'us-east-1',
+      s3EventFor(key, etag),
+      new Error('object store timed out during GetObject'),
+      3,
+    );
+
+    assert.deepEqual(await handler(record, context()), { invalid: 1, unchanged: 0, ignored: 0 });
+    assert.equal(
+      (await verdictOf('local'))?.reason,
+      'validation did not finish: the validation function failed (object store timed out during GetObject) after 3 attempt(s)',
+    );
   });
 
   it('ignores what is not a failure record, and objects of another bucket', async () => {

@@ -65,8 +65,9 @@ export function parseAsyncFailure(event: unknown): AsyncFailure | undefined {
 
 /**
  * The failure said in a few words, for a verdict or a log line: `timed out (Task timed out after
- * 120.00 seconds) after 3 attempts`, `ran out of memory …`, `crashed …`, `did not run: the event
- * expired (EventAgeExceeded)`.
+ * 120.00 seconds) after 3 attempt(s)`, `ran out of memory …`, `crashed …` (the runtime exited),
+ * `failed …` (the handler threw), `did not run: the event expired before it could run
+ * (EventAgeExceeded)`.
  */
 export function describeAsyncFailure(failure: AsyncFailure): string {
   const message = failure.errorMessage?.replace(/^RequestId: \S+\s*/, '').trim();
@@ -75,15 +76,17 @@ export function describeAsyncFailure(failure: AsyncFailure): string {
   if (failure.functionError === undefined) {
     return `did not run: ${failure.condition === 'EventAgeExceeded' ? 'the event expired before it could run' : 'it was not invoked'} (${failure.condition})`;
   }
-  const text = `${failure.errorType ?? ''} ${message ?? ''}`;
-  const what = /timed ?out/i.test(text)
-    ? 'timed out'
-    : /OutOfMemory|out of memory|signal: killed/i.test(text)
-      ? 'ran out of memory'
-      : failure.functionError === 'Handled'
-        ? 'failed'
-        : 'crashed';
-  return `${what}${detail}${attempts}`;
+  return `${failureKind(failure.errorType ?? '', message ?? '')}${detail}${attempts}`;
+}
+
+/** What the runtime's error type and message say happened; an error the handler threw `failed`. */
+function failureKind(type: string, message: string): string {
+  if (type === 'Sandbox.Timedout' || /\bTask timed out after \d/.test(message)) return 'timed out';
+  if (type === 'Runtime.OutOfMemory' || /Runtime exited with error: signal: killed/.test(message))
+    return 'ran out of memory';
+  if (type.startsWith('Runtime.') || /Process exited before completing|Runtime exited/.test(message))
+    return 'crashed';
+  return 'failed';
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
