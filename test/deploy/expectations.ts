@@ -180,6 +180,7 @@ export function roleGrants(stage: string): Record<string, RoleGrants> {
         'logs:PutLogEvents': [ref('ValidationFailuresLogGroup.Arn')],
         's3:GetObject': [`${BUCKET}/models/*`],
         's3:PutObject': [`${BUCKET}/models/*/metadata.json`],
+        's3:ListBucket': LIST('models/*'),
         'sqs:SendMessage': [ref('AsyncFailureQueue.Arn')],
       },
     },
