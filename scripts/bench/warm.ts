@@ -232,9 +232,12 @@ export async function warmOverhead(
       bodyBytes: bodyBytes.byteLength,
       binaryBodyBytes: binary.body.byteLength,
     };
-    if (inProcessTimes.length > 0 && name.startsWith('breast-cancer') && !name.includes('nocapture')) {
+    // The core runs without capture, so the -nocapture models would repeat these rows.
+    if (inProcessTimes.length > 0 && !name.includes('nocapture')) {
       const p = summarize(inProcessTimes);
       const cost = c.median - p.median;
+      // A small model's request is where a fixed cost shows; larger tensors are reported.
+      const small = name.startsWith('breast-cancer');
       rows.push({
         section: '1 warm overhead',
         what: `${name}, batch ${batch}, model in its own process vs in-process session`,
@@ -243,8 +246,8 @@ export async function warmOverhead(
         baselineName: 'core, session in process',
         ratioName: 'isolated/in-process',
         ratio: c.median / p.median,
-        target: 'isolation ≤ 0.1 ms a request',
-        met: cost <= 0.1,
+        target: small ? 'isolation ≤ 0.1 ms a request' : undefined,
+        met: small ? cost <= 0.1 : undefined,
         note: `isolation costs ${(cost * 1000).toFixed(0)} µs a request (IPC round trip, tensors cloned both ways)`,
       });
     }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -55,9 +56,14 @@ export async function startS3Functions(options: LocalS3FunctionsOptions): Promis
       );
   }
   const handlers = new Map<string, S3Handler>();
+  // Failure destinations are functions of their own (their own module instance).
+  const destinations = new Map<string, (event: unknown, context: Context) => Promise<unknown>>();
   for (const binding of bindings) {
     if (!handlers.has(binding.functionName))
       handlers.set(binding.functionName, await importHandler(options.root, binding));
+    const destination = binding.onFailure;
+    if (destination !== undefined && !destinations.has(destination.functionName))
+      destinations.set(destination.functionName, await importHandler(options.root, destination));
   }
 
   const dispatcher = new S3NotificationDispatcher({
@@ -72,6 +78,16 @@ export async function startS3Functions(options: LocalS3FunctionsOptions): Promis
       return handler(
         event,
         lambdaContext(binding.functionName, binding.memoryMb, binding.timeoutSeconds * 1000),
+      );
+    },
+    onFailed: async (binding, event, { error, attempts }) => {
+      const destination = binding.onFailure;
+      const handler = destination && destinations.get(destination.functionName);
+      if (destination === undefined || handler === undefined) return;
+      options.log(`local stack: ${binding.functionName}'s failed event → ${destination.functionName}`);
+      await handler(
+        asyncFailureRecord(binding.functionName, options.region, event, error, attempts),
+        lambdaContext(destination.functionName, destination.memoryMb, destination.timeoutSeconds * 1000),
       );
     },
     describeObject: options.store
@@ -97,6 +113,35 @@ export async function startS3Functions(options: LocalS3FunctionsOptions): Promis
     close: async () => {
       options.server.off('event', listener);
       await dispatcher.close();
+    },
+  };
+}
+
+/**
+ * The invocation record Lambda sends to an `onFailure` destination once an asynchronous event has
+ * failed every attempt: the original event, the condition and the last error.
+ */
+export function asyncFailureRecord(
+  functionName: string,
+  region: string,
+  event: S3Event,
+  error: unknown,
+  attempts: number,
+) {
+  return {
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    requestContext: {
+      requestId: randomUUID(),
+      functionArn: `arn:aws:lambda:${region}:000000000000:function:${functionName}:$LATEST`,
+      condition: 'RetriesExhausted',
+      approximateInvokeCount: attempts,
+    },
+    requestPayload: event,
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: {
+      errorType: error instanceof Error ? error.name : 'Error',
+      errorMessage: error instanceof Error ? error.message : String(error),
     },
   };
 }

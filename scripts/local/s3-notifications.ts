@@ -22,7 +22,21 @@ export interface S3Binding {
   environment: Record<string, string>;
   /** Identifies the binding in the records' `configurationId`, as S3 names configurations. */
   configurationId: string;
+  /** The function of the stack its `destinations.onFailure` names, when it names one. */
+  onFailure?: FailureDestination;
 }
+
+/** A function invoked with Lambda's failure record once an event has failed for good. */
+export interface FailureDestination {
+  functionName: string;
+  handler: string;
+  memoryMb: number;
+  timeoutSeconds: number;
+  environment: Record<string, string>;
+}
+
+/** `destinations.onFailure` as serverless.yml writes it: a function name, or `{ type, arn }`. */
+type DestinationDefinition = string | { type?: unknown; arn?: unknown } | undefined;
 
 type S3EventDefinition =
   | string
@@ -36,7 +50,7 @@ type S3EventDefinition =
 export async function readS3Bindings(serverlessYmlPath: string): Promise<S3Binding[]> {
   const document = (await readServerlessDocument(serverlessYmlPath)) as ServerlessDocument<{
     s3?: S3EventDefinition;
-  }>;
+  }> & { functions?: Record<string, { destinations?: { onFailure?: DestinationDefinition } }> };
   const bindings: S3Binding[] = [];
   for (const [functionName, definition] of Object.entries(document.functions ?? {})) {
     const events = (definition.events ?? []).filter((event) => event.s3 !== undefined);
@@ -46,16 +60,42 @@ export async function readS3Bindings(serverlessYmlPath: string): Promise<S3Bindi
         throw new Error(`serverless.yml: function '${functionName}' has s3 events but no handler`);
       }
       const parsed = parseS3Event(functionName, s3);
+      const onFailure = failureDestination(document, definition.destinations?.onFailure);
       bindings.push({
         functionName,
         handler: definition.handler,
         ...parsed,
         ...functionSettings(document, definition),
         configurationId: `${functionName}-s3-${index + 1}`,
+        ...(onFailure === undefined ? {} : { onFailure }),
       });
     }
   }
   return bindings;
+}
+
+/**
+ * The function of the stack an `onFailure` destination names: by name, or by
+ * `Fn::GetAtt: [<Name>LambdaFunction, Arn]` (the logical id the framework gives function `name`);
+ * queues, topics and functions elsewhere are not local.
+ */
+function failureDestination(
+  document: ServerlessDocument<unknown>,
+  destination: DestinationDefinition,
+): FailureDestination | undefined {
+  const functions = document.functions ?? {};
+  let name: string | undefined;
+  if (typeof destination === 'string') name = destination in functions ? destination : undefined;
+  else if (destination?.type === 'function') {
+    const getAtt = (destination.arn as { 'Fn::GetAtt'?: unknown } | undefined)?.['Fn::GetAtt'];
+    const logicalId = Array.isArray(getAtt) ? getAtt[0] : undefined;
+    name = Object.keys(functions).find(
+      (candidate) => `${candidate.charAt(0).toUpperCase()}${candidate.slice(1)}LambdaFunction` === logicalId,
+    );
+  }
+  const definition = name === undefined ? undefined : functions[name];
+  if (name === undefined || definition?.handler === undefined) return undefined;
+  return { functionName: name, handler: definition.handler, ...functionSettings(document, definition) };
 }
 
 function parseS3Event(
@@ -113,6 +153,15 @@ export interface S3DispatcherOptions {
   describeObject?: (bucket: string, key: string) => Promise<{ etag?: string; size?: number } | undefined>;
   /** Longest wait for an announced object to be fully stored (default 5 s). */
   settleTimeoutMs?: number;
+  /**
+   * Called once an event has failed every attempt (not when the dispatcher is closing), as Lambda
+   * hands it to the function's `onFailure` destination; a rejection is logged.
+   */
+  onFailed?: (
+    binding: S3Binding,
+    event: S3Event,
+    failure: { error: unknown; attempts: number },
+  ) => Promise<void>;
 }
 
 /**
@@ -139,6 +188,7 @@ export class S3NotificationDispatcher {
   readonly #retryDelaysMs: readonly number[];
   readonly #describeObject: S3DispatcherOptions['describeObject'];
   readonly #settleTimeoutMs: number;
+  readonly #onFailed: S3DispatcherOptions['onFailed'];
   readonly #sequencer = createSequencer();
   readonly #inFlight = new Set<Promise<void>>();
   readonly #waiting = new Set<() => void>();
@@ -154,6 +204,7 @@ export class S3NotificationDispatcher {
     this.#retryDelaysMs = options.retryDelaysMs ?? [200, 1_000];
     this.#describeObject = options.describeObject;
     this.#settleTimeoutMs = options.settleTimeoutMs ?? 5_000;
+    this.#onFailed = options.onFailed;
   }
 
   /** Schedules an invocation of every matching function; returns how many were scheduled. */
@@ -222,6 +273,13 @@ export class S3NotificationDispatcher {
         const delay = this.#retryDelaysMs[attempt - 1];
         if (delay === undefined || this.#closed) {
           this.#log(`local stack: ${target} failed (attempt ${attempt} of ${attempts}), dropped: ${message}`);
+          if (delay === undefined && this.#onFailed !== undefined) {
+            await this.#onFailed(binding, event, { error, attempts: attempt }).catch((failure: unknown) =>
+              this.#log(
+                `local stack: the failure destination of ${target} failed: ${failure instanceof Error ? failure.message : String(failure)}`,
+              ),
+            );
+          }
           return;
         }
         this.#log(

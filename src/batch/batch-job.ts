@@ -51,6 +51,12 @@ export interface BatchSettings {
   maxLineChars?: number;
   /** Tensors larger than this are summarised in captures. */
   maxCapturedElements?: number;
+  /**
+   * Time one file may take, in milliseconds (`BATCH_FILE_BUDGET_SECONDS`); the request's own
+   * `deadline` (the invocation's timeout less a margin) applies too, whichever comes first.
+   * `undefined` or 0: no budget of its own.
+   */
+  fileBudgetMs?: number;
 }
 
 /** Structured log sink; Powertools' Logger fits. */
@@ -79,6 +85,12 @@ export interface BatchFileRequest {
   etag?: string;
   /** Epoch milliseconds after which the run gives up cleanly (the function's own timeout follows). */
   deadline?: number;
+}
+
+/** When a run must stop, and what set that time (for the summary's message). */
+interface RunDeadline {
+  at: number;
+  set: string;
 }
 
 export type BatchFileOutcome =
@@ -157,6 +169,9 @@ class BatchFileRun {
   #lastProgressAt: number;
   /** The run has written its `running` summary: from here on, a failure is recorded. */
   #claimed = false;
+  readonly #deadline: RunDeadline | undefined;
+  /** Set when the deadline passed while the run was busy: the rest of it stops at its next step. */
+  #expired: DeadlineExceededError | undefined;
 
   constructor(input: BatchInputKey, request: BatchFileRequest, deps: BatchJobDeps) {
     this.#input = input;
@@ -166,6 +181,7 @@ class BatchFileRun {
     this.#clock = deps.clock ?? Date.now;
     this.#startedAt = this.#clock();
     this.#lastProgressAt = this.#startedAt;
+    this.#deadline = runDeadline(this.#startedAt, request.deadline, deps.settings.fileBudgetMs);
     const started = new Date(this.#startedAt).toISOString();
     this.#summary = {
       schema: SUMMARY_SCHEMA_VERSION,
@@ -211,8 +227,7 @@ class BatchFileRun {
       await this.#writeSummary();
       this.#claimed = true;
 
-      const { model, schema, notTabular, sampleRate } = await this.#loadModel(object);
-      const status = await this.#score(object, model, schema, notTabular, sampleRate);
+      const status = await this.#withinDeadline(this.#loadAndScore(object));
       return { status, key, summary: this.#summary };
     } catch (error) {
       // Replacing the input can also break the read of the old content under way.
@@ -257,6 +272,37 @@ class BatchFileRun {
   async #previousSummary(): Promise<BatchSummary | undefined> {
     const stored = await this.#deps.store.get(this.#keys.summary);
     return stored === undefined ? undefined : parseSummary(stored.body);
+  }
+
+  async #loadAndScore(object: ObjectStream): Promise<'succeeded' | 'partial'> {
+    const { model, schema, notTabular, sampleRate } = await this.#loadModel(object);
+    return this.#score(object, model, schema, notTabular, sampleRate);
+  }
+
+  /**
+   * Settles with `work`, or rejects with `DeadlineExceededError` as soon as the run's deadline
+   * passes, even in the middle of a model run or of a long stretch of input without rows. The
+   * abandoned work stops at its next step (`#checkDeadline`), writing nothing more.
+   */
+  async #withinDeadline<T>(work: Promise<T>): Promise<T> {
+    const deadline = this.#deadline;
+    if (deadline === undefined) return work;
+    work.catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => {
+          this.#expired = this.#deadlineError();
+          reject(this.#expired);
+        },
+        Math.max(0, deadline.at - this.#clock()),
+      );
+    });
+    try {
+      return await Promise.race([work, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async #loadModel(object: ObjectStream) {
@@ -309,7 +355,7 @@ class BatchFileRun {
   ): Promise<'succeeded' | 'partial'> {
     const { settings, service, store } = this.#deps;
     const etag = object.etag ?? this.#request.etag ?? '';
-    const scorer = new BatchScorer({ model, service, schema });
+    const scorer = new BatchScorer({ model, service, schema, checkpoint: () => this.#checkDeadline() });
     const capture: CaptureContext = {
       rate: sampleRate,
       seed: `${this.#input.key}\n${etag}`,
@@ -358,6 +404,7 @@ class BatchFileRun {
     this.#checkDeadline();
     if (rows.length === 0) return;
     const results = await scorer.score(rows);
+    this.#checkDeadline();
     const now = new Date(this.#clock());
     let output = '';
     let errors = '';
@@ -426,15 +473,20 @@ class BatchFileRun {
   }
 
   #checkDeadline(): void {
-    const { deadline } = this.#request;
-    if (deadline !== undefined && this.#clock() > deadline) {
-      throw new DeadlineExceededError(
-        `the run ran out of time after ${this.#counts.total} rows; split the input into smaller files`,
-      );
-    }
+    if (this.#expired !== undefined) throw this.#expired;
+    const deadline = this.#deadline;
+    if (deadline !== undefined && this.#clock() > deadline.at) throw this.#deadlineError();
+  }
+
+  #deadlineError(): DeadlineExceededError {
+    const { total, ok, failed } = this.#counts;
+    return new DeadlineExceededError(
+      `the run ran out of time after ${total} rows (${ok} scored, ${failed} failed): it reached ${this.#deadline?.set}; split the input into smaller files`,
+    );
   }
 
   async #finish(): Promise<'succeeded' | 'partial'> {
+    this.#checkDeadline();
     const { output, errors, captures } = this.#writers;
     await this.#assertCurrent();
     const written = output === undefined ? undefined : await output.complete();
@@ -456,6 +508,7 @@ class BatchFileRun {
     this.#summary.captures =
       this.#captureKey === undefined ? null : { key: this.#captureKey, count: captured };
     const status = failed === 0 ? 'succeeded' : 'partial';
+    this.#checkDeadline();
     this.#summary.status = status;
     this.#summary.counts = { total, ok, failed };
     await this.#assertCurrent();
@@ -500,6 +553,8 @@ class BatchFileRun {
   }
 
   async #writeSummary(final = false): Promise<void> {
+    // A run past its deadline leaves the summary to its failure (a progress write must not follow).
+    if (!final && this.#expired !== undefined) throw this.#expired;
     const now = this.#clock();
     const duration = now - this.#startedAt;
     const { total, ok, failed } = this.#counts;
@@ -533,6 +588,30 @@ class BatchFileRun {
       `CSV columns that are not features of the model were ignored: ${shown.join(', ')}${more > 0 ? ` … and ${more} more (${ignoredColumns.length} in all)` : ''}`,
     ];
   }
+}
+
+/**
+ * The earlier of the request's deadline (the invocation's timeout less its margin) and the file's
+ * own budget from `startedAt`; `undefined` when neither is set.
+ */
+function runDeadline(
+  startedAt: number,
+  requested: number | undefined,
+  budgetMs: number | undefined,
+): RunDeadline | undefined {
+  const byBudget: RunDeadline | undefined =
+    budgetMs === undefined || budgetMs <= 0
+      ? undefined
+      : {
+          at: startedAt + budgetMs,
+          set: `the file's time budget of ${budgetMs / 1000} s (BATCH_FILE_BUDGET_SECONDS)`,
+        };
+  const byInvocation: RunDeadline | undefined =
+    requested === undefined
+      ? undefined
+      : { at: requested, set: "the function's timeout less BATCH_DEADLINE_MARGIN_SECONDS" };
+  if (byBudget === undefined || byInvocation === undefined) return byBudget ?? byInvocation;
+  return byBudget.at <= byInvocation.at ? byBudget : byInvocation;
 }
 
 /** Ignored columns named in a summary's warning; the rest are counted. */

@@ -37,6 +37,7 @@ export function createBatchScoring(
     progressIntervalMs: config.progressIntervalMs,
     maxLineChars: config.maxLineChars,
     maxRecordChars: config.maxRecordChars,
+    fileBudgetMs: config.fileBudgetMs,
   };
 
   /** Scores one input object; never throws for a file problem (see `scoreBatchFile`). */

@@ -27,6 +27,11 @@ export interface BatchScorerOptions {
   schema?: TabularSchema;
   /** Milliseconds clock for latencies (default `performance.now`). */
   now?: () => number;
+  /**
+   * Called before each run of the model; throwing stops the batch there (a file out of time
+   * stops at the next run instead of scoring the rest of its micro-batch).
+   */
+  checkpoint?: () => void;
 }
 
 /**
@@ -54,6 +59,7 @@ export class BatchScorer {
   readonly #service: InferenceService;
   readonly #schema: TabularSchema | undefined;
   readonly #now: () => number;
+  readonly #checkpoint: () => void;
   readonly #version: string;
   readonly #outputNames: string[];
 
@@ -62,6 +68,7 @@ export class BatchScorer {
     this.#service = options.service;
     this.#schema = options.schema;
     this.#now = options.now ?? (() => performance.now());
+    this.#checkpoint = options.checkpoint ?? (() => {});
     this.#version = String(options.model.version);
     this.#outputNames = options.model.signature.outputs.map((output) => output.name);
   }
@@ -106,6 +113,7 @@ export class BatchScorer {
   }
 
   async #runTabular(rows: BatchRow[]): Promise<RowResult[]> {
+    this.#checkpoint();
     const schema = this.#schema;
     if (schema === undefined) throw new Error('BatchScorer: feature rows need a tabular schema');
     const count = rows.length;
@@ -150,6 +158,7 @@ export class BatchScorer {
   }
 
   async #request(row: BatchRow & { kind: 'request' }): Promise<RowResult> {
+    this.#checkpoint();
     try {
       const { response, stats } = await this.#service.infer(
         this.#model.name,

@@ -10,6 +10,11 @@ export const DEFAULT_BATCH_MAX_OUTPUT_BYTES = 256 * MIB;
 
 /** Rows per micro-batch unless configured. */
 export const DEFAULT_BATCH_SIZE = 256;
+/**
+ * Time one batch file may take unless configured: the batch function's 900 s timeout less the
+ * default 30 s margin, so that runs without a Lambda context (the local stack) are bounded too.
+ */
+export const DEFAULT_FILE_BUDGET_SECONDS = 870;
 /** How often a running summary is rewritten with the counts so far, unless configured. */
 export const DEFAULT_PROGRESS_INTERVAL_MS = 10_000;
 
@@ -23,6 +28,8 @@ export interface BatchConfig extends ServingConfig {
   progressIntervalMs: number;
   /** A run stops cleanly this long before the invocation's timeout. */
   deadlineMarginMs: number;
+  /** Time one file may take (0: only the invocation's timeout less the margin bounds it). */
+  fileBudgetMs: number;
   maxLineChars: number;
   maxRecordChars: number;
 }
@@ -31,7 +38,9 @@ export interface BatchConfig extends ServingConfig {
  * Reads the batch configuration: the serving variables (`MODEL_BUCKET`, … see
  * `readServingConfig`) plus `BATCH_SIZE` (rows per micro-batch, default 256), `BATCH_PART_MB`
  * (upload part size, default 8, at least 5), `BATCH_PROGRESS_SECONDS` (default 10),
- * `BATCH_DEADLINE_MARGIN_SECONDS` (default 30), `BATCH_MAX_LINE_MB` (longest JSON line, default
+ * `BATCH_DEADLINE_MARGIN_SECONDS` (default 30), `BATCH_FILE_BUDGET_SECONDS` (time one file may take,
+ * default 870; 0: none of its own; the invocation's timeout less the margin applies as well),
+ * `BATCH_MAX_LINE_MB` (longest JSON line, default
  * 16) and `BATCH_MAX_RECORD_MB` (longest CSV record, default 1).
  *
  * @example
@@ -58,6 +67,9 @@ export function readBatchConfig(env: Env): BatchConfig {
       readNumber(env, 'BATCH_PROGRESS_SECONDS', DEFAULT_PROGRESS_INTERVAL_MS / 1000, { min: 0, max: 3600 }) *
       1000,
     deadlineMarginMs: readNumber(env, 'BATCH_DEADLINE_MARGIN_SECONDS', 30, { min: 0, max: 600 }) * 1000,
+    fileBudgetMs:
+      readNumber(env, 'BATCH_FILE_BUDGET_SECONDS', DEFAULT_FILE_BUDGET_SECONDS, { min: 0, max: 86_400 }) *
+      1000,
     maxLineChars: Math.round(
       readNumber(env, 'BATCH_MAX_LINE_MB', DEFAULT_MAX_LINE_CHARS / MIB, { min: 0.001, max: 256 }) * MIB,
     ),

@@ -278,7 +278,8 @@ export class InferenceService {
 
   /**
    * Index of every model and version in the repository (the `model_repository` extension):
-   * `AVAILABLE`, or `UNAVAILABLE` with the reason when model validation refused the version. With
+   * `AVAILABLE`, or `UNAVAILABLE` with the reason when model validation refused the version or
+   * (validation being required) has not given a verdict for its current upload yet. With
    * `readyOnly` (the request's `"ready": true`), only the versions loaded in this instance, `READY`.
    */
   async repositoryIndex(options: { readyOnly?: boolean } = {}): Promise<RepositoryIndexEntry[]> {
@@ -286,22 +287,19 @@ export class InferenceService {
     for (const name of await this.#repository.listModels()) {
       const states = await this.#repository.versionStates(name);
       const shares = options.readyOnly === true ? undefined : await this.#rolloutShares(name);
-      for (const { version, invalidReason } of states) {
+      for (const { version, invalidReason, pendingReason } of states) {
+        const servable = invalidReason === undefined && pendingReason === undefined;
         if (options.readyOnly === true || shares === undefined) {
-          if (invalidReason === undefined && this.#loader.isLoaded(`models/${name}/${version}/model.onnx`)) {
+          if (servable && this.#loader.isLoaded(`models/${name}/${version}/model.onnx`)) {
             index.push({ name, version: String(version), state: 'READY' });
           }
           continue;
         }
+        const reason = invalidReason !== undefined ? `failed validation: ${invalidReason}` : pendingReason;
         const entry: RepositoryIndexEntry =
-          invalidReason === undefined
+          reason === undefined
             ? { name, version: String(version), state: 'AVAILABLE' }
-            : {
-                name,
-                version: String(version),
-                state: 'UNAVAILABLE',
-                reason: `failed validation: ${invalidReason}`,
-              };
+            : { name, version: String(version), state: 'UNAVAILABLE', reason };
         const share = shares.traffic.get(version);
         if (share !== undefined) entry.traffic = share;
         if (shares.shadows.has(version)) entry.shadow = true;

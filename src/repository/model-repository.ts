@@ -63,6 +63,15 @@ export interface ModelRepositoryOptions {
   requireValidation?: boolean;
 }
 
+/** A version as the repository index shows it. */
+export interface VersionState {
+  version: number;
+  /** Why validation refused the version. */
+  invalidReason?: string;
+  /** Why a version validation did not refuse is not served yet (no verdict for its upload). */
+  pendingReason?: string;
+}
+
 /** Thrown for a version with no verdict of validation for its current upload (fail closed). */
 export class ModelNotValidatedError extends ServingError {
   constructor(message: string) {
@@ -300,17 +309,24 @@ export class ModelRepository {
   }
 
   /**
-   * Every version of a model with the reason validation refused it (`undefined` when it passed or
-   * has not been validated yet), for the repository index.
+   * Every version of a model, for the repository index: with the reason validation refused it, or
+   * (when validation is required) why it is not served yet, e.g. `not validated yet (no metadata.json)`.
    */
-  async versionStates(name: string): Promise<{ version: number; invalidReason?: string }[]> {
+  async versionStates(name: string): Promise<VersionState[]> {
     assertModelName(name);
     const { snapshot } = await this.#current(name);
-    const states: { version: number; invalidReason?: string }[] = [];
+    const states: VersionState[] = [];
     for (const entry of snapshot.versions.values()) {
       const reason = await this.#invalidReason(snapshot, entry);
+      if (reason !== undefined) {
+        states.push({ version: entry.version, invalidReason: reason });
+        continue;
+      }
+      const pending = await this.#pendingReason(snapshot, entry);
       states.push(
-        reason === undefined ? { version: entry.version } : { version: entry.version, invalidReason: reason },
+        pending === undefined
+          ? { version: entry.version }
+          : { version: entry.version, pendingReason: pending.replace(/^is /, '') },
       );
     }
     return states;

@@ -35,11 +35,16 @@ import {
 } from '../runtime/session-options.ts';
 import { deriveSignature } from '../runtime/signature.ts';
 import { SMOKE_FILLS, type SmokeFill, SmokeInputError, smokeFeeds, smokeInputs } from './smoke-inputs.ts';
+import {
+  failedValidation,
+  isUnfinishedVerdict,
+  MAX_REASON_LENGTH,
+  readPrevious,
+  writeMetadata,
+} from './verdicts.ts';
 
 /** Timed smoke runs after the warm-up, unless told otherwise. */
 export const DEFAULT_SMOKE_RUNS = 5;
-/** Longest reason written to metadata.json; onnxruntime's messages can run long. */
-export const MAX_REASON_LENGTH = 300;
 /** onnxruntime would also print a failed smoke run to stderr; the result already reports it. */
 const QUIET_RUN: InferenceSession.RunOptions = { logSeverityLevel: 4 };
 /** The second batch size every model with a free first dimension is run at. */
@@ -113,7 +118,9 @@ export async function validateModel(
 
   const head = await store.head(key);
   if (head === undefined) return gone;
-  const previous = await readPrevious(store, metadataKey);
+  // A verdict of a validation that did not finish is not reused: the upload is validated again.
+  const stored = await readPrevious(store, metadataKey);
+  const previous = stored !== undefined && isUnfinishedVerdict(stored) ? undefined : stored;
   if (previous !== undefined && head.etag !== undefined && previous.etag === head.etag) {
     return { outcome: 'unchanged', key, metadataKey, metadata: previous };
   }
@@ -349,36 +356,6 @@ async function inspect(stored: Uint8Array, subject: Subject): Promise<ModelMetad
   }
 }
 
-/** The verdict of a validation that could not finish. */
-export function failedValidation(
-  subject: Pick<Subject, 'name' | 'version' | 'size' | 'sha256' | 'etag' | 'validatedAt'>,
-  reason: string,
-): ModelMetadata {
-  return {
-    status: 'invalid',
-    reason: reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH - 1)}…` : reason,
-    name: subject.name,
-    version: subject.version,
-    size: subject.size,
-    sha256: subject.sha256,
-    etag: subject.etag,
-    ir_version: null,
-    opsets: null,
-    producer: null,
-    metadata_props: null,
-    inputs: null,
-    outputs: null,
-    rewrites: null,
-    inferred: null,
-    load_ms: null,
-    latency_ms: null,
-    smoke: null,
-    runtime: null,
-    validated_at: subject.validatedAt,
-    validator_version: VALIDATOR_VERSION,
-  };
-}
-
 /** Which limit a failed run hit, said for metadata.json; `undefined` for a plain runtime error. */
 function limitReason(error: unknown): string | undefined {
   if (error instanceof InferenceTimeoutError) return `time limit: ${error.message}`;
@@ -437,28 +414,6 @@ async function warmUp(
     }
   }
   return { ok: false, reason: first ?? 'no run was attempted' };
-}
-
-async function readPrevious(store: ObjectStore, metadataKey: string): Promise<ModelMetadata | undefined> {
-  const stored = await store.get(metadataKey);
-  if (stored === undefined) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(stored.body));
-  } catch {
-    return undefined;
-  }
-  if (typeof json !== 'object' || json === null) return undefined;
-  const previous = json as Partial<ModelMetadata>;
-  // Only this validator's own records are trusted; anything else is validated again.
-  if (previous.validator_version !== VALIDATOR_VERSION || typeof previous.sha256 !== 'string')
-    return undefined;
-  if (previous.status !== 'valid' && previous.status !== 'invalid') return undefined;
-  return previous as ModelMetadata;
-}
-
-async function writeMetadata(store: ObjectStore, key: string, metadata: ModelMetadata): Promise<void> {
-  await store.put(key, `${JSON.stringify(metadata, null, 2)}\n`, { contentType: 'application/json' });
 }
 
 /**

@@ -343,7 +343,10 @@ describe('batch scoring: bad rows and bad files', () => {
 
     assert.equal(outcome.status, 'failed');
     assert.equal(summaryOf(outcome).error?.kind, 'DeadlineExceeded');
-    assert.match(summaryOf(outcome).error?.message ?? '', /ran out of time after 0 rows; split the input/);
+    assert.match(
+      summaryOf(outcome).error?.message ?? '',
+      /ran out of time after 0 rows \(0 scored, 0 failed\): it reached the function's timeout less BATCH_DEADLINE_MARGIN_SECONDS; split the input/,
+    );
     assert.equal(await s3.store.head('batch/output/iris/late.csv.out.jsonl'), undefined);
   });
 

@@ -23,7 +23,9 @@ export const COMMON_ENVIRONMENT = [
 export type FunctionEvents =
   | { kind: 'httpApi' }
   | { kind: 's3'; rules: { Prefix?: string; Suffix?: string }[] }
-  | { kind: 'schedule'; expression: string };
+  | { kind: 'schedule'; expression: string }
+  /** Invoked by another function's asynchronous failure destination only. */
+  | { kind: 'destination'; of: string };
 
 export interface FunctionRow {
   /** The key under `functions:` in serverless.yml. */
@@ -42,8 +44,13 @@ export interface FunctionRow {
   events: FunctionEvents;
   /** Invoked asynchronously: failure destination and bounded retries. */
   async: boolean;
+  /** Where failed asynchronous invocations go (default the failure queue). */
+  failureDestination?: string;
   errorsAlarm: string;
 }
+
+/** How the tests render `Ref` / `Fn::GetAtt`, and how `Fn::Sub` names a variable: `${X}`. */
+export const ref = (name: string): string => `\${${name}}`;
 
 export const ASYNC_INVOKE = { maximumEventAge: 3600, maximumRetryAttempts: 2 } as const;
 
@@ -78,7 +85,21 @@ export const FUNCTIONS: readonly FunctionRow[] = [
     environment: [],
     events: { kind: 's3', rules: [{ Prefix: 'models/' }, { Suffix: '/model.onnx' }] },
     async: true,
+    failureDestination: ref('ValidationFailuresLambdaFunction.Arn'),
     errorsAlarm: 'ModelEventsErrorsAlarm',
+  },
+  {
+    name: 'validationFailures',
+    logicalId: 'ValidationFailuresLambdaFunction',
+    handler: 'dist/validation-failures/index.handler',
+    role: 'ValidationFailuresRole',
+    memory: 512,
+    timeout: 300,
+    layer: false,
+    environment: [],
+    events: { kind: 'destination', of: 'ModelEventsLambdaFunction' },
+    async: true,
+    errorsAlarm: 'ValidationFailuresErrorsAlarm',
   },
   {
     name: 'batch',
@@ -111,8 +132,6 @@ export const FUNCTIONS: readonly FunctionRow[] = [
 /** Routes open to anyone; every other route (and `$default`) needs the configured authorizer. */
 export const OPEN_ROUTES: ReadonlySet<string> = new Set(['GET /v2/health/live', 'GET /v2/health/ready']);
 
-/** How the tests render `Ref` / `Fn::GetAtt`, and how `Fn::Sub` names a variable: `${X}`. */
-export const ref = (name: string): string => `\${${name}}`;
 const BUCKET = ref('ModelBucket.Arn');
 const ARN = `arn:${ref('AWS::Partition')}`;
 const REGION_ACCOUNT = `${ref('AWS::Region')}:${ref('AWS::AccountId')}`;
@@ -148,6 +167,17 @@ export function roleGrants(stage: string): Record<string, RoleGrants> {
       grants: {
         'logs:CreateLogStream': [ref('ModelEventsLogGroup.Arn')],
         'logs:PutLogEvents': [ref('ModelEventsLogGroup.Arn')],
+        's3:GetObject': [`${BUCKET}/models/*`],
+        's3:PutObject': [`${BUCKET}/models/*/metadata.json`],
+        's3:ListBucket': LIST('models/*'),
+        'lambda:InvokeFunction': [ref('ValidationFailuresLambdaFunction.Arn')],
+      },
+    },
+    ValidationFailuresRole: {
+      principal: 'lambda.amazonaws.com',
+      grants: {
+        'logs:CreateLogStream': [ref('ValidationFailuresLogGroup.Arn')],
+        'logs:PutLogEvents': [ref('ValidationFailuresLogGroup.Arn')],
         's3:GetObject': [`${BUCKET}/models/*`],
         's3:PutObject': [`${BUCKET}/models/*/metadata.json`],
         's3:ListBucket': LIST('models/*'),

@@ -187,6 +187,21 @@ describe('functions', () => {
             { Event: 's3:ObjectCreated:*', Rules: events.rules },
           ]);
           assert.ok(list(notification?.value.DependsOn).includes('ModelBucket'), 'created after the bucket');
+        } else if (events.kind === 'destination') {
+          const sources = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig')
+            .map(([, value]) => props(value))
+            .filter(
+              (config) =>
+                render(at(config, 'DestinationConfig', 'OnFailure', 'Destination')) ===
+                ref(`${row.logicalId}.Arn`),
+            )
+            .map((config) => render(config.FunctionName));
+          assert.deepEqual(sources, [ref(events.of)]);
+          const triggers = [
+            ...resourcesOfType(template, 'Custom::S3'),
+            ...resourcesOfType(template, 'AWS::Events::Rule'),
+          ].filter(([, value]) => JSON.stringify(value).includes(row.name));
+          assert.deepEqual(triggers, [], 'no other event source');
         } else if (events.kind === 'httpApi') {
           const integration = props(resource(template, 'HttpApiIntegrationHttp'));
           assert.equal(render(integration.IntegrationUri), ref(`${row.logicalId}.Arn`));
@@ -215,7 +230,7 @@ describe('functions', () => {
         const config = props(configs[0]?.[1] as never);
         assert.equal(
           render(at(config, 'DestinationConfig', 'OnFailure', 'Destination')),
-          ref('AsyncFailureQueue.Arn'),
+          row.failureDestination ?? ref('AsyncFailureQueue.Arn'),
         );
         assert.equal(config.MaximumEventAgeInSeconds, ASYNC_INVOKE.maximumEventAge);
         assert.equal(config.MaximumRetryAttempts, ASYNC_INVOKE.maximumRetryAttempts);
@@ -452,7 +467,7 @@ function sortGrants(grants: Record<string, string[]>): Record<string, string[]> 
 }
 
 describe('failure queue', () => {
-  it('encrypted, keeps failed events 14 days, and is what both async functions fail to', () => {
+  it('encrypted, keeps failed events 14 days, and is what the async functions fail to', () => {
     const template = templateOf(DEFAULTS);
     const queue = props(resource(template, 'AsyncFailureQueue', 'AWS::SQS::Queue'));
     const destinations = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').map(([, value]) =>
@@ -462,8 +477,10 @@ describe('failure queue', () => {
     assert.equal(queue.SqsManagedSseEnabled, true);
     assert.equal(queue.MessageRetentionPeriod, 14 * 24 * 3600);
     assert.deepEqual(
-      destinations,
-      FUNCTIONS.filter((row) => row.async).map(() => ref('AsyncFailureQueue.Arn')),
+      destinations.sort(),
+      FUNCTIONS.filter((row) => row.async)
+        .map((row) => row.failureDestination ?? ref('AsyncFailureQueue.Arn'))
+        .sort(),
     );
   });
 });

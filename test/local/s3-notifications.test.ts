@@ -65,7 +65,16 @@ describe('serverless.yml s3 events', () => {
       timeoutSeconds: 120,
       environment: {},
       configurationId: 'modelEvents-s3-1',
+      onFailure: {
+        functionName: 'validationFailures',
+        handler: 'dist/validation-failures/index.handler',
+        memoryMb: 512,
+        timeoutSeconds: 300,
+        environment: {},
+      },
     });
+    // The batch function's failures go to a queue, which is not local.
+    assert.equal(bindings.find((entry) => entry.functionName === 'batch')?.onFailure, undefined);
   });
 
   it('matches the event type and the prefix and suffix rules as S3 does', () => {
@@ -137,6 +146,29 @@ describe('S3NotificationDispatcher', () => {
       /batch for ObjectCreated:Put s3:\/\/b\/batch\/input\/a b\.csv failed \(attempt 1 of 3\), retrying/,
     );
     assert.match(lines[2] ?? '', /failed \(attempt 3 of 3\), dropped: failure 3$/);
+  });
+
+  it('hands an event that failed every attempt to the failure destination, once', async () => {
+    const failed: { key: string | undefined; message: string; attempts: number }[] = [];
+    const dispatcher = new S3NotificationDispatcher({
+      bindings: [binding],
+      region: LOCAL_REGION,
+      log: () => undefined,
+      retryDelaysMs: [1, 1],
+      invoke: async () => {
+        throw new Error('validation ran out of memory');
+      },
+      onFailed: async (_binding, event, { error, attempts }) => {
+        failed.push({ key: event.Records[0]?.s3.object.key, message: (error as Error).message, attempts });
+      },
+    });
+
+    dispatcher.notify(notification);
+    await dispatcher.idle();
+
+    assert.deepEqual(failed, [
+      { key: 'batch/input/a+b.csv', message: 'validation ran out of memory', attempts: 3 },
+    ]);
   });
 
   it('runs one invocation at a time per function, as one Lambda instance does', async () => {

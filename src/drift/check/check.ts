@@ -251,6 +251,11 @@ function finish(
       `${outcomes.stats.dropped} outcome(s) beyond the first ${outcomes.values.length} were not joined (cap on outcomes per check)`,
     );
   }
+  if (outcomes.stats.uncached > 0) {
+    warnings.push(
+      `${outcomes.stats.uncached} outcome object(s) were read but not kept in the outcome ledger (cap on outcome lines held per check); the next check reads them again`,
+    );
+  }
   if (scan.invalidLines > 0)
     warnings.push(`${scan.invalidLines} capture line(s) skipped: not a valid capture record of '${model}'`);
 

@@ -13,7 +13,10 @@ import { outcomeDayPrefixes } from './window.ts';
 const HOUR_MS = 3_600_000;
 /**
  * Outcomes indexed by one check at most (about 0.5 KB each: 500 MB). Outcomes for further ids
- * are counted in the report's `outcomes.dropped` and a warning, not joined.
+ * are counted in the report's `outcomes.dropped` and a warning, not joined. The same number bounds
+ * the outcome lines the check keeps in memory for its ledgers (the parsed outcome objects kept
+ * under `reports/{model}/_summaries/outcomes/`): objects past it are read, joined and counted in
+ * `uncached`, but not kept, so that what callers post cannot grow the check without bound.
  */
 export const DEFAULT_MAX_OUTCOMES = 1_000_000;
 const HOUR_FOLDER = /^outcomes\/[^/]+\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\//;
@@ -48,6 +51,11 @@ export interface OutcomeReadStats {
    * not joined, counted and reported, so the check's memory does not grow with what callers post.
    */
   dropped: number;
+  /**
+   * Outcome objects read but not kept in a ledger because the ledgers already held `maxOutcomes`
+   * lines: the next check reads them again.
+   */
+  uncached: number;
   /** Objects that could not be read at all, with the reason. */
   unreadable: { key: string; reason: string }[];
   /** A few invalid lines, for the report. */
@@ -89,6 +97,7 @@ export async function loadOutcomes(
       duplicates: 0,
       invalid: 0,
       dropped: 0,
+      uncached: 0,
       unreadable: [],
       samples: [],
     },
@@ -117,7 +126,24 @@ export async function loadOutcomes(
       index.received[row] = received;
     }
   };
-  const ledgers = options.ledger === true ? await readLedgers(store, model, infos) : null;
+  const addEntry = (entry: LedgerEntry): void => {
+    for (let i = 0; i < entry.ids.length; i++) {
+      add(
+        entry.ids[i] as string,
+        entry.values[i] as OutcomeValue,
+        entry.ts[i] ?? Number.NaN,
+        entry.received[i] ?? Number.NaN,
+      );
+    }
+  };
+  // Outcome lines held in memory (ledgers, and an object while it is read): at most maxOutcomes.
+  let budget = maxOutcomes;
+  const take = (lines: number): boolean => {
+    if (lines > budget) return false;
+    budget -= lines;
+    return true;
+  };
+  const ledgers = options.ledger === true ? await readLedgers(store, model, infos, take) : null;
   // Objects are read concurrently but merged one at a time (JavaScript runs each chunk to its end).
   await mapConcurrent(infos, options.concurrency ?? 4, async (info) => {
     const key = info.key;
@@ -126,6 +152,8 @@ export async function loadOutcomes(
     let entry: LedgerEntry;
     if (known !== undefined && known.etag === (info.etag ?? null)) {
       entry = known;
+      ledger?.next.push(entry);
+      addEntry(entry);
     } else {
       entry = {
         key,
@@ -137,31 +165,42 @@ export async function loadOutcomes(
         invalid: 0,
         samples: [],
       };
+      // Kept whole while the budget allows; past it, what was kept is joined and let go, and the
+      // rest of the object is joined line by line.
+      let held = true;
       const report = newOutcomeReadReport();
       const outcomes = await readOutcomeObject(store, key, report, { now: options.now });
       if (outcomes !== undefined) {
         for await (const outcome of outcomes) {
           const ts = outcome.ts === undefined ? Number.NaN : Date.parse(outcome.ts);
           const received = outcome.received_at === undefined ? ts : Date.parse(outcome.received_at);
-          entry.ids.push(outcome.id);
-          entry.values.push(outcome.value);
-          entry.ts.push(Number.isFinite(ts) ? ts : null);
-          entry.received.push(Number.isFinite(received) ? received : null);
+          if (held && take(1)) {
+            entry.ids.push(outcome.id);
+            entry.values.push(outcome.value);
+            entry.ts.push(Number.isFinite(ts) ? ts : null);
+            entry.received.push(Number.isFinite(received) ? received : null);
+            continue;
+          }
+          if (held) {
+            held = false;
+            addEntry(entry);
+            budget += entry.ids.length;
+            entry = { ...entry, ids: [], values: [], ts: [], received: [] };
+          }
+          add(outcome.id, outcome.value, ts, received);
         }
       }
       entry.invalid = report.errors;
       entry.samples = report.samples.slice(0, 10);
       if (report.fatal !== undefined) entry.fatal = report.fatal;
       if (ledger) ledger.dirty = true;
-    }
-    ledger?.next.push(entry);
-    for (let i = 0; i < entry.ids.length; i++) {
-      add(
-        entry.ids[i] as string,
-        entry.values[i] as OutcomeValue,
-        entry.ts[i] ?? Number.NaN,
-        entry.received[i] ?? Number.NaN,
-      );
+      if (held) {
+        addEntry(entry);
+        if (ledger) ledger.next.push(entry);
+        else budget += entry.ids.length;
+      } else if (ledger) {
+        stats.uncached++;
+      }
     }
     stats.invalid += entry.invalid;
     for (const sample of entry.samples) {
@@ -211,10 +250,15 @@ export function ledgerKey(model: string, objectKey: string): string {
     : `reports/${model}/_summaries/outcomes/other.json`;
 }
 
+/**
+ * The ledgers of the hours `infos` fall in. Entries are kept while `take` grants their lines (the
+ * check's budget); the others are dropped, and their objects read again.
+ */
 async function readLedgers(
   store: StreamingObjectStore,
   model: string,
   infos: readonly ObjectInfo[],
+  take: (lines: number) => boolean,
 ): Promise<Map<string, { previous: Map<string, LedgerEntry>; next: LedgerEntry[]; dirty: boolean }>> {
   const keys = [...new Set(infos.map((info) => ledgerKey(model, info.key)))];
   const ledgers = new Map<
@@ -228,7 +272,9 @@ async function readLedgers(
       try {
         const doc = JSON.parse(new TextDecoder().decode(object.body)) as LedgerDocument;
         if (doc.schema === 1 && doc.model === model && Array.isArray(doc.objects)) {
-          for (const entry of doc.objects) previous.set(entry.key, entry);
+          for (const entry of doc.objects) {
+            if (Array.isArray(entry?.ids) && take(entry.ids.length)) previous.set(entry.key, entry);
+          }
         }
       } catch {
         // A damaged ledger is rebuilt from the outcome objects.

@@ -426,7 +426,16 @@ const NO_OUTCOMES: OutcomeIndex = {
   ts: [],
   received: [],
   matched: new Uint8Array(0),
-  stats: { objects: 0, records: 0, duplicates: 0, invalid: 0, dropped: 0, unreadable: [], samples: [] },
+  stats: {
+    objects: 0,
+    records: 0,
+    duplicates: 0,
+    invalid: 0,
+    dropped: 0,
+    uncached: 0,
+    unreadable: [],
+    samples: [],
+  },
 };
 
 function newEntry(
