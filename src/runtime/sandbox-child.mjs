@@ -35,6 +35,21 @@ function tensorBytes(tensor) {
   return tensor.data.byteLength;
 }
 
+/**
+ * A feed as the native binding can read it. Where JavaScript has `Float16Array` (Node 24),
+ * onnxruntime-common wraps a 'float16' tensor's `Uint16Array` of half bits in a `Float16Array`
+ * view that the onnxruntime-node 1.30 binding reads as zero bytes ("not enough space"): the tensor
+ * keeps the `Uint16Array` (as `src/codec/ort-tensor.ts` does in the serving process).
+ * @param {{ type: import('onnxruntime-node').Tensor.Type, data: any, dims: readonly number[] }} wire
+ */
+function feedTensor(wire) {
+  const tensor = new Tensor(wire.type, wire.data, wire.dims);
+  if (wire.type === 'float16' && wire.data instanceof Uint16Array && !(tensor.data instanceof Uint16Array)) {
+    Object.defineProperty(tensor, 'data', { value: wire.data, enumerable: true });
+  }
+  return tensor;
+}
+
 /** @param {import('./sandbox-protocol.ts').ParentMessage} message */
 async function handle(message) {
   if (message.type === 'load') {
@@ -62,8 +77,7 @@ async function handle(message) {
     return;
   }
   const feeds = {};
-  for (const [name, wire] of Object.entries(message.feeds))
-    feeds[name] = new Tensor(wire.type, wire.data, wire.dims);
+  for (const [name, wire] of Object.entries(message.feeds)) feeds[name] = feedTensor(wire);
   let results;
   try {
     results =
