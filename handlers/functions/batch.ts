@@ -109,8 +109,17 @@ async function fanOutStep(event: FanOutStepEvent, deps: BatchHandlerDeps): Promi
       }
       return plan;
     }
-    case 'range':
-      return scoreRange(event.file, event.range, deps.batch.stepDeps(event.file.bucket, logger));
+    case 'range': {
+      // Kept small: the map collects every range's answer into the execution's state.
+      const result = await scoreRange(
+        event.file,
+        event.range,
+        deps.batch.stepDeps(event.file.bucket, logger),
+      );
+      return 'superseded' in result
+        ? { i: event.range.i, superseded: true }
+        : { i: event.range.i, rows: result.counts.total };
+    }
     case 'assemble': {
       const summary = await assembleFanOut(event.file, deps.batch.stepDeps(event.file.bucket, logger));
       if (!('superseded' in summary))
