@@ -34,6 +34,8 @@ export interface LocalS3FunctionsOptions {
   store?: ObjectStore;
   log: (line: string) => void;
   retryDelaysMs?: readonly number[];
+  /** Variables set over each function's own at its init (settings the local stack was started with). */
+  environment?: Record<string, string>;
 }
 
 /**
@@ -57,7 +59,13 @@ export async function startS3Functions(options: LocalS3FunctionsOptions): Promis
   const handlers = new Map<string, S3Handler>();
   for (const binding of bindings) {
     if (!handlers.has(binding.functionName))
-      handlers.set(binding.functionName, await importHandler(options.root, binding));
+      handlers.set(
+        binding.functionName,
+        await importHandler(options.root, {
+          ...binding,
+          environment: { ...binding.environment, ...options.environment },
+        }),
+      );
   }
 
   const dispatcher = new S3NotificationDispatcher({
