@@ -5,6 +5,8 @@
 import * as ortNode from 'onnxruntime-node';
 import { s3StoresOf } from '../../src/adapters/aws/s3-store.ts';
 import { createBatchScoring } from '../../src/batch/batch-scoring.ts';
+import { assembleFanOut, planFanOut, scoreRange } from '../../src/batch/fan-out.ts';
+import { type BatchSummary, SUMMARY_SCHEMA_VERSION } from '../../src/batch/summary.ts';
 import { readBatchConfig } from '../../src/config/batch-config.ts';
 import {
   BENCH_SESSION_OPTIONS,
@@ -16,6 +18,22 @@ import {
 } from './common.ts';
 import type { Row } from './report.ts';
 
+/** The batch core as the batch function wires it, against the bench's S3 server, capture on. */
+function benchBatch(s3: BenchS3, batchSize: number) {
+  const config = readBatchConfig({ ...s3.env, BATCH_SIZE: String(batchSize), CAPTURE_ENABLED: 'true' });
+  return createBatchScoring(config, { storeFor: s3StoresOf(s3.client, { partBytes: config.partBytes }) });
+}
+
+/** The bench models named in `rows` that have feature names (tabular), with their row counts. */
+function* tabularModels(models: readonly BenchModel[], rows: Record<string, number>) {
+  for (const [name, count] of Object.entries(rows)) {
+    const model = models.find((m) => m.name === name);
+    const features = model?.config?.feature_names;
+    if (model === undefined || !Array.isArray(features)) continue;
+    yield { name, count, model, features: features as string[] };
+  }
+}
+
 export async function batchScoring(
   s3: BenchS3,
   models: readonly BenchModel[],
@@ -23,18 +41,8 @@ export async function batchScoring(
 ): Promise<{ rows: Row[]; raw: Record<string, unknown> }> {
   const rows: Row[] = [];
   const raw: Record<string, unknown> = {};
-  const config = readBatchConfig({
-    ...s3.env,
-    BATCH_SIZE: String(options.batchSize),
-    CAPTURE_ENABLED: 'true',
-  });
-  const batch = createBatchScoring(config, {
-    storeFor: s3StoresOf(s3.client, { partBytes: config.partBytes }),
-  });
-  for (const [name, count] of Object.entries(options.rows)) {
-    const model = models.find((m) => m.name === name);
-    const features = model?.config?.feature_names;
-    if (model === undefined || !Array.isArray(features)) continue;
+  const batch = benchBatch(s3, options.batchSize);
+  for (const { name, count, model, features } of tabularModels(models, options.rows)) {
     progress(`batch scoring: ${name}, ${count} rows`);
     const width = features.length;
     const next = random(99);
@@ -85,4 +93,101 @@ export async function batchScoring(
     });
   }
   return { rows, raw };
+}
+
+/**
+ * Section 5b: the fan-out path in this process. One CSV per model is scored (a) as one whole-file
+ * run and (b) planned, cut into N ranges scored all at once (N = 1, 2, 4), and assembled, as the
+ * state machine's steps do; the rows/s of each N against N = 1 and against the whole-file run.
+ * On one machine the N ranges share its cores (one process: parsing and formatting share one
+ * JavaScript thread, `session.run` the onnxruntime pool), unlike N Lambda instances.
+ */
+export async function batchFanOutScoring(
+  s3: BenchS3,
+  models: readonly BenchModel[],
+  options: { rows: Record<string, number>; parallel: readonly number[]; batchSize: number },
+): Promise<{ rows: Row[]; raw: Record<string, unknown> }> {
+  const rows: Row[] = [];
+  const raw: Record<string, unknown> = {};
+  const batch = benchBatch(s3, options.batchSize);
+  for (const { name, count, features } of tabularModels(models, options.rows)) {
+    progress(`batch fan-out: ${name}, ${count} rows`);
+    const next = random(7);
+    const lines = [features.join(',')];
+    for (let r = 0; r < count; r++) {
+      lines.push(features.map(() => Math.round((next() * 20 - 5) * 1000) / 1000).join(','));
+    }
+    const csv = `${lines.join('\n')}\n`;
+    const key = `batch/input/${name}/fan-out-bench.csv`;
+    const { etag } = await s3.store.put(key, csv);
+    if (etag === undefined) throw new Error('no ETag');
+
+    const timed = async (run: () => Promise<void>): Promise<number> => {
+      await s3.store.delete(`batch/output/${name}/fan-out-bench.csv.summary.json`);
+      const started = performance.now();
+      await run();
+      return count / ((performance.now() - started) / 1000);
+    };
+    const single = await timed(async () => {
+      const outcome = await batch.scoreObject({ bucket: s3.bucket, key, etag });
+      if (outcome.status !== 'succeeded') throw new Error(`batch ${key}: ${outcome.status}`);
+    });
+    const rates = new Map<number, number>();
+    for (const n of options.parallel) {
+      const rate = await timed(async () => {
+        const run = { bucket: s3.bucket, key, etag, run: `bench-${n}` };
+        const deps = batch.stepDeps(s3.bucket);
+        // Claimed as the batch function claims it, so that the steps own the summary.
+        await s3.store.put(
+          `batch/output/${name}/fan-out-bench.csv.summary.json`,
+          JSON.stringify(claimedSummary(name, key, etag, run.run)),
+        );
+        const plan = await planFanOut(run, deps, { rangeBytes: Math.ceil(csv.length / n), maxRanges: 1000 });
+        if ('superseded' in plan) throw new Error('superseded');
+        await Promise.all(plan.ranges.map((range) => scoreRange(plan.file, range, deps)));
+        const summary = await assembleFanOut(plan.file, deps);
+        if ('superseded' in summary || summary.counts.total !== count)
+          throw new Error('fan-out bench: wrong count');
+      });
+      rates.set(n, rate);
+    }
+    raw[name] = { rows: count, csvBytes: csv.length, single, parallel: Object.fromEntries(rates) };
+    const one = rates.get(1) ?? single;
+    for (const [n, rate] of rates) {
+      rows.push({
+        section: '5 batch fan-out',
+        what: `${name}, ${count} rows, ${n} range${n === 1 ? '' : 's'} at once <br><sub>vs N = 1: ${(rate / one).toFixed(2)}×</sub>`,
+        ours: { summary: summarize([rate]), unit: 'rows/s' },
+        baseline: { summary: summarize([single]), unit: 'rows/s' },
+        baselineName: 'whole-file run',
+        ratioName: 'fan-out/whole',
+        ratio: rate / single,
+      });
+    }
+  }
+  return { rows, raw };
+}
+
+function claimedSummary(model: string, key: string, etag: string, run: string): BatchSummary {
+  const now = new Date().toISOString();
+  return {
+    schema: SUMMARY_SCHEMA_VERSION,
+    status: 'running',
+    model,
+    version: null,
+    version_from: null,
+    input: { key, etag, size: null, format: null, compression: null },
+    output: null,
+    errors: null,
+    captures: null,
+    counts: { total: 0, ok: 0, failed: 0 },
+    started_at: now,
+    updated_at: now,
+    finished_at: null,
+    duration_ms: 0,
+    rows_per_second: 0,
+    batch_size: 0,
+    warnings: [],
+    fan_out: { run, execution: null, ranges: { total: null, done: 0 } },
+  };
 }
