@@ -202,7 +202,7 @@ async function main(argv: string[]): Promise<void> {
       rows.push(...batch.rows);
       details.batch = batch.raw;
       const fanOut = await batchFanOutScoring(s3, models, {
-        rows: quick ? { 'breast-cancer': 20_000 } : { 'breast-cancer': 400_000, 'mlp-3m': 20_000 },
+        rows: quick ? { 'breast-cancer': 20_000 } : { 'breast-cancer': 200_000, 'mlp-3m': 10_000 },
         parallel: [1, 2, 4],
         batchSize: 256,
       });

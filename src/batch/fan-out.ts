@@ -15,7 +15,7 @@
  * Every step first checks that the input still holds the content the run was started for: a newer
  * upload has its own run, which an older one never overwrites.
  */
-import { BadRequestError, ServingError } from '../errors.ts';
+import { BadRequestError, ServingError, StorageUnavailableError } from '../errors.ts';
 import type { FanOutRunInput } from '../ports/batch-fan-out.ts';
 import type { StreamingObjectStore } from '../ports/object-store.ts';
 import { decodeText, newTextInputInfo } from '../text/text-input.ts';
@@ -101,10 +101,24 @@ async function isSuperseded(store: StreamingObjectStore, key: string, etag: stri
   return now?.etag !== undefined && now.etag !== etag;
 }
 
+const TORN_READ_ATTEMPTS = 5;
+
 /** The run's summary, when it is still the one this run owns (running, same ETag and run id). */
 async function ownSummary(store: StreamingObjectStore, input: BatchInputKey, run: FanOutRunInput) {
-  const stored = await store.get(batchOutputKeys(input).summary);
-  const summary = stored === undefined ? undefined : parseSummary(stored.body);
+  let summary: BatchSummary | undefined;
+  // Ranges rewrite the summary concurrently; S3 replaces an object atomically, but some
+  // S3-compatible stores (s3rver) can serve a write half done: such a read is tried again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const stored = await store.get(batchOutputKeys(input).summary);
+      summary = stored === undefined ? undefined : parseSummary(stored.body);
+      if (stored === undefined || summary !== undefined || attempt >= TORN_READ_ATTEMPTS) break;
+    } catch (error) {
+      // A body cut short by a concurrent rewrite surfaces as a store failure.
+      if (!(error instanceof StorageUnavailableError) || attempt >= TORN_READ_ATTEMPTS) throw error;
+    }
+    await new Promise((done) => setTimeout(done, 50 * attempt));
+  }
   if (
     summary === undefined ||
     summary.status !== 'running' ||
@@ -300,7 +314,12 @@ export async function scoreRange(
     if (done.errors === undefined) await store.delete(keys.errors);
     if (done.captures === undefined) await store.delete(keys.captures);
     await store.put(keys.result, JSON.stringify(result), { contentType: 'application/json' });
-    await recordProgress(file, input, deps);
+    try {
+      await recordProgress(file, input, deps);
+    } catch (error) {
+      // Progress is for watching; the range is done and the assembly counts it.
+      deps.log?.warn('could not record batch progress', { key: file.key, range: range.i, error });
+    }
     return result;
   } catch (error) {
     await writers.abort();
