@@ -108,36 +108,85 @@ export class RecordBoundaryScanner {
     if (chunk.byteLength > 0) this.#previous = chunk[chunk.byteLength - 1] ?? -1;
   }
 
+  /**
+   * CSV with quotes: jumps from one character that matters to the next (`indexOf`, native) rather
+   * than looking at every byte. Line breaks are counted only up to each cut, and in bulk.
+   */
   #scanCsv(chunk: Uint8Array, from: number): void {
+    const length = chunk.byteLength;
     let state = this.#state;
-    for (let index = from; index < chunk.byteLength; index++) {
-      const byte = chunk[index];
-      if (byte === LF) this.#newlines += 1;
-      if (state === QUOTED) {
-        if (byte === QUOTE) state = QUOTE_SEEN;
-      } else if (state === QUOTE_SEEN && byte === QUOTE) {
-        state = QUOTED;
-      } else if (byte === COMMA) {
-        state = FIELD_START;
-      } else if (byte === LF) {
-        state = FIELD_START;
-        const end = this.#offset + index + 1;
-        const blank =
-          end - 1 === this.#recordStart || (end - 2 === this.#recordStart && this.#previous === CR);
-        if (this.#headerEnd < 0) {
-          if (!blank) this.#header(end);
-        } else {
-          this.#boundary(end);
-        }
-        this.#recordStart = end;
-      } else if (state === FIELD_START && byte === QUOTE) {
-        state = QUOTED;
-      } else {
-        state = UNQUOTED;
+    let counted = from;
+    let nextLf = -1;
+    let nextQuote = -1;
+    const quoteFrom = (position: number): number => {
+      if (nextQuote < position) {
+        nextQuote = chunk.indexOf(QUOTE, position);
+        if (nextQuote === -1) nextQuote = length;
       }
-      this.#previous = byte ?? -1;
+      return nextQuote;
+    };
+    let at = from;
+    const countTo = (end: number) => {
+      for (
+        let index = chunk.indexOf(LF, counted);
+        index !== -1 && index < end;
+        index = chunk.indexOf(LF, index + 1)
+      ) {
+        this.#newlines += 1;
+      }
+      counted = end;
+    };
+    while (at < length) {
+      if (state === QUOTED) {
+        const quote = quoteFrom(at);
+        if (quote >= length) break;
+        state = QUOTE_SEEN;
+        at = quote + 1;
+        continue;
+      }
+      if (state === QUOTE_SEEN) {
+        if (chunk[at] === QUOTE) {
+          state = QUOTED;
+          at += 1;
+          continue;
+        }
+        state = chunk[at] === COMMA ? FIELD_START : UNQUOTED;
+        if (state === FIELD_START) at += 1;
+        if (at >= length) break;
+      }
+      // Outside quotes only a quote at the start of a field matters (it opens a quoted field); the
+      // commas between here and it are all separators, so the byte before it tells.
+      if (nextLf < at) nextLf = chunk.indexOf(LF, at);
+      if (nextLf === -1) nextLf = length;
+      const quote = quoteFrom(at);
+      if (quote < nextLf) {
+        const opens = quote === at ? state === FIELD_START : chunk[quote - 1] === COMMA;
+        state = opens ? QUOTED : UNQUOTED;
+        at = quote + 1;
+        continue;
+      }
+      if (nextLf >= length) {
+        const last = chunk[length - 1];
+        if (length > at) state = last === COMMA ? FIELD_START : UNQUOTED;
+        break;
+      }
+      // A record ends at `nextLf`.
+      const end = this.#offset + nextLf + 1;
+      const previous = nextLf > 0 ? chunk[nextLf - 1] : this.#previous;
+      const blank = end - 1 === this.#recordStart || (end - 2 === this.#recordStart && previous === CR);
+      state = FIELD_START;
+      at = nextLf + 1;
+      countTo(at);
+      if (this.#headerEnd < 0) {
+        if (!blank) this.#header(end);
+      } else {
+        this.#boundary(end);
+      }
+      this.#recordStart = end;
     }
+    countTo(length);
     this.#state = state;
+    if (length > 0) this.#previous = chunk[length - 1] ?? -1;
   }
 
   #header(end: number): void {
