@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
+import fc from 'fast-check';
+import { MAX_PARTS, planParts } from '../../../src/adapters/aws/s3-compose.ts';
 import { MIN_PART_BYTES } from '../../../src/ports/object-store.ts';
 import { startS3Server, type TestS3Server } from '../../helpers/s3-server.ts';
 
@@ -58,5 +60,40 @@ it('a result under one part is a single PutObject of the sources', async () => {
     s3.requests.filter((request) => request.query.includes('uploads')).length,
     0,
     'no multipart upload',
+  );
+});
+
+it('planned parts cover the sources in order, every part but the last at least 5 MiB', () => {
+  const MiB = 1024 * 1024;
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(fc.integer({ min: 0, max: 6 * MiB }), fc.integer({ min: 0, max: 1200 * MiB })), {
+        maxLength: 30,
+      }),
+      (sizes) => {
+        const sources = sizes.map((size, i) => ({ key: `s${i}`, size }));
+        const parts = planParts(sources);
+        const pieces = parts.flatMap((part) => part.pieces);
+        // Contiguous, in order, every byte once.
+        const expected = sources.filter((source) => source.size > 0);
+        let source = 0;
+        let at = 0;
+        for (const piece of pieces) {
+          assert.equal(piece.key, expected[source]?.key);
+          assert.equal(piece.start, at);
+          at = piece.end;
+          if (at === expected[source]?.size) {
+            source += 1;
+            at = 0;
+          }
+        }
+        assert.equal(source, expected.length);
+        const bytes = (part: (typeof parts)[number]) =>
+          part.pieces.reduce((sum, p) => sum + p.end - p.start, 0);
+        parts.slice(0, -1).forEach((part) => assert.ok(bytes(part) >= MIN_PART_BYTES));
+        for (const part of parts) if (part.kind === 'copy') assert.equal(part.pieces.length, 1);
+        assert.ok(parts.length <= MAX_PARTS);
+      },
+    ),
   );
 });
