@@ -139,7 +139,9 @@ export function roleGrants(stage: string): Record<string, RoleGrants> {
   const drift = `${ARN}:logs:${REGION_ACCOUNT}:log-group:/aws/lambda/${SERVICE}-${stage}-drift:*`;
   const stackFunctions = `${ARN}:lambda:${REGION_ACCOUNT}:function:${SERVICE}-${stage}-*`;
   const fanOutMachine = `${ARN}:states:${REGION_ACCOUNT}:stateMachine:${SERVICE}-${stage}-batch-fan-out`;
-  const fanOutExecutions = `${ARN}:states:${REGION_ACCOUNT}:execution:${SERVICE}-${stage}-batch-fan-out:*`;
+  const fanOutExecutions = ['/*', ':*'].map(
+    (tail) => `${ARN}:states:${REGION_ACCOUNT}:execution:${SERVICE}-${stage}-batch-fan-out${tail}`,
+  );
   const customResourceLogs = `${ARN}:logs:${REGION_ACCOUNT}:log-group:/aws/lambda/${SERVICE}-${stage}-custom-resource-*:*`;
   return {
     HttpRole: {
@@ -191,8 +193,8 @@ export function roleGrants(stage: string): Record<string, RoleGrants> {
       grants: {
         'lambda:InvokeFunction': [ref('BatchLambdaFunction.Arn'), `${ref('BatchLambdaFunction.Arn')}:*`],
         'states:StartExecution': [fanOutMachine],
-        'states:DescribeExecution': [fanOutExecutions],
-        'states:StopExecution': [fanOutExecutions],
+        'states:DescribeExecution': fanOutExecutions,
+        'states:StopExecution': fanOutExecutions,
       },
     },
     DriftRole: {
