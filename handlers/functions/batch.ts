@@ -65,7 +65,7 @@ export interface BatchHandlerDeps {
  */
 export function createBatchHandler(deps: BatchHandlerDeps) {
   async function batchHandler(event: S3Event | FanOutStepEvent, context: Context): Promise<unknown> {
-    if ('action' in event) return fanOutStep(event, deps);
+    if ('action' in event) return fanOutStep(event, deps, context);
     const files: BatchInvocationResult['files'] = [];
     const failed: { name: string; error: unknown }[] = [];
     for (const [index, ref] of objectsOfS3Event(event).entries()) {
@@ -99,7 +99,11 @@ export type FanOutStepEvent =
   | { action: 'assemble'; file: FanOutFile }
   | ({ action: 'fail'; error?: { Error?: string; Cause?: string } } & FanOutRunInput);
 
-async function fanOutStep(event: FanOutStepEvent, deps: BatchHandlerDeps): Promise<unknown> {
+async function fanOutStep(
+  event: FanOutStepEvent,
+  deps: BatchHandlerDeps,
+  context: Context,
+): Promise<unknown> {
   const settings = deps.fanOut ?? { rangeBytes: DEFAULT_RANGE_BYTES, maxRanges: DEFAULT_MAX_RANGES };
   switch (event.action) {
     case 'plan': {
@@ -115,6 +119,7 @@ async function fanOutStep(event: FanOutStepEvent, deps: BatchHandlerDeps): Promi
         event.file,
         event.range,
         deps.batch.stepDeps(event.file.bucket, logger),
+        { deadline: deadlineOf(context, deps.deadlineMarginMs) },
       );
       return 'superseded' in result
         ? { i: event.range.i, superseded: true }

@@ -19,7 +19,13 @@ import { BadRequestError, ServingError, StorageUnavailableError } from '../error
 import type { FanOutRunInput } from '../ports/batch-fan-out.ts';
 import type { StreamingObjectStore } from '../ports/object-store.ts';
 import { decodeText, newTextInputInfo } from '../text/text-input.ts';
-import { type BatchJobDeps, ignoredColumnsWarnings, loadBatchModel, versionSelectorOf } from './batch-job.ts';
+import {
+  type BatchJobDeps,
+  DeadlineExceededError,
+  ignoredColumnsWarnings,
+  loadBatchModel,
+  versionSelectorOf,
+} from './batch-job.ts';
 import {
   type BatchInputKey,
   batchCaptureKey,
@@ -303,6 +309,17 @@ export async function scoreRange(
   file: FanOutFile,
   range: FanOutRange,
   deps: Deps,
+  options: { deadline?: number } = {},
+): Promise<RangeResult | Superseded> {
+  // A range that cannot finish in time fails the same way on every attempt: the file fails now.
+  return failingFile(file, deps, () => scoreRangeParts(file, range, deps, options.deadline));
+}
+
+async function scoreRangeParts(
+  file: FanOutFile,
+  range: FanOutRange,
+  deps: Deps,
+  deadline: number | undefined,
 ): Promise<RangeResult | Superseded> {
   const input = inputOf(file.key);
   const { store, settings } = deps;
@@ -342,6 +359,13 @@ export async function scoreRange(
       scorer: new BatchScorer({ model, service: deps.service, schema }),
       batchSize: settings.batchSize,
       write: (results) => writers.write(results, new Date(clock())),
+      beforeBatch: () => {
+        if (deadline !== undefined && clock() > deadline) {
+          throw new DeadlineExceededError(
+            `range ${range.i} ran out of time after ${writers.counts.total} rows; lower BATCH_RANGE_MB`,
+          );
+        }
+      },
     });
     if (await isSuperseded(store, file.key, file.etag)) {
       await writers.abort();

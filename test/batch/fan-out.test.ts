@@ -262,3 +262,25 @@ describe('fan-out of a batch file', () => {
     assert.equal((summary.error as { kind: string }).kind, 'BadRequest');
   });
 });
+
+describe('a range that cannot finish in time', () => {
+  it('fails the file at once, with a DeadlineExceeded summary, rather than being retried', async () => {
+    const batch = createTestBatch(s3);
+    const key = 'batch/input/iris/fan/slow.csv';
+    const { started } = await claim(batch, key, irisCsv(600));
+    assert.ok(started);
+    const deps = batch.stepDeps(s3.bucket);
+    const plan = (await planFanOut(started, deps, { rangeBytes: 4096, maxRanges: 1000 })) as FanOutPlan;
+    const range = plan.ranges[0] ?? assert.fail();
+    await assert.rejects(scoreRange(plan.file, range, deps, { deadline: Date.now() - 1 }), {
+      name: 'BatchFileFailed',
+    });
+    const summary = await readJson(
+      s3.store,
+      batchOutputKeys(parseBatchInputKey(key) ?? assert.fail()).summary,
+    );
+    assert.equal(summary.status, 'failed');
+    assert.equal((summary.error as { kind: string }).kind, 'DeadlineExceeded');
+    assert.equal((await s3.store.list('batch/work/iris/fan/slow.csv/')).objects.length, 0);
+  });
+});

@@ -55,7 +55,8 @@ it('ranges run on a Distributed Map of bounded concurrency, retried with backoff
   assert.equal(map.ResultPath, '$.scored', 'range results stay in S3; the execution keeps their indexes');
   // osls drops JSON nulls from a definition it reads with ${file()}: the definition has none.
   assert.doesNotMatch(text, /\bnull\b/);
-  const [retry] = map.ItemProcessor.States.ScoreRange.Retry;
+  const [final, retry] = map.ItemProcessor.States.ScoreRange.Retry;
+  assert.deepEqual(final, { ErrorEquals: ['BatchFileFailed'], MaxAttempts: 0 });
   assert.ok(retry.MaxAttempts >= 2 && retry.BackoffRate > 1, JSON.stringify(retry));
   // A file problem found in planning is final: no retry.
   assert.deepEqual(definition.States.Plan.Retry[0], { ErrorEquals: ['BatchFileFailed'], MaxAttempts: 0 });
