@@ -184,8 +184,9 @@ async function waitForSummary(
       }
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
+    const ranges = ours ? current.fan_out?.ranges : undefined;
     const line = ours
-      ? `scoring: ${current.counts.total.toLocaleString('en')} rows` +
+      ? `scoring: ${ranges === undefined ? '' : `ranges ${ranges.done}/${ranges.total ?? '?'} · `}${current.counts.total.toLocaleString('en')} rows` +
         `${current.counts.failed > 0 ? ` (${current.counts.failed.toLocaleString('en')} failed)` : ''}` +
         ` · ${current.rows_per_second.toLocaleString('en')} rows/s · ${seconds} s`
       : `waiting for the batch function to pick the file up · ${seconds} s`;
@@ -213,6 +214,12 @@ async function printSummary(
       `${total.toLocaleString('en')} rows, ${ok.toLocaleString('en')} scored, ${failed.toLocaleString('en')} failed, ` +
       `${(summary.duration_ms / 1000).toFixed(1)} s (${summary.rows_per_second.toLocaleString('en')} rows/s)`,
   );
+  if (summary.fan_out) {
+    const { ranges, execution } = summary.fan_out;
+    io.print(
+      `  fan-out   ${ranges.done}/${ranges.total ?? '?'} ranges in parallel (execution ${execution ?? '?'})`,
+    );
+  }
   if (summary.output)
     io.print(`  output    ${location}${summary.output.key} (${formatBytes(summary.output.bytes)})`);
   if (summary.errors) {

@@ -37,7 +37,8 @@ import { lambdaContext, toApiGatewayEvent } from './local/apigw-event.ts';
 import { DEFAULT_FLUSH_INTERVAL_MS, LocalCapturePipeline } from './local/capture-pipeline.ts';
 import { colorFor, interceptStdout, StackConsole } from './local/console.ts';
 import { publishDemoModels } from './local/demo-publisher.ts';
-import { type LocalS3Functions, startS3Functions } from './local/s3-functions.ts';
+import { importHandler, type LocalS3Functions, startS3Functions } from './local/s3-functions.ts';
+import { readS3Bindings } from './local/s3-notifications.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from './local/s3-server.ts';
 import {
   DEFAULT_SCHEDULE_INTERVAL_MS,
@@ -51,6 +52,7 @@ import {
   STACK_FILE,
   type StackSettings,
 } from './local/stack-settings.ts';
+import { type LocalStepFunctions, startLocalStepFunctions } from './local/step-functions.ts';
 import { WebConsole } from './local/web-console.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -98,6 +100,31 @@ export interface LocalStack extends StackSettings {
   close(): Promise<void>;
 }
 
+/**
+ * Starts the local Step Functions endpoint of the batch fan-out and points the batch function at it
+ * (set before the bundles are imported: they read their configuration at init).
+ */
+async function startBatchStepFunctions(log: (line: string) => void): Promise<LocalStepFunctions | undefined> {
+  const batch = (await readS3Bindings(join(ROOT, 'serverless.yml'))).find(
+    (binding) => binding.functionName === 'batch',
+  );
+  if (batch === undefined) return undefined;
+  type StepHandler = (event: unknown, context: Context) => Promise<unknown>;
+  let handler: StepHandler | undefined;
+  const stepFunctions = await startLocalStepFunctions({
+    log,
+    handler: async (input) => {
+      handler ??= await importHandler<StepHandler>(ROOT, batch);
+      return handler(input, lambdaContext(batch.functionName, batch.memoryMb, batch.timeoutSeconds * 1000));
+    },
+  });
+  Object.assign(process.env, {
+    STEP_FUNCTIONS_ENDPOINT: stepFunctions.endpoint,
+    BATCH_STATE_MACHINE_ARN: stepFunctions.stateMachineArn,
+  });
+  return stepFunctions;
+}
+
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   // The local stack runs on the Node of the machine (20 here); Lambda runs nodejs24.x (or 22.x), which the
   // SDK's notice about dropping Node 20 next year is not about.
@@ -118,6 +145,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   let server: Server | undefined;
   let s3Functions: LocalS3Functions | undefined;
+  let stepFunctions: LocalStepFunctions | undefined;
   let scheduled: LocalScheduledFunctions | undefined;
   const eventsFile = join(stateDir, 'events.jsonl');
   let captures: LocalCapturePipeline | undefined;
@@ -162,6 +190,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     const web = new WebConsole({ store, activity, apiUrl: () => apiUrlOf(server) });
     const local: LocalServing = { console: stackConsole, activity, web };
+    // Large batch files fan out on the same state machine as on AWS, run in this process; its
+    // Task states invoke the batch function's bundle. Thresholds: BATCH_FAN_OUT_MB, BATCH_RANGE_MB.
+    stepFunctions = await startBatchStepFunctions(log);
     // Wired before the demo models are published, so that their upload is validated too.
     s3Functions = await startS3Functions({
       root: ROOT,
@@ -171,6 +202,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region: LOCAL_REGION,
       store,
       log,
+      // The fan-out thresholds of serverless.yml's params, unless the stack's environment sets them.
+      environment: Object.fromEntries(
+        ['BATCH_FAN_OUT_MB', 'BATCH_RANGE_MB'].flatMap((name) => {
+          const value = process.env[name];
+          return value === undefined ? [] : [[name, value]];
+        }),
+      ),
     });
     if (options.demoModels ?? true) {
       for (const line of await publishDemoModels(store, join(stateDir, 'demo-models'))) log(line);
@@ -204,6 +242,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   } catch (error) {
     server?.close();
     await scheduled?.close();
+    await stepFunctions?.close();
     await s3Functions?.close();
     untee?.();
     await captures?.close();
@@ -225,7 +264,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     activity,
     runScheduled: (functionName) =>
       scheduled ? scheduled.runNow(functionName) : Promise.reject(new Error('the stack is closed')),
-    idle: () => s3Functions?.idle() ?? Promise.resolve(),
+    idle: async () => {
+      await s3Functions?.idle();
+      await stepFunctions?.idle();
+      await s3Functions?.idle();
+    },
     close: async () => {
       await new Promise<void>((done) => {
         server?.close(() => done());
@@ -234,6 +277,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await Promise.all(inflight);
       // Running invocations still need the S3 server.
       await scheduled?.close();
+      await stepFunctions?.close();
       await s3Functions?.close();
       // Nothing captured is lost: what is buffered is written before the S3 server stops.
       untee?.();

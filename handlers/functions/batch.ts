@@ -5,11 +5,24 @@ import middy from '@middy/core';
 import type { Context, S3Event } from 'aws-lambda';
 import { objectsOfS3Event } from '../../src/adapters/aws/s3-event.ts';
 import { s3ClientFor, s3StoresOf } from '../../src/adapters/aws/s3-store.ts';
+import { StepFunctionsFanOut } from '../../src/adapters/aws/sfn-fan-out.ts';
 import type { BatchFileOutcome } from '../../src/batch/batch-job.ts';
 import { type BatchScoring, createBatchScoring } from '../../src/batch/batch-scoring.ts';
+import {
+  assembleFanOut,
+  DEFAULT_MAX_RANGES,
+  DEFAULT_RANGE_BYTES,
+  type FanOutFile,
+  type FanOutRange,
+  type FanOutSettings,
+  failFanOut,
+  planFanOut,
+  scoreRange,
+} from '../../src/batch/fan-out.ts';
 import { retryMayFix } from '../../src/batch/summary.ts';
 import { readBatchConfig } from '../../src/config/batch-config.ts';
 import type { Env } from '../../src/config/env.ts';
+import type { FanOutRunInput } from '../../src/ports/batch-fan-out.ts';
 import { STREAMING_TIMEOUTS } from '../commons/clients.ts';
 import { deadlineOf, partialFailure } from '../commons/invocation.ts';
 import { logger, metrics } from '../commons/powertools.ts';
@@ -29,7 +42,9 @@ export function worthRetrying(outcome: BatchFileOutcome): boolean {
 }
 
 export interface BatchHandlerDeps {
-  batch: Pick<BatchScoring, 'scoreObject'>;
+  batch: Pick<BatchScoring, 'scoreObject' | 'stepDeps'>;
+  /** How fanned-out files are cut (the state machine's steps run in this same function). */
+  fanOut?: FanOutSettings;
   /** Time kept before Lambda's timeout to write a failed summary (`BATCH_DEADLINE_MARGIN_SECONDS`). */
   deadlineMarginMs: number;
 }
@@ -49,7 +64,8 @@ export interface BatchHandlerDeps {
  * ```
  */
 export function createBatchHandler(deps: BatchHandlerDeps) {
-  async function batchHandler(event: S3Event, context: Context): Promise<BatchInvocationResult> {
+  async function batchHandler(event: S3Event | FanOutStepEvent, context: Context): Promise<unknown> {
+    if ('action' in event) return fanOutStep(event, deps, context);
     const files: BatchInvocationResult['files'] = [];
     const failed: { name: string; error: unknown }[] = [];
     for (const [index, ref] of objectsOfS3Event(event).entries()) {
@@ -72,12 +88,82 @@ export function createBatchHandler(deps: BatchHandlerDeps) {
     .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }
 
+/**
+ * A step of the batch fan-out state machine (statemachines/batch-fan-out.asl.json), run by this
+ * same function: `plan`, `range` (one per map item), `assemble`, or `fail` with the error the
+ * workflow caught.
+ */
+export type FanOutStepEvent =
+  | ({ action: 'plan' } & FanOutRunInput)
+  | { action: 'range'; file: FanOutFile; range: FanOutRange }
+  | { action: 'assemble'; file: FanOutFile }
+  | ({ action: 'fail'; error?: { Error?: string; Cause?: string } } & FanOutRunInput);
+
+async function fanOutStep(
+  event: FanOutStepEvent,
+  deps: BatchHandlerDeps,
+  context: Context,
+): Promise<unknown> {
+  const settings = deps.fanOut ?? { rangeBytes: DEFAULT_RANGE_BYTES, maxRanges: DEFAULT_MAX_RANGES };
+  switch (event.action) {
+    case 'plan': {
+      const plan = await planFanOut(event, deps.batch.stepDeps(event.bucket, logger), settings);
+      if (!('superseded' in plan)) {
+        logger.info('batch file planned', { key: event.key, run: event.run, ranges: plan.ranges.length });
+      }
+      return plan;
+    }
+    case 'range': {
+      // Kept small: the map collects every range's answer into the execution's state.
+      const result = await scoreRange(
+        event.file,
+        event.range,
+        deps.batch.stepDeps(event.file.bucket, logger),
+        { deadline: deadlineOf(context, deps.deadlineMarginMs) },
+      );
+      return 'superseded' in result
+        ? { i: event.range.i, superseded: true }
+        : { i: event.range.i, rows: result.counts.total };
+    }
+    case 'assemble': {
+      const summary = await assembleFanOut(event.file, deps.batch.stepDeps(event.file.bucket, logger));
+      if (!('superseded' in summary))
+        record({ status: summary.status as 'succeeded', key: event.file.key, summary });
+      return { status: 'superseded' in summary ? 'superseded' : summary.status };
+    }
+    case 'fail': {
+      const name = event.error?.Error ?? 'Internal';
+      const summary = await failFanOut(
+        event,
+        {
+          kind: name.includes('StorageUnavailable') ? 'StorageUnavailable' : 'Internal',
+          message: `a step of the fanned-out run failed after its retries: ${name}`,
+          retryable: name.includes('StorageUnavailable'),
+        },
+        deps.batch.stepDeps(event.bucket, logger),
+      );
+      if (summary !== undefined) record({ status: 'failed', key: event.key, summary, error: event.error });
+      return { status: 'failed' };
+    }
+    default:
+      throw new Error(`unknown batch step ${(event as { action?: unknown }).action}`);
+  }
+}
+
 /** The default wiring from the environment (`readBatchConfig`): one S3 client for every bucket. */
 export function batchDepsFromEnv(env: Env): BatchHandlerDeps {
   const config = readBatchConfig(env);
   const client = s3ClientFor(config, STREAMING_TIMEOUTS);
-  const batch = createBatchScoring(config, { storeFor: s3StoresOf(client, { partBytes: config.partBytes }) });
-  return { batch, deadlineMarginMs: config.deadlineMarginMs };
+  const { stateMachineArn, endpoint, minBytes } = config.fanOut;
+  const fanOut =
+    stateMachineArn === undefined
+      ? undefined
+      : new StepFunctionsFanOut({ stateMachineArn, minBytes, region: config.region, endpoint });
+  const batch = createBatchScoring(config, {
+    storeFor: s3StoresOf(client, { partBytes: config.partBytes }),
+    fanOut,
+  });
+  return { batch, deadlineMarginMs: config.deadlineMarginMs, fanOut: config.fanOut };
 }
 
 function record(outcome: BatchFileOutcome): void {
@@ -100,6 +186,14 @@ function record(outcome: BatchFileOutcome): void {
     output: summary.output?.key,
     errors: summary.errors?.key,
   };
+  if (outcome.status === 'fanned-out') {
+    logger.info('batch file fanned out', {
+      ...fields,
+      run: summary.fan_out?.run,
+      execution: summary.fan_out?.execution,
+    });
+    return;
+  }
   if (outcome.status === 'skipped') {
     metrics.addMetric('BatchFilesSkipped', MetricUnit.Count, 1);
     logger.info('batch file already scored; skipped', fields);

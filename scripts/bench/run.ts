@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildHandlers } from '../build.ts';
 import { parseCli, runCli, UsageError } from '../lib/cli.ts';
-import { batchScoring } from './batch.ts';
+import { batchFanOutScoring, batchScoring } from './batch.ts';
 import { coldStart } from './cold.ts';
 import { benchModels, progress, publish, ROOT, startBenchS3, summarize } from './common.ts';
 import { driftCheck } from './drift.ts';
@@ -201,6 +201,13 @@ async function main(argv: string[]): Promise<void> {
       });
       rows.push(...batch.rows);
       details.batch = batch.raw;
+      const fanOut = await batchFanOutScoring(s3, models, {
+        rows: quick ? { 'breast-cancer': 20_000 } : { 'breast-cancer': 200_000, 'mlp-3m': 10_000 },
+        parallel: [1, 2, 4],
+        batchSize: 256,
+      });
+      rows.push(...fanOut.rows);
+      details.batchFanOut = fanOut.raw;
     }
     if (only.has('drift')) {
       try {

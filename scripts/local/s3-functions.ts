@@ -35,6 +35,8 @@ export interface LocalS3FunctionsOptions {
   store?: ObjectStore;
   log: (line: string) => void;
   retryDelaysMs?: readonly number[];
+  /** Variables set over each function's own at its init (settings the local stack was started with). */
+  environment?: Record<string, string>;
 }
 
 /**
@@ -60,7 +62,13 @@ export async function startS3Functions(options: LocalS3FunctionsOptions): Promis
   const destinations = new Map<string, (event: unknown, context: Context) => Promise<unknown>>();
   for (const binding of bindings) {
     if (!handlers.has(binding.functionName))
-      handlers.set(binding.functionName, await importHandler(options.root, binding));
+      handlers.set(
+        binding.functionName,
+        await importHandler(options.root, {
+          ...binding,
+          environment: { ...binding.environment, ...options.environment },
+        }),
+      );
     const destination = binding.onFailure;
     if (destination !== undefined && !destinations.has(destination.functionName))
       destinations.set(destination.functionName, await importHandler(options.root, destination));

@@ -1,18 +1,7 @@
 import { captureSettings } from '../capture/api-capture.ts';
-import { addInputStats } from '../capture/input-stats.ts';
-import {
-  captureRecordLine,
-  captureTensor,
-  type FeatureKeys,
-  featureInputsJson,
-  featureKeys,
-  isSampled,
-  MAX_CAPTURED_ELEMENTS,
-  toJsonLine,
-} from '../capture/record.ts';
-import { parseInferenceRequest } from '../codec/parse-request.ts';
 import { BadRequestError, ServingError } from '../errors.ts';
-import type { ObjectStream, ObjectWriter, StreamingObjectStore } from '../ports/object-store.ts';
+import type { BatchFanOut } from '../ports/batch-fan-out.ts';
+import type { ObjectStream, StreamingObjectStore } from '../ports/object-store.ts';
 import type { InferenceService } from '../protocol/service.ts';
 import type { ModelRepository } from '../repository/model-repository.ts';
 import { assertModelName, parseVersionSelector, type VersionSelector } from '../repository/names.ts';
@@ -23,13 +12,14 @@ import {
   type BatchOutputKeys,
   batchCaptureKey,
   batchOutputKeys,
+  contentDigest,
   parseBatchInputKey,
   VERSION_METADATA_KEY,
 } from './keys.ts';
-import { type BatchRow, type RowReaderReport, readRows } from './rows.ts';
-import { BatchScorer, type RowResult } from './scorer.ts';
+import { captureContext, type RowCounts, RowWriters, readerCapture, scoreRows } from './row-writers.ts';
+import { type RowReaderReport, readRows } from './rows.ts';
+import { BatchScorer } from './scorer.ts';
 import {
-  type BatchErrorLine,
   type BatchSummary,
   isFinishedFor,
   parseSummary,
@@ -37,8 +27,6 @@ import {
   type VersionSource,
 } from './summary.ts';
 import { type TabularSchema, tabularSchema } from './tabular.ts';
-
-const JSONL = 'application/x-ndjson';
 
 export interface BatchSettings {
   /** Rows per micro-batch (one `session.run` for a tabular model). */
@@ -73,6 +61,8 @@ export interface BatchJobDeps {
   loader: ModelLoader;
   service: InferenceService;
   settings: BatchSettings;
+  /** Where files too large for one invocation go (docs/batch.md, "Large files"); absent: never. */
+  fanOut?: BatchFanOut;
   /** Wall clock in epoch milliseconds (default `Date.now`). */
   clock?: () => number;
   log?: BatchLog;
@@ -85,6 +75,8 @@ export interface BatchFileRequest {
   etag?: string;
   /** Epoch milliseconds after which the run gives up cleanly (the function's own timeout follows). */
   deadline?: number;
+  /** The bucket holding the input: a file that fans out names it to the workflow. */
+  bucket?: string;
 }
 
 /** When a run must stop, and what set that time (for the summary's message). */
@@ -97,7 +89,14 @@ export type BatchFileOutcome =
   | { status: 'ignored'; key: string; reason: string }
   | { status: 'skipped'; key: string; summary: BatchSummary }
   | { status: 'succeeded' | 'partial'; key: string; summary: BatchSummary }
+  | { status: 'fanned-out'; key: string; summary: BatchSummary }
   | { status: 'failed'; key: string; summary: BatchSummary; error: unknown };
+
+/**
+ * A `running` fanned-out summary not rewritten for this long belongs to a run that died (its
+ * steps rewrite it at least every range, and a range takes at most one invocation, 15 minutes).
+ */
+export const FAN_OUT_STALE_MS = 30 * 60 * 1000;
 
 /** The input was replaced while this run scored it: the run for the new content owns the outputs. */
 class SupersededError extends Error {}
@@ -146,12 +145,6 @@ export async function scoreBatchFile(
   return new BatchFileRun(input, request, deps).run();
 }
 
-interface Writers {
-  output?: ObjectWriter;
-  errors?: ObjectWriter;
-  captures?: ObjectWriter;
-}
-
 class BatchFileRun {
   readonly #input: BatchInputKey;
   readonly #request: BatchFileRequest;
@@ -159,10 +152,9 @@ class BatchFileRun {
   readonly #keys: BatchOutputKeys;
   readonly #clock: () => number;
   readonly #startedAt: number;
-  readonly #writers: Writers = {};
+  #writers: RowWriters | undefined;
   readonly #text: TextInputInfo = newTextInputInfo();
   readonly #report: RowReaderReport = { ignoredColumns: [] };
-  readonly #counts = { total: 0, ok: 0, failed: 0, captured: 0 };
   #summary: BatchSummary;
   #object: ObjectStream | undefined;
   #captureKey: string | undefined;
@@ -211,6 +203,8 @@ class BatchFileRun {
       if (isFinishedFor(previous, this.#request.etag) && previous !== undefined) {
         return { status: 'skipped', key, summary: previous };
       }
+      const fannedOut = await this.#fanOut(previous);
+      if (fannedOut !== undefined) return fannedOut;
       this.#object = await this.#deps.store.getStream(key);
       const object = this.#object;
       if (object === undefined)
@@ -242,6 +236,51 @@ class BatchFileRun {
   }
 
   /**
+   * Hands a file of at least `fanOut.minBytes` to the fan-out workflow: claims it with a `running`
+   * summary naming the run, and starts the workflow. `undefined` when the file is scored here
+   * (small, gzip — a gzip stream cannot be entered half way —, or no workflow configured).
+   */
+  async #fanOut(previous: BatchSummary | undefined): Promise<BatchFileOutcome | undefined> {
+    const { fanOut, store } = this.#deps;
+    const { bucket } = this.#request;
+    const key = this.#input.key;
+    if (fanOut === undefined || bucket === undefined) return undefined;
+    const info = await store.head(key);
+    if (info === undefined || info.etag === undefined || info.size < fanOut.minBytes) return undefined;
+    if (isFinishedFor(previous, info.etag) && previous !== undefined) {
+      return { status: 'skipped', key, summary: previous };
+    }
+    if (
+      previous?.status === 'running' &&
+      previous.fan_out !== undefined &&
+      previous.input.etag === info.etag &&
+      this.#clock() - Date.parse(previous.updated_at) < FAN_OUT_STALE_MS
+    ) {
+      // The same content delivered again while its run is under way.
+      return { status: 'skipped', key, summary: previous };
+    }
+    const head = await store.getStream(key, { range: { start: 0, end: 2 } });
+    const magic = new Uint8Array(2);
+    let filled = 0;
+    for await (const chunk of head?.body ?? []) {
+      magic.set(chunk.subarray(0, 2 - filled), filled);
+      filled = Math.min(2, filled + chunk.byteLength);
+    }
+    if (filled === 2 && magic[0] === 0x1f && magic[1] === 0x8b) return undefined;
+
+    const run = `${contentDigest(key, info.etag)}-${this.#startedAt.toString(36)}`;
+    this.#summary.input = { ...this.#summary.input, etag: info.etag, size: info.size };
+    this.#summary.fan_out = { run, execution: null, ranges: { total: null, done: 0 } };
+    await this.#writeSummary();
+    this.#claimed = true;
+    const { execution } = await fanOut.start({ bucket, key, etag: info.etag, run });
+    this.#summary.fan_out = { run, execution, ranges: { total: null, done: 0 } };
+    await this.#assertCurrent();
+    await this.#writeSummary();
+    return { status: 'fanned-out', key, summary: this.#summary };
+  }
+
+  /**
    * Throws `SupersededError` when the input no longer holds the content this run reads: a newer
    * upload of the same key has its own run, whose summary and outputs this one must not replace.
    * Checked before every summary write and before the outputs are completed; a deleted input does
@@ -266,7 +305,7 @@ class BatchFileRun {
   }
 
   async #abortWriters(): Promise<void> {
-    await Promise.all(Object.values(this.#writers).map((writer: ObjectWriter) => writer.abort()));
+    await this.#writers?.abort();
   }
 
   async #previousSummary(): Promise<BatchSummary | undefined> {
@@ -306,44 +345,14 @@ class BatchFileRun {
   }
 
   async #loadModel(object: ObjectStream) {
-    const { model: name } = this.#input;
-    assertModelName(name);
-    const { selector, from } = this.#versionSelector(object.metadata);
-    // A file naming no version is routed as a whole by the model's traffic split, on its key.
-    const ref = await this.#deps.repository.resolve(name, selector, { routingKey: this.#input.key });
-    const { model } = await this.#deps.loader.get(ref);
-    assertServable(model);
-    this.#summary.version = String(model.version);
-    this.#summary.version_from = from;
-    const { schema, reason } = tabularSchema(model.name, model.signature, ref.config.feature_names);
-    return { model, schema, notTabular: reason, sampleRate: captureSettings(ref.config).sampleRate };
-  }
-
-  #versionSelector(metadata: Record<string, string> | undefined): {
-    selector: VersionSelector;
-    from: VersionSource;
-  } {
-    const given = metadata?.[VERSION_METADATA_KEY]?.trim() || undefined;
-    const { pathVersion } = this.#input;
-    if (pathVersion !== undefined) {
-      if (given !== undefined && given !== String(pathVersion)) {
-        throw new BadRequestError(
-          `the key's folder 'v${pathVersion}' asks for version ${pathVersion} but the object's metadata ${VERSION_METADATA_KEY} asks for '${given.slice(0, 64)}'`,
-        );
-      }
-      return { selector: { kind: 'number', version: pathVersion }, from: 'path' };
-    }
-    if (given !== undefined) {
-      try {
-        return { selector: parseVersionSelector(given), from: 'metadata' };
-      } catch (error) {
-        if (error instanceof BadRequestError) {
-          throw new BadRequestError(`object metadata ${VERSION_METADATA_KEY}: ${error.message}`);
-        }
-        throw error;
-      }
-    }
-    return { selector: { kind: 'default' }, from: 'default' };
+    const loaded = await loadBatchModel(
+      this.#deps,
+      this.#input,
+      versionSelectorOf(this.#input, object.metadata),
+    );
+    this.#summary.version = String(loaded.model.version);
+    this.#summary.version_from = loaded.from;
+    return loaded;
   }
 
   async #score(
@@ -355,14 +364,22 @@ class BatchFileRun {
   ): Promise<'succeeded' | 'partial'> {
     const { settings, service, store } = this.#deps;
     const etag = object.etag ?? this.#request.etag ?? '';
-    const scorer = new BatchScorer({ model, service, schema, checkpoint: () => this.#checkDeadline() });
-    const capture: CaptureContext = {
-      rate: sampleRate,
-      seed: `${this.#input.key}\n${etag}`,
-      written: object.lastModified ?? new Date(this.#startedAt),
-      features: schema === undefined ? undefined : featureKeys(schema.featureNames),
-    };
-    this.#writers.output = store.createWriter(this.#keys.output, { contentType: JSONL });
+    const written = object.lastModified ?? new Date(this.#startedAt);
+    const capture = captureContext(this.#input.key, etag, sampleRate, written, schema);
+    const writers = new RowWriters({
+      store,
+      inputKey: this.#input.key,
+      model,
+      schema,
+      capture,
+      keys: {
+        output: this.#keys.output,
+        errors: this.#keys.errors,
+        captures: () => batchCaptureKey(model.name, this.#input.key, etag, written),
+      },
+      maxCapturedElements: settings.maxCapturedElements,
+    });
+    this.#writers = writers;
     const rows = readRows(
       decodeText(object.body, this.#text),
       {
@@ -371,105 +388,34 @@ class BatchFileRun {
         notTabular,
         maxRecordChars: settings.maxRecordChars,
         maxLineChars: settings.maxLineChars,
-        capture:
-          capture.features === undefined || capture.rate <= 0
-            ? undefined
-            : {
-                features: capture.features,
-                isCaptured: (line) => isSampled(capture.rate, capture.seed, line),
-              },
+        capture: readerCapture(capture),
       },
       this.#report,
     );
-    let pending: BatchRow[] = [];
-    for await (const row of rows) {
-      pending.push(row);
-      if (pending.length >= settings.batchSize) {
-        await this.#flush(scorer, pending, model, schema, capture, etag);
-        pending = [];
-      }
-    }
-    await this.#flush(scorer, pending, model, schema, capture, etag);
-    return this.#finish();
-  }
-
-  async #flush(
-    scorer: BatchScorer,
-    rows: BatchRow[],
-    model: LoadedModel,
-    schema: TabularSchema | undefined,
-    capture: CaptureContext,
-    etag: string,
-  ): Promise<void> {
-    this.#checkDeadline();
-    if (rows.length === 0) return;
-    const results = await scorer.score(rows);
-    this.#checkDeadline();
-    const now = new Date(this.#clock());
-    let output = '';
-    let errors = '';
-    let captures = '';
-    for (const result of results) {
-      this.#counts.total += 1;
-      if (result.error !== undefined) {
-        this.#counts.failed += 1;
-        const { id, line } = result.row;
-        output += `${toJsonLine({
-          id,
-          model_name: model.name,
-          model_version: String(model.version),
-          error: result.error,
-        })}\n`;
-        errors += `${JSON.stringify({ line, id, error: result.error } satisfies BatchErrorLine)}\n`;
-        continue;
-      }
-      this.#counts.ok += 1;
-      output += `${toJsonLine(result.response)}\n`;
-      if (isSampled(capture.rate, capture.seed, result.row.line)) {
-        this.#counts.captured += 1;
-        captures += this.#captureLine(result, model, schema, capture.features, now);
-      }
-    }
-    await this.#writers.output?.write(output);
-    if (errors !== '') {
-      this.#writers.errors ??= this.#deps.store.createWriter(this.#keys.errors, { contentType: JSONL });
-      await this.#writers.errors.write(errors);
-    }
-    if (captures !== '') {
-      this.#captureKey ??= batchCaptureKey(model.name, this.#input.key, etag, capture.written);
-      this.#writers.captures ??= this.#deps.store.createWriter(this.#captureKey, { contentType: JSONL });
-      await this.#writers.captures.write(captures);
-    }
-    if (this.#clock() - this.#lastProgressAt >= this.#deps.settings.progressIntervalMs) {
-      this.#lastProgressAt = this.#clock();
-      await this.#assertCurrent();
-      await this.#writeSummary();
-      this.#deps.log?.info('batch progress', { key: this.#input.key, ...this.#summary.counts });
-    }
-  }
-
-  #captureLine(
-    result: RowResult & { response: object },
-    model: LoadedModel,
-    schema: TabularSchema | undefined,
-    features: FeatureKeys | undefined,
-    now: Date,
-  ): string {
-    const max = this.#deps.settings.maxCapturedElements ?? MAX_CAPTURED_ELEMENTS;
-    const { row, response, latencyMs } = result;
-    return captureRecordLine(
-      {
-        id: row.id,
-        ts: now,
-        model: model.name,
-        version: String(model.version),
-        source: 'batch',
-        outputs: response.outputs.map((output) => captureTensor(output, max)),
-        latencyMs,
-        origin: { key: this.#input.key, line: row.line },
+    await scoreRows(rows, {
+      scorer: new BatchScorer({ model, service, schema, checkpoint: () => this.#checkDeadline() }),
+      batchSize: settings.batchSize,
+      write: (results) => {
+        // A batch that finished past the deadline is not written: the file fails as a whole.
+        this.#checkDeadline();
+        return writers.write(results, new Date(this.#clock()));
       },
-      capturedInputs(row, schema, features, max),
-    );
+      beforeBatch: () => this.#checkDeadline(),
+      afterBatch: () => this.#progress(),
+    });
+    return this.#finish(writers);
+  }
+
+  async #progress(): Promise<void> {
+    if (this.#clock() - this.#lastProgressAt < this.#deps.settings.progressIntervalMs) return;
+    this.#lastProgressAt = this.#clock();
+    await this.#assertCurrent();
+    await this.#writeSummary();
+    this.#deps.log?.info('batch progress', { key: this.#input.key, ...this.#summary.counts });
+  }
+
+  get #rowCounts(): RowCounts {
+    return this.#writers?.counts ?? { total: 0, ok: 0, failed: 0, captured: 0 };
   }
 
   #checkDeadline(): void {
@@ -479,23 +425,21 @@ class BatchFileRun {
   }
 
   #deadlineError(): DeadlineExceededError {
-    const { total, ok, failed } = this.#counts;
+    const { total, ok, failed } = this.#rowCounts;
     return new DeadlineExceededError(
       `the run ran out of time after ${total} rows (${ok} scored, ${failed} failed): it reached ${this.#deadline?.set}; split the input into smaller files`,
     );
   }
 
-  async #finish(): Promise<'succeeded' | 'partial'> {
+  async #finish(writers: RowWriters): Promise<'succeeded' | 'partial'> {
     this.#checkDeadline();
-    const { output, errors, captures } = this.#writers;
     await this.#assertCurrent();
-    const written = output === undefined ? undefined : await output.complete();
-    const errorsWritten = errors === undefined ? undefined : await errors.complete();
+    const { output: written, errors: errorsWritten } = await writers.complete();
     // No failed row this time: an errors object left by an earlier run of this key is stale.
-    if (errors === undefined) await this.#deps.store.delete(this.#keys.errors);
-    if (captures !== undefined) await captures.complete();
+    if (errorsWritten === undefined) await this.#deps.store.delete(this.#keys.errors);
+    this.#captureKey = writers.capturesKey;
 
-    const { total, ok, failed, captured } = this.#counts;
+    const { total, ok, failed, captured } = this.#rowCounts;
     this.#summary.output = {
       key: this.#keys.output,
       etag: written?.etag ?? null,
@@ -557,7 +501,7 @@ class BatchFileRun {
     if (!final && this.#expired !== undefined) throw this.#expired;
     const now = this.#clock();
     const duration = now - this.#startedAt;
-    const { total, ok, failed } = this.#counts;
+    const { total, ok, failed } = this.#rowCounts;
     Object.assign(this.#summary, {
       counts: { total, ok, failed },
       updated_at: new Date(now).toISOString(),
@@ -577,16 +521,7 @@ class BatchFileRun {
   }
 
   #warnings(): string[] {
-    const { ignoredColumns } = this.#report;
-    if (ignoredColumns.length === 0) return [];
-    // Capped: a file with 100k extra columns must not make a megabyte of summary.
-    const shown = ignoredColumns
-      .slice(0, MAX_LISTED_COLUMNS)
-      .map((name) => (name.length > 64 ? `${name.slice(0, 63)}…` : name));
-    const more = ignoredColumns.length - shown.length;
-    return [
-      `CSV columns that are not features of the model were ignored: ${shown.join(', ')}${more > 0 ? ` … and ${more} more (${ignoredColumns.length} in all)` : ''}`,
-    ];
+    return ignoredColumnsWarnings(this.#report.ignoredColumns);
   }
 }
 
@@ -614,60 +549,77 @@ function runDeadline(
   return byBudget.at <= byInvocation.at ? byBudget : byInvocation;
 }
 
+/** The summary's warning about CSV columns that are not features (capped: 100k columns stay small). */
+export function ignoredColumnsWarnings(ignored: string[]): string[] {
+  if (ignored.length === 0) return [];
+  const shown = ignored
+    .slice(0, MAX_LISTED_COLUMNS)
+    .map((name) => (name.length > 64 ? `${name.slice(0, 63)}…` : name));
+  const more = ignored.length - shown.length;
+  return [
+    `CSV columns that are not features of the model were ignored: ${shown.join(', ')}${more > 0 ? ` … and ${more} more (${ignored.length} in all)` : ''}`,
+  ];
+}
+
 /** Ignored columns named in a summary's warning; the rest are counted. */
 export const MAX_LISTED_COLUMNS = 20;
 
-/** How a file's rows are captured. */
-interface CaptureContext {
-  /** Sampling rate (0 to 1) and the seed that makes it deterministic for the file. */
-  rate: number;
-  seed: string;
-  /** Names the capture object by the input's time. */
-  written: Date;
-  /** The model's feature names, prepared once for the records' inputs (tabular models). */
-  features?: FeatureKeys;
+/**
+ * The model version a file is scored with: its key's version folder, else its `model-version`
+ * metadata (they must agree when both are given), else the model's default.
+ *
+ * @throws BadRequestError when the folder and the metadata disagree, or the metadata is not a
+ *   version or alias.
+ */
+export function versionSelectorOf(
+  input: BatchInputKey,
+  metadata: Record<string, string> | undefined,
+): { selector: VersionSelector; from: VersionSource } {
+  const given = metadata?.[VERSION_METADATA_KEY]?.trim() || undefined;
+  const { pathVersion } = input;
+  if (pathVersion !== undefined) {
+    if (given !== undefined && given !== String(pathVersion)) {
+      throw new BadRequestError(
+        `the key's folder 'v${pathVersion}' asks for version ${pathVersion} but the object's metadata ${VERSION_METADATA_KEY} asks for '${given.slice(0, 64)}'`,
+      );
+    }
+    return { selector: { kind: 'number', version: pathVersion }, from: 'path' };
+  }
+  if (given !== undefined) {
+    try {
+      return { selector: parseVersionSelector(given), from: 'metadata' };
+    } catch (error) {
+      if (error instanceof BadRequestError) {
+        throw new BadRequestError(`object metadata ${VERSION_METADATA_KEY}: ${error.message}`);
+      }
+      throw error;
+    }
+  }
+  return { selector: { kind: 'default' }, from: 'default' };
+}
+
+/** The model a file is scored with, loaded and servable, and how its rows are read and captured. */
+export interface BatchModel {
+  model: LoadedModel;
+  schema: TabularSchema | undefined;
+  notTabular: string | undefined;
+  sampleRate: number;
+  from: VersionSource;
 }
 
 /**
- * A row's inputs for its capture record, as JSON: features by name, or the request's tensors
- * (`truncated` when any was summarised).
+ * Resolves and loads the model of a batch input (a file naming no version is routed as a whole by
+ * the model's traffic split, on its key).
  */
-function capturedInputs(
-  row: BatchRow,
-  schema: TabularSchema | undefined,
-  features: FeatureKeys | undefined,
-  max: number,
-): { json: string; truncated: boolean; stats?: Record<string, number | null> } {
-  if (row.kind === 'features' && features !== undefined) {
-    return { json: row.inputsJson ?? featureInputsJson(features, row.values), truncated: false };
-  }
-  if (row.kind !== 'request') return { json: '{}', truncated: false };
-  const request = parseInferenceRequest(row.body);
-  const [only] = request.inputs;
-  if (
-    features !== undefined &&
-    schema !== undefined &&
-    request.inputs.length === 1 &&
-    only?.name === schema.inputName
-  ) {
-    const values = flatten(only.data);
-    if (values.length === schema.featureNames.length) {
-      return { json: featureInputsJson(features, values), truncated: false };
-    }
-  }
-  const stats: Record<string, number | null> = {};
-  const tensors = request.inputs.map((input) => {
-    const data = flatten(input.data);
-    addInputStats(stats, input.name, data, 0, data.length);
-    return captureTensor({ name: input.name, datatype: input.datatype, shape: input.shape, data }, max);
-  });
-  return {
-    json: toJsonLine(tensors),
-    truncated: tensors.some((tensor) => tensor.truncated === true),
-    stats,
-  };
-}
-
-function flatten(data: unknown): unknown[] {
-  return Array.isArray(data) ? data.flat(Number.POSITIVE_INFINITY) : [data];
+export async function loadBatchModel(
+  deps: Pick<BatchJobDeps, 'repository' | 'loader'>,
+  input: BatchInputKey,
+  { selector, from }: { selector: VersionSelector; from: VersionSource },
+): Promise<BatchModel> {
+  assertModelName(input.model);
+  const ref = await deps.repository.resolve(input.model, selector, { routingKey: input.key });
+  const { model } = await deps.loader.get(ref);
+  assertServable(model);
+  const { schema, reason } = tabularSchema(model.name, model.signature, ref.config.feature_names);
+  return { model, schema, notTabular: reason, sampleRate: captureSettings(ref.config).sampleRate, from };
 }

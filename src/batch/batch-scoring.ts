@@ -1,4 +1,5 @@
 import type { BatchConfig } from '../config/batch-config.ts';
+import type { BatchFanOut } from '../ports/batch-fan-out.ts';
 import type { ObjectNotification, StreamingObjectStore } from '../ports/object-store.ts';
 import { createServing } from '../serving.ts';
 import { type BatchFileOutcome, type BatchJobDeps, type BatchLog, scoreBatchFile } from './batch-job.ts';
@@ -20,7 +21,7 @@ export type BatchObjectRef = Pick<ObjectNotification, 'bucket' | 'key' | 'etag'>
  */
 export function createBatchScoring(
   config: BatchConfig,
-  ports: { storeFor: (bucket: string) => StreamingObjectStore },
+  ports: { storeFor: (bucket: string) => StreamingObjectStore; fanOut?: BatchFanOut },
 ) {
   const stores = new Map<string, StreamingObjectStore>();
   const storeFor = (bucket: string): StreamingObjectStore => {
@@ -46,7 +47,7 @@ export function createBatchScoring(
     options: { deadline?: number; log?: BatchLog } = {},
   ): Promise<BatchFileOutcome> {
     return scoreBatchFile(
-      { key: ref.key, etag: ref.etag, deadline: options.deadline },
+      { key: ref.key, etag: ref.etag, deadline: options.deadline, bucket: ref.bucket },
       {
         store: storeFor(ref.bucket),
         repository: serving.repository,
@@ -54,11 +55,24 @@ export function createBatchScoring(
         service: serving.service,
         settings,
         log: options.log,
+        fanOut: ports.fanOut,
       },
     );
   }
 
-  return { scoreObject, serving, settings };
+  /** The dependencies of the fan-out steps (`fan-out.ts`) for the bucket of an input. */
+  function stepDeps(bucket: string, log?: BatchLog) {
+    return {
+      store: storeFor(bucket),
+      repository: serving.repository,
+      loader: serving.loader,
+      service: serving.service,
+      settings,
+      log,
+    };
+  }
+
+  return { scoreObject, stepDeps, serving, settings };
 }
 
 /** Batch scoring as `createBatchScoring` wires it. */

@@ -92,6 +92,32 @@ export function batchOutputKeys(input: BatchInputKey): BatchOutputKeys {
  * ```
  */
 export function batchCaptureKey(model: string, inputKey: string, etag: string, written: Date): string {
-  const digest = createHash('sha256').update(`${inputKey}\n${etag}`).digest('hex').slice(0, 20);
-  return `${captureFolder(model, written)}batch-${digest}.jsonl`;
+  return `${captureFolder(model, written)}batch-${contentDigest(inputKey, etag)}.jsonl`;
+}
+
+/** 20 hex digits naming one content of one input key (its key and ETag). */
+export function contentDigest(inputKey: string, etag: string): string {
+  return createHash('sha256').update(`${inputKey}\n${etag}`).digest('hex').slice(0, 20);
+}
+
+/** Where the ranges of fanned-out runs keep their parts until the output is assembled. */
+export const BATCH_WORK_PREFIX = 'batch/work/';
+
+/**
+ * The folder of one fanned-out run's range parts: `batch/work/{model}/{relative}/{run}/`. Each run
+ * has its own, so a retried range overwrites only its own parts and two runs never mix theirs.
+ */
+export function batchWorkFolder(input: BatchInputKey, run: string): string {
+  return `${BATCH_WORK_PREFIX}${input.model}/${input.relative}/${run}/`;
+}
+
+/** The objects of one range of a fanned-out run, in its work folder. */
+export function batchRangeKeys(folder: string, index: number) {
+  const base = `${folder}range-${String(index).padStart(6, '0')}`;
+  return {
+    output: `${base}${OUTPUT_SUFFIX}`,
+    errors: `${base}${ERRORS_SUFFIX}`,
+    captures: `${base}.captures.jsonl`,
+    result: `${base}.result.json`,
+  };
 }

@@ -55,6 +55,12 @@ export interface RowReaderOptions {
    * formatting the parsed number again.
    */
   capture?: { features: FeatureKeys; isCaptured(line: number): boolean };
+  /**
+   * Reading a piece of a larger file (one range of a fanned-out run): its format as found for the
+   * whole file, the line number its text starts on, and for CSV the file's header record (its text,
+   * line break included), read before the piece.
+   */
+  piece?: { format: InputFormat; firstLine: number; header?: string };
 }
 
 /** What the reader found out about the input, filled in as it reads. */
@@ -103,12 +109,13 @@ export async function* readRows(
   let first = await iterator.next();
   // Skip leading chunks of pure whitespace when sniffing; they are kept for the parser.
   const pending: string[] = [];
-  while (!first.done && formatOfKey(options.key) === undefined && first.value.trim() === '') {
+  const known = options.piece?.format ?? formatOfKey(options.key);
+  while (!first.done && known === undefined && first.value.trim() === '') {
     pending.push(first.value);
     first = await iterator.next();
   }
   if (!first.done) pending.push(first.value);
-  const format = formatOfKey(options.key) ?? (pending.join('').trimStart().startsWith('{') ? 'jsonl' : 'csv');
+  const format = known ?? (pending.join('').trimStart().startsWith('{') ? 'jsonl' : 'csv');
   report.format = format;
 
   async function* chunks(): AsyncGenerator<string> {
@@ -132,8 +139,14 @@ async function* csvRows(
   options: RowReaderOptions,
   report: RowReaderReport,
 ): AsyncGenerator<BatchRow> {
-  const parser = new CsvParser({ maxRecordChars: options.maxRecordChars });
+  const { piece } = options;
   let columns: CsvColumns | undefined;
+  if (piece?.header !== undefined) {
+    const header = new CsvParser({ maxRecordChars: options.maxRecordChars });
+    const [record] = [...header.push(piece.header), ...header.end()];
+    columns = csvColumns(record?.fields ?? [], record?.error, options, report);
+  }
+  const parser = new CsvParser({ maxRecordChars: options.maxRecordChars, firstLine: piece?.firstLine });
   const rowsOf = function* (records: ReturnType<CsvParser['push']>): Generator<BatchRow> {
     for (const record of records) {
       if (columns === undefined) {
@@ -252,7 +265,10 @@ function csvRow(record: { line: number; fields: string[]; error?: string }, colu
 }
 
 async function* jsonRows(text: AsyncIterable<string>, options: RowReaderOptions): AsyncGenerator<BatchRow> {
-  const splitter = new LineSplitter({ maxLineChars: options.maxLineChars });
+  const splitter = new LineSplitter({
+    maxLineChars: options.maxLineChars,
+    firstLine: options.piece?.firstLine,
+  });
   const limit = options.maxLineChars;
   const rowsOf = function* (lines: ReturnType<LineSplitter['push']>): Generator<BatchRow> {
     for (const { line, text: lineText, tooLong } of lines) {

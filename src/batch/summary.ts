@@ -46,6 +46,11 @@ export interface BatchSummary {
   rows_per_second: number;
   batch_size: number;
   warnings: string[];
+  /**
+   * A file scored in parallel ranges (docs/batch.md, "Large files"): the run's id, the state
+   * machine execution, and how many of its ranges are done.
+   */
+  fan_out?: { run: string; execution: string | null; ranges: { total: number | null; done: number } };
   /** Why the file failed (`failed` only). `retryable` is true for store outages. */
   error?: { kind: string; message: string; retryable: boolean };
 }

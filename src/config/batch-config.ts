@@ -1,7 +1,7 @@
 import { DEFAULT_PART_BYTES, MIN_PART_BYTES } from '../ports/object-store.ts';
 import { DEFAULT_MAX_RECORD_CHARS } from '../text/csv.ts';
 import { DEFAULT_MAX_LINE_CHARS } from '../text/lines.ts';
-import { type Env, readNumber } from './env.ts';
+import { type Env, readNumber, readOptionalString } from './env.ts';
 import { readServingConfig, type ServingConfig } from './serving-config.ts';
 
 const MIB = 1024 * 1024;
@@ -32,6 +32,17 @@ export interface BatchConfig extends ServingConfig {
   fileBudgetMs: number;
   maxLineChars: number;
   maxRecordChars: number;
+  /**
+   * Files of at least `minBytes` fan out on the state machine `stateMachineArn`
+   * (`BATCH_STATE_MACHINE_ARN`; unset: never), in ranges of `rangeBytes`, at most `maxRanges`.
+   */
+  fanOut: {
+    stateMachineArn?: string;
+    endpoint?: string;
+    minBytes: number;
+    rangeBytes: number;
+    maxRanges: number;
+  };
 }
 
 /**
@@ -76,5 +87,12 @@ export function readBatchConfig(env: Env): BatchConfig {
     maxRecordChars: Math.round(
       readNumber(env, 'BATCH_MAX_RECORD_MB', DEFAULT_MAX_RECORD_CHARS / MIB, { min: 0.001, max: 64 }) * MIB,
     ),
+    fanOut: {
+      stateMachineArn: readOptionalString(env, 'BATCH_STATE_MACHINE_ARN'),
+      endpoint: readOptionalString(env, 'STEP_FUNCTIONS_ENDPOINT'),
+      minBytes: Math.round(readNumber(env, 'BATCH_FAN_OUT_MB', 256, { min: 0.001, max: 1024 * 1024 }) * MIB),
+      rangeBytes: Math.round(readNumber(env, 'BATCH_RANGE_MB', 64, { min: 0.001, max: 4096 }) * MIB),
+      maxRanges: readNumber(env, 'BATCH_MAX_RANGES', 1000, { min: 1, max: 2000 }),
+    },
   };
 }

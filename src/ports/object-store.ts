@@ -33,13 +33,35 @@ export interface StreamingObjectStore extends ObjectStore {
    * (connection cut, body shorter than announced) surfaces from the iteration as
    * `StorageUnavailableError`.
    */
-  getStream(key: string): Promise<ObjectStream | undefined>;
+  getStream(key: string, options?: { range?: ByteRange }): Promise<ObjectStream | undefined>;
   /**
    * Starts a streamed write of `key` with bounded memory. Nothing is visible at `key` until
    * `complete()` resolves, and then the whole object at once; `abort()`, or any failure, leaves
    * nothing behind.
    */
   createWriter(key: string, options?: WriterOptions): ObjectWriter;
+  /**
+   * Writes `key` as the concatenation of existing objects, in order, without the bytes passing
+   * through the caller where the store can copy them itself (S3: a multipart upload of
+   * `UploadPartCopy` parts). Like a streamed write, nothing is visible until the whole object is.
+   */
+  compose(
+    key: string,
+    sources: readonly ComposeSource[],
+    options?: WriterOptions,
+  ): Promise<{ etag?: string; bytes: number }>;
+}
+
+/** Bytes `[start, end)` of an object. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** An object to concatenate (`compose`), with its size as listed. */
+export interface ComposeSource {
+  key: string;
+  size: number;
 }
 
 export interface ObjectInfo {
@@ -70,6 +92,7 @@ export interface Listing {
   prefixes: string[];
 }
 
+/** With a `range`, `size` is the size of the whole object and `body` holds the range only. */
 export interface ObjectStream extends ObjectInfo {
   /** The body, chunk by chunk; it can be iterated once. */
   body: AsyncIterable<Uint8Array>;

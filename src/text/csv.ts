@@ -56,8 +56,10 @@ export class CsvParser {
   #line = 1;
   #ended = false;
 
-  constructor(options: { maxRecordChars?: number } = {}) {
+  /** `firstLine`: the line number of the text's first line (1; more for a piece of a larger file). */
+  constructor(options: { maxRecordChars?: number; firstLine?: number } = {}) {
     this.#maxRecordChars = options.maxRecordChars ?? DEFAULT_MAX_RECORD_CHARS;
+    this.#line = options.firstLine ?? 1;
   }
 
   /** The records completed by `text`. */

@@ -29,8 +29,10 @@ export class LineSplitter {
   /** The current line passed the limit: its text is being skipped. */
   #skipping = false;
 
-  constructor(options: { maxLineChars?: number } = {}) {
+  /** `firstLine`: the line number of the text's first line (1; more for a piece of a larger file). */
+  constructor(options: { maxLineChars?: number; firstLine?: number } = {}) {
     this.#maxLineChars = options.maxLineChars ?? DEFAULT_MAX_LINE_CHARS;
+    this.#line = options.firstLine ?? 1;
   }
 
   push(text: string): TextLine[] {

@@ -109,7 +109,14 @@ export const FUNCTIONS: readonly FunctionRow[] = [
     memory: 3008,
     timeout: 900,
     layer: true,
-    environment: ['BATCH_SIZE', 'INFERENCE_DEADLINE_SECONDS', 'REQUIRE_VALIDATION'],
+    environment: [
+      'BATCH_FAN_OUT_MB',
+      'BATCH_RANGE_MB',
+      'BATCH_SIZE',
+      'BATCH_STATE_MACHINE_ARN',
+      'INFERENCE_DEADLINE_SECONDS',
+      'REQUIRE_VALIDATION',
+    ],
     events: { kind: 's3', rules: [{ Prefix: 'batch/input/' }] },
     async: true,
     errorsAlarm: 'BatchErrorsAlarm',
@@ -150,6 +157,10 @@ export interface RoleGrants {
 export function roleGrants(stage: string): Record<string, RoleGrants> {
   const drift = `${ARN}:logs:${REGION_ACCOUNT}:log-group:/aws/lambda/${SERVICE}-${stage}-drift:*`;
   const stackFunctions = `${ARN}:lambda:${REGION_ACCOUNT}:function:${SERVICE}-${stage}-*`;
+  const fanOutMachine = `${ARN}:states:${REGION_ACCOUNT}:stateMachine:${SERVICE}-${stage}-batch-fan-out`;
+  const fanOutExecutions = ['/*', ':*'].map(
+    (tail) => `${ARN}:states:${REGION_ACCOUNT}:execution:${SERVICE}-${stage}-batch-fan-out${tail}`,
+  );
   const customResourceLogs = `${ARN}:logs:${REGION_ACCOUNT}:log-group:/aws/lambda/${SERVICE}-${stage}-custom-resource-*:*`;
   return {
     HttpRole: {
@@ -189,12 +200,31 @@ export function roleGrants(stage: string): Record<string, RoleGrants> {
       grants: {
         'logs:CreateLogStream': [ref('BatchLogGroup.Arn')],
         'logs:PutLogEvents': [ref('BatchLogGroup.Arn')],
-        's3:GetObject': [`${BUCKET}/batch/input/*`, `${BUCKET}/batch/output/*`, `${BUCKET}/models/*`],
-        's3:PutObject': [`${BUCKET}/batch/output/*`, `${BUCKET}/captures/*`],
-        's3:DeleteObject': [`${BUCKET}/batch/output/*`],
-        's3:AbortMultipartUpload': [`${BUCKET}/batch/output/*`, `${BUCKET}/captures/*`],
+        's3:GetObject': [
+          `${BUCKET}/batch/input/*`,
+          `${BUCKET}/batch/output/*`,
+          `${BUCKET}/batch/work/*`,
+          `${BUCKET}/models/*`,
+        ],
+        's3:PutObject': [`${BUCKET}/batch/output/*`, `${BUCKET}/batch/work/*`, `${BUCKET}/captures/*`],
+        's3:DeleteObject': [`${BUCKET}/batch/output/*`, `${BUCKET}/batch/work/*`],
+        's3:AbortMultipartUpload': [
+          `${BUCKET}/batch/output/*`,
+          `${BUCKET}/batch/work/*`,
+          `${BUCKET}/captures/*`,
+        ],
         's3:ListBucket': LIST('batch/*', 'models/*'),
         'sqs:SendMessage': [ref('AsyncFailureQueue.Arn')],
+        'states:StartExecution': [fanOutMachine],
+      },
+    },
+    BatchFanOutRole: {
+      principal: 'states.amazonaws.com',
+      grants: {
+        'lambda:InvokeFunction': [ref('BatchLambdaFunction.Arn'), `${ref('BatchLambdaFunction.Arn')}:*`],
+        'states:StartExecution': [fanOutMachine],
+        'states:DescribeExecution': fanOutExecutions,
+        'states:StopExecution': fanOutExecutions,
       },
     },
     DriftRole: {
@@ -283,6 +313,13 @@ export const ALARMS: readonly AlarmRow[] = [
     namespace: 'AWS/Lambda',
     metric: 'Errors',
     dimensions: { FunctionName: ref(row.logicalId) },
+    statistic: 'Sum',
+  })),
+  ...(['ExecutionsFailed', 'ExecutionsTimedOut'] as const).map((metric) => ({
+    id: metric === 'ExecutionsFailed' ? 'BatchFanOutFailedAlarm' : 'BatchFanOutTimedOutAlarm',
+    namespace: 'AWS/States',
+    metric,
+    dimensions: { StateMachineArn: ref('BatchFanOutStateMachine') },
     statistic: 'Sum',
   })),
   {

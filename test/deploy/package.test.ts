@@ -773,3 +773,28 @@ describe('artifacts', () => {
     }
   });
 });
+
+describe('batch fan-out state machine', () => {
+  it('is the definition of statemachines/, its Tasks the batch function, run by its own role', async () => {
+    const machine = props(
+      resource(templateOf(DEFAULTS), 'BatchFanOutStateMachine', 'AWS::StepFunctions::StateMachine'),
+    );
+    const file = JSON.parse(
+      await readFile(join(ROOT, 'statemachines', 'batch-fan-out.asl.json'), 'utf8'),
+    ) as unknown;
+
+    assert.deepEqual(machine.Definition, file);
+    assert.equal(machine.StateMachineType, 'STANDARD');
+    assert.equal(machine.StateMachineName, `${SERVICE}-${DEFAULTS.stage}-batch-fan-out`);
+    assert.equal(render(machine.RoleArn), ref('BatchFanOutRole.Arn'));
+    assert.equal(
+      render(at(machine, 'DefinitionSubstitutions', 'BatchFunctionArn')),
+      ref('BatchLambdaFunction.Arn'),
+    );
+    const batch = props(resource(templateOf(DEFAULTS), 'BatchLambdaFunction'));
+    assert.equal(
+      render(at(batch, 'Environment', 'Variables', 'BATCH_STATE_MACHINE_ARN')),
+      `arn:${ref('AWS::Partition')}:states:${ref('AWS::Region')}:${ref('AWS::AccountId')}:stateMachine:${SERVICE}-${DEFAULTS.stage}-batch-fan-out`,
+    );
+  });
+});

@@ -8,6 +8,8 @@ import {
 } from '@aws-sdk/client-s3';
 import type { ChecksumMode, StoreConnection } from '../../config/store-config.ts';
 import type {
+  ByteRange,
+  ComposeSource,
   Listing,
   ObjectInfo,
   ObjectStream,
@@ -17,6 +19,7 @@ import type {
   StreamingObjectStore,
   WriterOptions,
 } from '../../ports/object-store.ts';
+import { composeObject } from './s3-compose.ts';
 import { classifyS3Error, storageError } from './s3-errors.ts';
 import { S3Writer } from './s3-writer.ts';
 
@@ -247,10 +250,20 @@ export class S3ObjectStore implements StreamingObjectStore {
     });
   }
 
-  async getStream(key: string): Promise<ObjectStream | undefined> {
+  async getStream(key: string, options: { range?: ByteRange } = {}): Promise<ObjectStream | undefined> {
+    const { range } = options;
+    if (range !== undefined && range.end <= range.start) {
+      // An empty range: S3 has no way to ask for none of an object's bytes.
+      const info = await this.head(key);
+      return info === undefined ? undefined : { ...info, body: (async function* () {})(), close: () => {} };
+    }
     return this.#callOrMissing('GetObject', key, async () => {
       const output = await this.#client.send(
-        new GetObjectCommand({ Bucket: this.#bucket, Key: this.#key(key) }),
+        new GetObjectCommand({
+          Bucket: this.#bucket,
+          Key: this.#key(key),
+          ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end - 1}` }),
+        }),
       );
       const body: unknown = output.Body;
       const close = () => {
@@ -258,7 +271,7 @@ export class S3ObjectStore implements StreamingObjectStore {
       };
       return {
         key,
-        size: output.ContentLength ?? 0,
+        size: range === undefined ? (output.ContentLength ?? 0) : totalOfContentRange(output.ContentRange),
         etag: unquote(output.ETag),
         lastModified: output.LastModified,
         metadata: output.Metadata,
@@ -277,6 +290,20 @@ export class S3ObjectStore implements StreamingObjectStore {
       partBytes: this.#partBytes,
       contentType: options.contentType,
       metadata: options.metadata,
+    });
+  }
+
+  async compose(
+    key: string,
+    sources: readonly ComposeSource[],
+    options: WriterOptions = {},
+  ): Promise<{ etag?: string; bytes: number }> {
+    return composeObject({
+      client: this.#client,
+      bucket: this.#bucket,
+      objectKey: this.#key(key),
+      sources: sources.map((source) => ({ key: this.#key(source.key), size: source.size })),
+      options,
     });
   }
 
@@ -312,6 +339,12 @@ export class S3ObjectStore implements StreamingObjectStore {
   #unkey(key: string): string {
     return key.startsWith(this.#prefix) ? key.slice(this.#prefix.length) : key;
   }
+}
+
+/** The whole object's size from a `Content-Range: bytes a-b/total` header. */
+function totalOfContentRange(header: string | undefined): number {
+  const total = Number(header?.split('/')[1]);
+  return Number.isSafeInteger(total) ? total : 0;
 }
 
 /**
