@@ -286,6 +286,7 @@ function analyseVersion(
     settings.dataQuality,
     settings.options.warningRatio,
     settings.minPredictions,
+    settings.calibration.missing,
   );
   const dataDrift = analyseDataDrift(version, settings);
   const predictionDrift = analysePredictionDrift(version, settings);
@@ -304,6 +305,9 @@ function analyseVersion(
     settings.performance.metric,
     settings.minPredictions,
     version.hourly ?? [],
+    settings.calibration.estimatedPerformance
+      ? null
+      : { maxDrop: settings.performance.maxDrop, maxRelativeDrop: settings.performance.maxRelativeDrop },
   );
   const joined = version.joined.actual.length;
   const delays = version.joined.delays.toSortedSample().values;
@@ -355,6 +359,7 @@ function analyseVersion(
       version.pcaErrorSum,
       version.pcaRows,
       settings.minPredictions,
+      settings.calibration.multivariate ? null : settings.multivariateMaxIncrease,
     ),
     predictionDrift,
     performance,

@@ -8,6 +8,7 @@ import type { MetricValues } from '../report/report-types.ts';
 import {
   CBPE_METRICS,
   type CbpeMetric,
+  type CbpeModel,
   type CbpeSums,
   type EstimatedMetric,
   estimateCbpe,
@@ -28,6 +29,11 @@ export interface EstimatedPerformanceSection {
   metric: CbpeMetric;
   /** Whether the reference recalibrated the scores (isotonic) or kept them. */
   calibrated: boolean;
+  /**
+   * `calibrated`: degraded below the reference chunks' mean − 3 sampling errors (NannyML's
+   * default); `fixed`: below the reference value minus the performance rule's drop.
+   */
+  thresholds: 'calibrated' | 'fixed';
   reference_chunk_size: number | null;
   metrics: Partial<Record<CbpeMetric, ReportedEstimate>>;
   /** Per hour of the window (per-hour summaries only): estimated and realised accuracy. */
@@ -66,6 +72,7 @@ export function estimatedPerformance(
   ruleMetric: string | null,
   minPredictions: number,
   hourly: readonly HourlySums[],
+  fixed: FixedEstimateThresholds | null = null,
 ): EstimatedPerformanceSection {
   const model = reference?.performance?.cbpe ?? null;
   const metric: CbpeMetric = CBPE_METRICS.includes(ruleMetric as CbpeMetric)
@@ -76,6 +83,7 @@ export function estimatedPerformance(
     rows: sums?.rows ?? 0,
     metric,
     calibrated: model?.calibrated ?? false,
+    thresholds: fixed === null ? ('calibrated' as const) : ('fixed' as const),
     reference_chunk_size: model?.chunkSize ?? null,
     metrics: {},
     hourly: [],
@@ -95,7 +103,11 @@ export function estimatedPerformance(
       reason: `${sums.rows} prediction${sums.rows === 1 ? '' : 's'} with probabilities, fewer than the ${minPredictions} required`,
     };
   }
-  const estimates = estimateCbpe(model, sums);
+  const estimates = estimateCbpe(
+    model,
+    sums,
+    fixed === null ? undefined : fixedThresholds(model, metric, fixed),
+  );
   const metrics: Partial<Record<CbpeMetric, ReportedEstimate>> = {};
   for (const name of CBPE_METRICS) {
     const e = estimates[name];
@@ -116,4 +128,35 @@ export function estimatedPerformance(
       realized_accuracy: h.joined > 0 ? h.correct / h.joined : null,
     })),
   };
+}
+
+/** The performance rule's drop, for fixed CBPE thresholds (`calibration.estimated_performance: false`). */
+export interface FixedEstimateThresholds {
+  maxDrop: number | null;
+  maxRelativeDrop: number | null;
+}
+
+/** Fixed drop from the reference value when the rule sets none (as accuracy's default rule). */
+export const DEFAULT_ESTIMATE_MAX_DROP = 0.05;
+
+/**
+ * Fixed thresholds: each metric's reference value (mean over the reference chunks) minus the
+ * rule's `max_drop` (or `max_relative_drop` of the value) for the watched metric, minus 0.05 for
+ * the others.
+ */
+function fixedThresholds(
+  model: CbpeModel,
+  watched: CbpeMetric,
+  rule: FixedEstimateThresholds,
+): Partial<Record<CbpeMetric, number>> {
+  const out: Partial<Record<CbpeMetric, number>> = {};
+  for (const name of CBPE_METRICS) {
+    const ref = model.reference[name];
+    if (!ref) continue;
+    let drop = DEFAULT_ESTIMATE_MAX_DROP;
+    if (name === watched && rule.maxDrop !== null) drop = rule.maxDrop;
+    else if (name === watched && rule.maxRelativeDrop !== null) drop = ref.mean * rule.maxRelativeDrop;
+    out[name] = ref.mean - drop;
+  }
+  return out;
 }

@@ -10,6 +10,7 @@ import type { EstimatedPerformanceSection } from '../check/estimated-performance
 import type { MultivariateDriftSection } from '../check/multivariate-drift.ts';
 import type { RolloutResult } from '../check/rollout.ts';
 import type {
+  CalibratedBand,
   ClassificationMetrics,
   Correction,
   Histogram,
@@ -41,6 +42,11 @@ export interface ReportedTest {
   /** Degrees of freedom (chisquare). */
   df?: number;
   drifted: boolean;
+  /**
+   * With calibrated thresholds (`calibration.features`): the band from the reference chunks at
+   * this window's size; the test then decides by its statistic against `upper`, not by `threshold`.
+   */
+  calibration?: CalibratedBand;
 }
 
 export interface NumericSummary {
@@ -232,6 +238,15 @@ export interface DriftReport {
     drift_share: number;
     forced_test: TestName | null;
     feature_overrides: string[];
+    /** Which thresholds are calibrated on the reference chunks (mean ± 3σ) instead of fixed. */
+    calibration: {
+      features: boolean;
+      missing: boolean;
+      estimated_performance: boolean;
+      multivariate: boolean;
+    };
+    /** Fixed multivariate threshold (when not calibrated): relative increase of the mean error. */
+    multivariate_max_increase: number;
   };
   /** The dataset verdict (data drift). */
   verdict: DataVerdict;

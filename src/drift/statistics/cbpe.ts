@@ -352,14 +352,19 @@ export interface EstimatedMetric {
 }
 
 /**
- * The estimated metrics of a window from its sums.
+ * The estimated metrics of a window from its sums. Thresholds are calibrated on the reference
+ * chunks unless `fixedThresholds` gives one for the metric.
  *
  * @example
  * ```ts
  * estimateCbpe(model, sums).accuracy.estimate; // e.g. 0.91
  * ```
  */
-export function estimateCbpe(model: CbpeModel, sums: CbpeSums): Record<CbpeMetric, EstimatedMetric> {
+export function estimateCbpe(
+  model: CbpeModel,
+  sums: CbpeSums,
+  fixedThresholds?: Partial<Record<CbpeMetric, number>>,
+): Record<CbpeMetric, EstimatedMetric> {
   const k = sums.classes;
   const n = sums.rows;
   const cell = (a: number, b: number) => sums.expected[a * k + b] as number;
@@ -395,7 +400,8 @@ export function estimateCbpe(model: CbpeModel, sums: CbpeSums): Record<CbpeMetri
     const estimate = estimates[metric];
     const ref = model.reference[metric];
     const se = ref && n > 0 ? ref.std * Math.sqrt(model.chunkSize / n) : null;
-    const threshold = ref && se !== null ? ref.mean - 3 * se : null;
+    const fixed = fixedThresholds?.[metric];
+    const threshold = fixed !== undefined ? fixed : ref && se !== null ? ref.mean - 3 * se : null;
     out[metric] = {
       estimate,
       lower: estimate !== null && se !== null ? estimate - 3 * se : null,

@@ -4,6 +4,17 @@
  */
 export { type AlignedCounts, bucketTest, nonEmpty } from './buckets.ts';
 export {
+  applyCalibration,
+  type CalibratedBand,
+  type ChunkSpread,
+  calibrateCategorical,
+  calibratedBand,
+  calibratedShareUpper,
+  calibrateNumeric,
+  type FeatureCalibration,
+  referenceChunks,
+} from './calibration.ts';
+export {
   buildCategoricalProfile,
   type CategoricalProfileOptions,
   type CategoryValue,
