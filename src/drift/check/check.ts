@@ -71,7 +71,7 @@ interface CheckedVersion extends AnalysedVersion {
   readonly cbpe: CbpeSums | null;
   readonly pcaErrorSum: number;
   readonly pcaRows: number;
-  /** Per-hour sums (per-hour summaries only). */
+  /** Per-hour sums: the estimated-versus-realised series. */
   readonly hourly?: readonly HourlySums[];
 }
 

@@ -1,7 +1,7 @@
 /**
  * The report's `estimated_performance` section: CBPE estimates of the window's classification
- * metrics without outcomes, beside the realised values when outcomes were joined, and (from the
- * per-hour summaries) the estimated and realised accuracy hour by hour.
+ * metrics without outcomes, beside the realised values when outcomes were joined, and the
+ * estimated and realised accuracy hour by hour.
  */
 import type { ReferenceDocument } from '../profiles/reference-types.ts';
 import type { MetricValues } from '../report/report-types.ts';
@@ -36,11 +36,18 @@ export interface EstimatedPerformanceSection {
   thresholds: 'calibrated' | 'fixed';
   reference_chunk_size: number | null;
   metrics: Partial<Record<CbpeMetric, ReportedEstimate>>;
-  /** Per hour of the window (per-hour summaries only): estimated and realised accuracy. */
+  /**
+   * Per hour of the window: estimated accuracy with its band and threshold at the hour's size,
+   * and the accuracy realised on the outcomes joined so far.
+   */
   hourly: {
     hour: string;
     predictions: number;
     estimated_accuracy: number | null;
+    estimated_lower: number | null;
+    estimated_upper: number | null;
+    threshold: number | null;
+    degraded: boolean;
     joined: number;
     realized_accuracy: number | null;
   }[];
@@ -103,11 +110,8 @@ export function estimatedPerformance(
       reason: `${sums.rows} prediction${sums.rows === 1 ? '' : 's'} with probabilities, fewer than the ${minPredictions} required`,
     };
   }
-  const estimates = estimateCbpe(
-    model,
-    sums,
-    fixed === null ? undefined : fixedThresholds(model, metric, fixed),
-  );
+  const thresholds = fixed === null ? undefined : fixedThresholds(model, metric, fixed);
+  const estimates = estimateCbpe(model, sums, thresholds);
   const metrics: Partial<Record<CbpeMetric, ReportedEstimate>> = {};
   for (const name of CBPE_METRICS) {
     const e = estimates[name];
@@ -119,14 +123,21 @@ export function estimatedPerformance(
     ...base,
     verdict: metrics[metric]?.degraded ? 'degraded' : 'ok',
     metrics,
-    hourly: hourly.map((h) => ({
-      hour: new Date(h.hour).toISOString(),
-      predictions: h.predictions,
-      estimated_accuracy:
-        h.estimated && h.estimated.rows > 0 ? estimateCbpe(model, h.estimated).accuracy.estimate : null,
-      joined: h.joined,
-      realized_accuracy: h.joined > 0 ? h.correct / h.joined : null,
-    })),
+    hourly: hourly.map((h) => {
+      const e =
+        h.estimated && h.estimated.rows > 0 ? estimateCbpe(model, h.estimated, thresholds).accuracy : null;
+      return {
+        hour: new Date(h.hour).toISOString(),
+        predictions: h.predictions,
+        estimated_accuracy: e?.estimate ?? null,
+        estimated_lower: e?.lower ?? null,
+        estimated_upper: e?.upper ?? null,
+        threshold: e?.threshold ?? null,
+        degraded: e?.degraded ?? false,
+        joined: h.joined,
+        realized_accuracy: h.joined > 0 ? h.correct / h.joined : null,
+      };
+    }),
   };
 }
 

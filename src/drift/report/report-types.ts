@@ -15,6 +15,8 @@ import type {
   Correction,
   Histogram,
   RegressionMetrics,
+  ReliabilityBin,
+  RocCurve,
   TestName,
   Verdict,
 } from '../statistics/index.ts';
@@ -149,6 +151,17 @@ export interface PerformanceSection {
   regression?: RegressionMetrics;
   reference_classification?: ClassificationMetrics;
   reference_regression?: RegressionMetrics;
+  /** ROC and calibration curves on the joined outcomes (classifiers with probabilities). */
+  curves?: PerformanceCurves;
+}
+
+/**
+ * Per class (binary: the positive class, index 1; multiclass: each class one-vs-rest, at most 10),
+ * the ROC curve of its probability and its reliability diagram (10 bins).
+ */
+export interface PerformanceCurves {
+  roc: ({ class: string } & RocCurve)[];
+  calibration: { class: string; bins: ReliabilityBin[] }[];
 }
 
 export interface OutcomeSection {

@@ -295,7 +295,8 @@ export function emptyCbpeSums(classes: number): CbpeSums {
 
 /**
  * Adds one prediction: its predicted class and the model's raw probabilities. Rows whose
- * probabilities are missing or not finite are left out (and not counted in `rows`).
+ * probabilities are missing or not finite are left out (and not counted in `rows`). `also`
+ * receives the same row (e.g. its hour's sums), calibrated once.
  */
 export function addCbpeRow(
   model: CbpeModel,
@@ -303,6 +304,7 @@ export function addCbpeRow(
   predicted: number,
   scores: ArrayLike<unknown> | undefined,
   scratch: Float64Array,
+  also?: CbpeSums,
 ): boolean {
   const k = model.classes;
   if (scores === undefined || !(predicted >= 0 && predicted < k) || !Number.isInteger(predicted))
@@ -315,6 +317,18 @@ export function addCbpeRow(
     raw[c] = v;
   }
   if (!calibrate(model, raw, scratch)) return false;
+  addCalibrated(sums, k, predicted, raw, scratch);
+  if (also !== undefined) addCalibrated(also, k, predicted, raw, scratch);
+  return true;
+}
+
+function addCalibrated(
+  sums: CbpeSums,
+  k: number,
+  predicted: number,
+  raw: Float64Array,
+  scratch: Float64Array,
+): void {
   sums.rows++;
   for (let a = 0; a < k; a++)
     sums.expected[a * k + predicted] = (sums.expected[a * k + predicted] as number) + (scratch[a] as number);
@@ -323,7 +337,6 @@ export function addCbpeRow(
     sums.binRows[bin] = (sums.binRows[bin] as number) + 1;
     sums.binPositive[bin] = (sums.binPositive[bin] as number) + (scratch[1] as number);
   }
-  return true;
 }
 
 let rawScratch = new Float64Array(0);

@@ -46,6 +46,7 @@ export {
 } from './classification.ts';
 export { alignCategories, type CategoricalInput, compareCategorical } from './compare-categorical.ts';
 export { compareNumeric, type NumericInput } from './compare-numeric.ts';
+export { type ReliabilityBin, type RocCurve, reliabilityCurve, rocCurve } from './curves.ts';
 export {
   DEFAULT_PSI_EPSILON,
   jensenShannonDistance,
