@@ -9,8 +9,8 @@ import { performanceCurves } from '../../src/drift/check/performance.ts';
 import { reliabilityCurve, rocAucFromGroups, rocCurve } from '../../src/drift/statistics/index.ts';
 import { seededRandom } from './helpers.ts';
 
-// 40 rows, scores on a 0.1 grid (many ties). Expected values from SciPy 1.17.1 / NumPy 2.4.6, run
-// on this machine on the same rows (built by the same integer formulas):
+// 40 rows, scores on a 0.1 grid (many ties). Expected values from SciPy 1.17.1 / NumPy 2.4.6 on the
+// same rows (built by the same integer formulas; the AUC is recomputed by test/drift/reference-values/scipy_values.py):
 //   scipy.stats.mannwhitneyu(pos, neg).statistic / (19 * 21) -> 0.9486215538847118
 //   per bin b = min(9, floor(10 s)): s[b].mean(), y[b].mean()  -> the table below
 const scores = Array.from({ length: 40 }, (_, i) => Math.floor(((i * 37) % 101) / 10) / 10);

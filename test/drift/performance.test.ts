@@ -7,7 +7,8 @@ import { assertClose } from './helpers.ts';
 
 // Expected values are the outputs printed in scikit-learn's documentation examples for the same
 // inputs (precision_recall_fscore_support, confusion_matrix, roc_auc_score, log_loss, r2_score,
-// mean_absolute_error, mean_squared_error), re-checked with NumPy 2.4.6 / SciPy 1.17.1.
+// mean_absolute_error, mean_squared_error); scikit-learn itself is not run. The Mann–Whitney value
+// is recomputed with SciPy 1.17.1 by test/drift/reference-values/scipy_values.py.
 
 describe('classificationMetrics', () => {
   it('per-class and macro precision, recall, F1 (scikit-learn docs example)', () => {
