@@ -19,7 +19,7 @@
  * √(chunk / n) to a window of n predictions. The band is estimate ± 3 sampling errors; the alert
  * threshold is the reference mean − 3 sampling errors (NannyML's default of mean ± 3σ).
  */
-import { classificationMetrics } from './classification.ts';
+import { classificationMetrics, OVR_MAX_CLASSES } from './classification.ts';
 
 /** A monotone map from a score to a calibrated probability: sorted knots, linear in between. */
 export interface IsotonicMap {
@@ -282,14 +282,20 @@ function realisedOf(metrics: ReturnType<typeof classificationMetrics>): Record<C
   };
 }
 
+/** Score bins kept for ROC AUC: the positive class's (binary), each class's (one-vs-rest), or none. */
+function aucBins(classes: number): number {
+  if (classes === 2) return BINS;
+  return classes <= OVR_MAX_CLASSES ? classes * BINS : 0;
+}
+
 /** Empty sums for a model with `classes` classes. */
 export function emptyCbpeSums(classes: number): CbpeSums {
   return {
     classes,
     rows: 0,
     expected: new Array(classes * classes).fill(0),
-    binRows: classes === 2 ? new Array(BINS).fill(0) : [],
-    binPositive: classes === 2 ? new Array(BINS).fill(0) : [],
+    binRows: new Array(aucBins(classes)).fill(0),
+    binPositive: new Array(aucBins(classes)).fill(0),
   };
 }
 
@@ -336,6 +342,13 @@ function addCalibrated(
     const bin = Math.min(BINS - 1, Math.max(0, Math.floor((raw[1] as number) * BINS)));
     sums.binRows[bin] = (sums.binRows[bin] as number) + 1;
     sums.binPositive[bin] = (sums.binPositive[bin] as number) + (scratch[1] as number);
+  } else if (sums.binRows.length === k * BINS) {
+    // One-vs-rest: class c ranked by its raw score, expected positive by its calibrated one.
+    for (let c = 0; c < k; c++) {
+      const bin = c * BINS + Math.min(BINS - 1, Math.max(0, Math.floor((raw[c] as number) * BINS)));
+      sums.binRows[bin] = (sums.binRows[bin] as number) + 1;
+      sums.binPositive[bin] = (sums.binPositive[bin] as number) + (scratch[c] as number);
+    }
   }
 }
 
@@ -343,12 +356,14 @@ let rawScratch = new Float64Array(0);
 
 /** Sum of two windows' sums. */
 export function mergeCbpeSums(a: CbpeSums, b: CbpeSums): CbpeSums {
+  // Sums kept before multiclass bins existed have none: the merged ROC AUC is then unknown.
+  const sameBins = a.binRows.length === b.binRows.length;
   return {
     classes: a.classes,
     rows: a.rows + b.rows,
     expected: a.expected.map((v, i) => v + (b.expected[i] ?? 0)),
-    binRows: a.binRows.map((v, i) => v + (b.binRows[i] ?? 0)),
-    binPositive: a.binPositive.map((v, i) => v + (b.binPositive[i] ?? 0)),
+    binRows: sameBins ? a.binRows.map((v, i) => v + (b.binRows[i] ?? 0)) : [],
+    binPositive: sameBins ? a.binPositive.map((v, i) => v + (b.binPositive[i] ?? 0)) : [],
   };
 }
 
@@ -406,7 +421,7 @@ export function estimateCbpe(
     precision_macro: n > 0 ? mean(precision) : null,
     recall_macro: n > 0 ? mean(recall) : null,
     f1_macro: n > 0 ? mean(f1) : null,
-    roc_auc: k === 2 && n > 0 ? binnedAuc(sums) : null,
+    roc_auc: n > 0 ? estimatedAuc(sums) : null,
   };
   const out = {} as Record<CbpeMetric, EstimatedMetric>;
   for (const metric of CBPE_METRICS) {
@@ -427,18 +442,38 @@ export function estimateCbpe(
   return out;
 }
 
+/**
+ * Expected ROC AUC: binary, of the positive class; multiclass, the mean over classes of each
+ * class against the rest (scikit-learn's `multi_class='ovr', average='macro'`, as NannyML does).
+ * Null when the sums hold no bins (more than `OVR_MAX_CLASSES` classes).
+ */
+function estimatedAuc(sums: CbpeSums): number | null {
+  const k = sums.classes;
+  if (k === 2) return sums.binRows.length === BINS ? binnedAuc(sums, 0) : null;
+  if (sums.binRows.length !== k * BINS) return null;
+  let total = 0;
+  let counted = 0;
+  for (let c = 0; c < k; c++) {
+    const auc = binnedAuc(sums, c * BINS);
+    if (auc === null) continue;
+    total += auc;
+    counted++;
+  }
+  return counted > 0 ? total / counted : null;
+}
+
 /** Expected ROC AUC from the binned expected positives/negatives (ties within a bin count ½). */
-function binnedAuc(sums: CbpeSums): number | null {
+function binnedAuc(sums: CbpeSums, offset: number): number | null {
   let positives = 0;
   let negatives = 0;
-  for (let b = 0; b < BINS; b++) {
+  for (let b = offset; b < offset + BINS; b++) {
     positives += sums.binPositive[b] as number;
     negatives += (sums.binRows[b] as number) - (sums.binPositive[b] as number);
   }
   if (!(positives > 0 && negatives > 0)) return null;
   let area = 0;
   let negativesBelow = 0;
-  for (let b = 0; b < BINS; b++) {
+  for (let b = offset; b < offset + BINS; b++) {
     const pos = sums.binPositive[b] as number;
     const neg = (sums.binRows[b] as number) - pos;
     // Each positive here outranks the negatives in lower bins and ties half of those in its own.

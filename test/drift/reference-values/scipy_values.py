@@ -146,6 +146,23 @@ print(f"{'ok  ' if list(counts) == [4, 9, 6, 6] else 'DIFF'} np.histogram(X, bin
 # performance.test.ts
 check("mannwhitneyu([0.5, 0.9], [0.5, 0.2]) / 4", stats.mannwhitneyu([0.5, 0.9], [0.5, 0.2]).statistic / 4, 0.875)
 
+# performance.test.ts: multiclass ROC AUC, one-vs-rest macro (roc_auc_score(multi_class='ovr'))
+P, Yc = [], []
+for i in range(30):
+    yc = i % 3
+    a_ = (i * 7) % 10 + (4 if yc == 0 else 0)
+    b_ = (i * 3) % 10 + (4 if yc == 1 else 0)
+    c_ = (i * 11) % 10 + 1 + (4 if yc == 2 else 0)
+    t_ = a_ + b_ + c_
+    P.append([a_ / t_, b_ / t_, c_ / t_])
+    Yc.append(yc)
+ovr = []
+for k in range(3):
+    pos_k = [p[k] for p, yc in zip(P, Yc) if yc == k]
+    neg_k = [p[k] for p, yc in zip(P, Yc) if yc != k]
+    ovr.append(stats.mannwhitneyu(pos_k, neg_k).statistic / (len(pos_k) * len(neg_k)))
+check("one-vs-rest macro AUC (mean of mannwhitneyu per class)", sum(ovr) / 3, 0.91)
+
 # curves.test.ts
 s = [((i * 37) % 101) // 10 / 10 for i in range(40)]
 y = [1 if ((i * 37) % 101) + ((i * 13) % 7) * 10 > 80 else 0 for i in range(40)]
