@@ -119,9 +119,16 @@ export function estimatedPerformance(
     const value = realized[name];
     metrics[name] = { ...e, realized: typeof value === 'number' && Number.isFinite(value) ? value : null };
   }
+  const watched = model.reference[metric];
+  const flat = fixed === null && watched !== undefined && watched.std === 0;
   return {
     ...base,
     verdict: metrics[metric]?.degraded ? 'degraded' : 'ok',
+    ...(flat
+      ? {
+          reason: `the reference chunks all have ${metric} ${watched.mean} (no spread, most likely the model's training rows): no calibrated threshold; publish the reference from hold-out rows, or set calibration.estimated_performance to false for a fixed one`,
+        }
+      : {}),
     metrics,
     hourly: hourly.map((h) => {
       const e =

@@ -427,7 +427,9 @@ export function estimateCbpe(
   for (const metric of CBPE_METRICS) {
     const estimate = estimates[metric];
     const ref = model.reference[metric];
-    const se = ref && n > 0 ? ref.std * Math.sqrt(model.chunkSize / n) : null;
+    // Chunks that all score the same (a perfect score on training rows) give no spread to
+    // calibrate on: no band, and no calibrated threshold (a fixed one still applies).
+    const se = ref && ref.std > 0 && n > 0 ? ref.std * Math.sqrt(model.chunkSize / n) : null;
     const fixed = fixedThresholds?.[metric];
     const threshold = fixed !== undefined ? fixed : ref && se !== null ? ref.mean - 3 * se : null;
     out[metric] = {
