@@ -24,6 +24,8 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The memory size the benchmarked functions are told they have (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`). */
 export const BENCH_MEMORY_MB = 1024;
+/** Lambda arm64 price (us-east-1) per GB-second. */
+export const PRICE_GB_SECOND_ARM64 = 0.0000133334;
 
 /**
  * The session options the product chooses at `BENCH_MEMORY_MB` on this machine: raw `session.run`

@@ -1,6 +1,7 @@
 /**
  * One drift check in a fresh process (so its peak RSS is its own): reads the model, the bucket and
- * the window end from the environment, runs `checkModel`, and reports time and peak RSS over IPC.
+ * the window end from the environment (`BENCH_SUMMARIES=1`: through the per-hour summaries), runs
+ * `checkModel`, and reports time, peak RSS and what was on over IPC.
  */
 import { readFileSync } from 'node:fs';
 import { createS3Client, S3ObjectStore } from '../../src/adapters/aws/s3-store.ts';
@@ -38,7 +39,13 @@ function peakRssMb(): number {
 
 const rssBeforeMb = process.memoryUsage().rss / 1e6;
 const started = performance.now();
-const result = await checkModel(env.BENCH_MODEL ?? '', { store, end, now: end, windowHours: 24 });
+const result = await checkModel(env.BENCH_MODEL ?? '', {
+  store,
+  end,
+  now: end,
+  windowHours: 24,
+  summaries: env.BENCH_SUMMARIES === '1',
+});
 const ms = performance.now() - started;
 const maxRssMb = peakRssMb();
 clearInterval(sampler);
@@ -49,6 +56,15 @@ process.send?.({
   verdict: result.primary?.dataDrift.verdict ?? null,
   predictions: result.primary?.predictions ?? 0,
   joined: result.primary?.joined ?? 0,
+  objectsRead: 'objectsRead' in result.scan ? result.scan.objectsRead : result.scan.objects,
+  summariesWritten: 'summariesWritten' in result.scan ? result.scan.summariesWritten : 0,
+  calibratedFeatures:
+    result.primary?.dataDrift.features.filter((f) => f.test?.calibration !== undefined).length ?? 0,
+  estimated: result.primary?.estimatedPerformance.verdict ?? null,
+  multivariate: result.primary?.multivariateDrift.verdict ?? null,
+  dataQuality: result.primary?.dataQuality.verdict ?? null,
+  curves: result.primary?.performance.curves?.roc.length ?? 0,
+  hours: result.primary?.estimatedPerformance.hourly.length ?? 0,
 });
 client.destroy();
 process.disconnect?.();

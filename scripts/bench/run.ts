@@ -19,7 +19,15 @@ import { buildHandlers } from '../build.ts';
 import { parseCli, runCli, UsageError } from '../lib/cli.ts';
 import { batchFanOutScoring, batchScoring } from './batch.ts';
 import { coldStart } from './cold.ts';
-import { benchModels, progress, publish, ROOT, startBenchS3, summarize } from './common.ts';
+import {
+  benchModels,
+  PRICE_GB_SECOND_ARM64,
+  progress,
+  publish,
+  ROOT,
+  startBenchS3,
+  summarize,
+} from './common.ts';
 import { driftCheck } from './drift.ts';
 import { markdownTable, type Row } from './report.ts';
 import { rolloutCost } from './rollout.ts';
@@ -46,8 +54,7 @@ const SECTIONS = [
   'server',
 ] as const;
 
-/** Lambda arm64 prices (us-east-1): per GB-second and per request. */
-const PRICE_GB_SECOND_ARM64 = 0.0000133334;
+/** Lambda arm64 price (us-east-1) per request (per GB-second: `PRICE_GB_SECOND_ARM64`). */
 const PRICE_PER_MILLION_REQUESTS = 0.2;
 /** Memory of the http function in serverless.yml (`httpMemory`). */
 const DEFAULT_HTTP_MEMORY_MB = 1769;
@@ -213,6 +220,7 @@ async function main(argv: string[]): Promise<void> {
       try {
         const drift = await driftCheck(s3, models, {
           sizes: quick ? [500, 2000] : [10_000, 100_000, 1_000_000],
+          incremental: quick ? 2000 : 10_000_000,
         });
         rows.push(...drift.rows);
         details.drift = drift.raw;

@@ -68,8 +68,8 @@ describe('chi-squared goodness of fit (Evidently: chisquare(current, expected=re
 describe('chi-squared test of homogeneity (the option chisquare_method: homogeneity)', () => {
   // Pearson's statistic on the 2 × k table (scipy.stats.chi2_contingency(table, correction=False)).
   // The first case is checked in closed form: χ² = 20 with df = 2, so p = exp(−10).
-  // The others were recorded by an earlier session as SciPy 1.17.1 output; not re-run in this session
-  // (SciPy is not installable here). Their statistics are the hand-computable Pearson sums.
+  // The others: chi2_contingency(np.array([reference, current]), correction=False) with SciPy 1.17.1 /
+  // NumPy 2.4.6, recomputed by test/drift/reference-values/scipy_values.py (their statistics are also the hand-computable Pearson sums).
   const cases = [
     { reference: [10, 20, 30], current: [30, 20, 10], statistic: 20, p: Math.exp(-10), df: 2 },
     { reference: [60, 40], current: [40, 60], statistic: 8, p: 0.004677734981047276, df: 1 },
@@ -96,7 +96,8 @@ describe('chi-squared test of homogeneity (the option chisquare_method: homogene
 });
 
 describe('two-proportion z-test', () => {
-  // Evidently's proportions_diff_z_stat_ind formula evaluated in NumPy, p = 2 * norm.sf(|z|) (SciPy 1.17.1)
+  // Evidently's proportions_diff_z_stat_ind formula (pooled two-proportion z), p = 2 * norm.sf(|z|):
+  // SciPy 1.17.1, recomputed by test/drift/reference-values/scipy_values.py
   it('matches the pooled z statistic and its p-value', () => {
     const a = zTest([60, 40], [40, 60], 0.05);
     assertClose(a.statistic, 2.8284271247461894, 1e-12);
@@ -152,7 +153,7 @@ describe('Jensen–Shannon distance', () => {
 });
 
 describe('population stability index', () => {
-  // Σ (c − r) ln(c / r) over proportions floored at 1e-4, evaluated in NumPy 2.4.6
+  // Σ (c − r) ln(c / r) over proportions floored at 1e-4, evaluated in NumPy 2.4.6 (test/drift/reference-values/scipy_values.py)
   it('matches the definition', () => {
     assertClose(populationStabilityIndex([50, 50], [40, 60]), 0.04054651081081642, 1e-12);
     assertClose(

@@ -150,6 +150,51 @@ describe('CBPE', () => {
     }
   });
 
+  it('multiclass: estimates the one-vs-rest ROC AUC and tracks it under covariate shift', () => {
+    // Three classes, scores exactly P(y | x) = softmax(0, 1.5x, −1.5x), x ~ N(mean, 1).
+    const three = (n: number, mean: number, seed: number) => {
+      const u = rng(seed);
+      const actual: number[] = [];
+      const predicted: number[] = [];
+      const probabilities: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const x = mean + Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+        const e = [1, Math.exp(1.5 * x), Math.exp(-1.5 * x)];
+        const t = (e[0] as number) + (e[1] as number) + (e[2] as number);
+        const p = e.map((v) => v / t);
+        const r = u();
+        actual.push(r < (p[0] as number) ? 0 : r < (p[0] as number) + (p[1] as number) ? 1 : 2);
+        predicted.push(p.indexOf(Math.max(...p)));
+        probabilities.push(...p);
+      }
+      return { actual, predicted, probabilities };
+    };
+    const multi = fitCbpe({ ...three(6000, 0, 21), classes: 3 });
+    assert.ok(multi?.reference.roc_auc, 'the reference chunks have a realised one-vs-rest AUC');
+    for (const [mean, seed] of [
+      [0, 22],
+      [0.8, 23],
+    ] as const) {
+      const window = three(4000, mean, seed);
+      const sums = emptyCbpeSums(3);
+      const scratch = new Float64Array(3);
+      window.predicted.forEach((label, i) => {
+        addCbpeRow(multi, sums, label, window.probabilities.slice(3 * i, 3 * i + 3), scratch);
+      });
+      const estimated = estimateCbpe(multi, sums).roc_auc;
+      const realised = classificationMetrics({ ...window, classes: 3 }).rocAuc as number;
+      assert.ok(estimated.estimate !== null && estimated.lower !== null && estimated.upper !== null);
+      assert.ok(
+        realised >= estimated.lower && realised <= estimated.upper,
+        `shift ${mean}: realised ${realised} outside [${estimated.lower}, ${estimated.upper}]`,
+      );
+      assert.ok(
+        Math.abs(estimated.estimate - realised) < 0.03,
+        `shift ${mean}: ${estimated.estimate} vs ${realised}`,
+      );
+    }
+  });
+
   it('sees a drop the reference did not have, and flags it as degraded', () => {
     // Traffic gathered near the decision boundary (σ(2x − 0.5) = ½ at x = 0.25) lowers accuracy.
     const window = traffic(4000, 0.25, 21, 0.3);

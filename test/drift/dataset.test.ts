@@ -32,7 +32,7 @@ const ws = (d: number): TestResult => ({
 });
 
 describe('adjustPValues', () => {
-  // scipy.stats.false_discovery_control(ps, method='bh'), SciPy 1.17.1
+  // scipy.stats.false_discovery_control(ps, method='bh'), SciPy 1.17.1 (test/drift/reference-values/scipy_values.py)
   it('matches SciPy for Benjamini–Hochberg', () => {
     const adjusted = adjustPValues([0.01, 0.04, 0.03, 0.2, 0.005, 0.5], 'benjamini-hochberg');
     assertAllClose(adjusted, [0.03, 0.06, 0.06, 0.24, 0.03, 0.5]);

@@ -166,6 +166,48 @@ describe('drift check: data drift', () => {
     assert.deepEqual(report.alert, { raised: true, reasons: ['data_quality'] });
   });
 
+  it('judges against thresholds calibrated on the reference when config.json asks for them', async () => {
+    // Prepare: the same model and reference, every threshold kind switched in config.json.
+    const calibration = { features: true, missing: true, estimated_performance: false, multivariate: false };
+    const reference = await publishWithReference(s3.store, cancer, {
+      config: { ...cancer.config, drift: { calibration } },
+    });
+    try {
+      const moved = { mean_radius: 0.5 * sigma('mean_radius') };
+      const rows = shifted(cancer, cancer.holdoutRows, moved);
+      await putCaptures(
+        s3.store,
+        await captureRecords(cancer, rows, { start: START, spacingMs: SPACING, prefix: 'cal' }),
+        { format: 'jsonl', name: 'cal' },
+      );
+
+      // Act
+      const report = await check('breast-cancer');
+
+      // Assess: the bands are in the report, valid against its schema, and decide the verdicts.
+      assertValidReport(report);
+      assert.deepEqual(report.settings.calibration, calibration);
+      assert.equal(report.multivariate_drift.thresholds, 'fixed');
+      assert.equal(report.estimated_performance.thresholds, 'fixed');
+      for (const feature of report.data_drift.features) {
+        const test = feature.test;
+        const stored = reference.features.find((f) => f.name === feature.name)?.calibration;
+        assert.ok(test?.calibration && stored, feature.name);
+        assert.equal(test.calibration.chunks, stored.chunks);
+        assert.equal(test.adjusted_p_value, undefined, 'calibrated tests leave the p-value family');
+        assert.equal(test.drifted, Math.abs(test.statistic as number) > test.calibration.upper, feature.name);
+        assert.equal(feature.verdict === 'drift', test.drifted, feature.name);
+      }
+      assert.ok(report.data_drift.drifted_features.includes('mean_radius'));
+      for (const feature of report.data_quality.features) {
+        assert.equal(feature.checks.find((c) => c.name === 'missing')?.calibrated, true, feature.name);
+        assert.equal(feature.checks.find((c) => c.name === 'out_of_range')?.calibrated, false);
+      }
+    } finally {
+      await publishWithReference(s3.store, cancer);
+    }
+  });
+
   it('calls it dataset drift when at least half of the features drift, and raises the alert', async () => {
     // Prepare: 16 of 30 features moved.
     const moved = Object.fromEntries(cancer.featureNames.slice(0, 16).map((name) => [name, 4 * sigma(name)]));

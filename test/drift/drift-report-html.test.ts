@@ -195,11 +195,15 @@ describe('HTML drift report in headless Chromium', { skip }, () => {
   });
 
   it('draws the estimated and realised accuracy per hour when the series is there', async () => {
-    // Prepare: the series as the per-hour summaries give it.
+    // Prepare: a series with a band, a threshold, a degraded last hour and one without outcomes.
     const hourly = [0, 1, 2, 3].map((h) => ({
       hour: new Date(END.getTime() - (4 - h) * HOUR).toISOString(),
       predictions: 40,
-      estimated_accuracy: 0.9 - h * 0.02,
+      estimated_accuracy: 0.9 - h * 0.04,
+      estimated_lower: 0.85 - h * 0.04,
+      estimated_upper: 0.95 - h * 0.04,
+      threshold: 0.8,
+      degraded: h === 3,
       joined: h === 3 ? 0 : 30,
       realized_accuracy: h === 3 ? null : 0.88 - h * 0.02,
     }));
@@ -212,8 +216,141 @@ describe('HTML drift report in headless Chromium', { skip }, () => {
     assert.deepEqual(errors, []);
     assert.ok(await page.locator('svg.hourly-chart').isVisible());
     assert.equal(await page.locator('svg.hourly-chart circle.realised').count(), 3);
-    const points = (await page.locator('svg.hourly-chart polyline').getAttribute('points')) ?? '';
+    const points = (await page.locator('svg.hourly-chart polyline.estimated').getAttribute('points')) ?? '';
     assert.equal(points.trim().split(' ').length, 4);
+    // The band is a closed shape over the 4 hours (upper then lower), the threshold a line.
+    const band = (await page.locator('svg.hourly-chart polygon.band').getAttribute('points')) ?? '';
+    assert.equal(band.trim().split(' ').length, 8);
+    assert.equal(await page.locator('svg.hourly-chart polyline.threshold').count(), 1);
+    assert.equal(await page.locator('svg.hourly-chart circle.degraded-hour').count(), 1);
+    // The recent hours, most recent first, beside the realised accuracy.
+    const rows = await page
+      .locator('table.hourly tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    assert.equal(rows.length, 4);
+    assert.equal(rows[0]?.[0], `${hourly[3]?.hour.slice(0, 13).replace('T', ' ')}:00`);
+    assert.equal(rows[0]?.[7], 'degraded');
+    assert.equal(rows[1]?.[6], '0.84');
+  });
+
+  it('puts what drifted or failed first: the attention list, then the failing sections', async () => {
+    // Act
+    const { page, errors } = await open(renderDriftHtml(report), 'drift.html');
+
+    // Assess
+    assert.deepEqual(errors, []);
+    const items = await page
+      .locator('ol.attention li')
+      .evaluateAll((lis) => lis.map((li) => ({ level: li.className, text: li.textContent ?? '' })));
+    const fails = items.filter((i) => i.level === 'att-fail');
+    assert.ok(fails.length > 0);
+    assert.deepEqual(
+      items.slice(0, fails.length).map((i) => i.level),
+      fails.map(() => 'att-fail'),
+      'failing items before warnings',
+    );
+    for (const name of report.data_drift.drifted_features) {
+      assert.ok(
+        fails.some((i) => i.text.includes(`feature ${name} drifts`)),
+        `${name} is in the attention list`,
+      );
+    }
+    for (const name of report.data_quality.failing_features) {
+      assert.ok(
+        fails.some((i) => i.text.includes(`data quality of ${name}`)),
+        name,
+      );
+    }
+    // Every link leads to a section of the page.
+    const targets = await page
+      .locator('ol.attention a')
+      .evaluateAll((links) => links.map((a) => a.getAttribute('href')?.slice(1) ?? ''));
+    for (const id of new Set(targets)) assert.equal(await page.locator(`[id="${id}"]`).count(), 1, id);
+    // Sections in order of severity: every failing analysis heading comes before every ok one.
+    const headings = await page
+      .locator('h2[id]')
+      .evaluateAll((hs) => hs.map((h) => ({ id: h.id, text: h.textContent ?? '' })));
+    const rank = (text: string) =>
+      /\b(drift|fail|degraded)\b/.test(text) ? 0 : /warning/.test(text) ? 1 : 2;
+    const analysed = headings
+      .filter((h) =>
+        [
+          'data-drift',
+          'data-quality',
+          'multivariate-drift',
+          'prediction-drift',
+          'performance',
+          'estimated-performance',
+        ].includes(h.id),
+      )
+      .map((h) => (h.id === 'data-drift' ? rank(report.data_drift.verdict) : rank(h.text)));
+    assert.equal(analysed.length, 6);
+    assert.deepEqual(
+      analysed,
+      [...analysed].sort((a, b) => a - b),
+    );
+    assert.ok(analysed[0] === 0, 'a failing section leads');
+  });
+
+  it('draws ROC and calibration curves on the joined outcomes, one line per class', async () => {
+    // Act
+    const { page, errors } = await open(renderDriftHtml(report), 'drift.html');
+
+    // Assess: wine has 3 classes, drawn one against the rest.
+    assert.deepEqual(errors, []);
+    const curves = report.performance.curves;
+    assert.ok(curves);
+    assert.equal(curves.roc.length, wine.classNames.length);
+    assert.ok(await page.locator('svg.roc-chart').isVisible());
+    assert.ok(await page.locator('svg.calibration-chart').isVisible());
+    assert.equal(await page.locator('svg.roc-chart polyline.roc-line').count(), 3);
+    assert.equal(await page.locator('svg.calibration-chart polyline.calibration-line').count(), 3);
+    const dots = curves.calibration.reduce((n, c) => n + c.bins.length, 0);
+    assert.equal(await page.locator('svg.calibration-chart circle.calibration-point').count(), dots);
+    for (const svg of ['svg.roc-chart', 'svg.calibration-chart']) {
+      const width = await page.locator(svg).evaluate((e) => e.getBoundingClientRect().width);
+      assert.ok(width > 200, `${svg} is drawn at a readable width (got ${width}px)`);
+    }
+    // Each line runs from (0, 0) to (1, 1) of the plot, and its caption gives the class's AUC.
+    const lines = await page
+      .locator('svg.roc-chart polyline.roc-line')
+      .evaluateAll((ls) => ls.map((l) => (l.getAttribute('points') ?? '').split(' ')));
+    for (const line of lines) {
+      const [x0, y0] = (line[0] ?? '').split(',').map(Number);
+      const [x1, y1] = (line.at(-1) ?? '').split(',').map(Number);
+      assert.ok((x1 as number) > (x0 as number) && (y1 as number) < (y0 as number), line.join(' '));
+    }
+    const caption = (await page.locator('svg.roc-chart + figcaption').textContent()) ?? '';
+    for (const c of curves.roc) assert.ok(caption.includes(`${c.class} AUC`), caption);
+    // The joined outcomes have every class here, so each AUC is defined.
+    assert.ok(curves.roc.every((c) => c.auc !== null && c.positives > 0 && c.negatives > 0));
+  });
+
+  it('shows calibrated thresholds as bands, not as the fixed threshold', async () => {
+    // Prepare: the first feature judged against a calibrated band.
+    const calibrated = structuredClone(report);
+    const feature = calibrated.data_drift.features[0];
+    assert.ok(feature?.test);
+    feature.test.calibration = {
+      mean: 0.04,
+      std: 0.01,
+      chunks: 10,
+      chunk_size: 50,
+      scale: 0.5,
+      lower: 0.005,
+      upper: 0.035,
+      warning: 0.0275,
+    };
+
+    // Act
+    const { page } = await open(renderDriftHtml(calibrated), 'calibrated.html');
+
+    // Assess
+    const row = await page
+      .locator('table.features tbody tr', { hasText: feature.name })
+      .first()
+      .evaluate((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent));
+    assert.equal(row[6], '≤ 0.035 calibrated');
   });
 
   it('holds aggregates only: no capture value and no prediction id', async () => {
@@ -243,6 +380,9 @@ describe('HTML drift report in headless Chromium', { skip }, () => {
     tampered.model = `${label}model`;
     tampered.warnings.push(hostile);
     if (tampered.performance.labels) tampered.performance.labels[0] = label;
+    const roc = tampered.performance.curves?.roc[0];
+    assert.ok(roc);
+    roc.class = label;
 
     // Act
     const { page, errors, requests, url } = await open(renderDriftHtml(tampered), 'hostile.html');

@@ -76,7 +76,13 @@ describe('estimated performance (CBPE) in the drift check', () => {
     assert.ok(accuracy && accuracy.estimate !== null && accuracy.lower !== null && accuracy.upper !== null);
     assert.ok(accuracy.lower < accuracy.estimate && accuracy.estimate < accuracy.upper);
     assert.equal(accuracy.realized, null);
-    assert.equal(section.hourly.length, 0, 'the hourly series comes from the per-hour summaries');
+    // The hourly series comes from a full read too: every prediction in one of its hours.
+    assert.ok(section.hourly.length >= 10);
+    assert.equal(
+      section.hourly.reduce((total, h) => total + h.predictions, 0),
+      records.length,
+    );
+    assert.ok(section.hourly.every((h) => h.joined === 0 && h.realized_accuracy === null));
 
     // Act 2: every outcome arrives.
     const truth = (i: number) => cancer.classNames[cancer.holdoutLabels[i] as number] as string;
@@ -115,7 +121,18 @@ describe('estimated performance (CBPE) in the drift check', () => {
     );
     for (const hour of inc.hourly) {
       if (hour.joined > 0) assert.ok(hour.realized_accuracy !== null && hour.estimated_accuracy !== null);
+      assert.ok(hour.threshold !== null && hour.estimated_lower !== null && hour.estimated_upper !== null);
     }
+    // A full read gives the same series, hour by hour.
+    const fullHours = full.estimated_performance.hourly;
+    assert.deepEqual(
+      fullHours.map((h) => [h.hour, h.predictions, h.joined, h.realized_accuracy, h.degraded]),
+      inc.hourly.map((h) => [h.hour, h.predictions, h.joined, h.realized_accuracy, h.degraded]),
+    );
+    fullHours.forEach((h, i) => {
+      assertClose(h.estimated_accuracy, inc.hourly[i]?.estimated_accuracy as number, 1e-12);
+      assertClose(h.threshold, inc.hourly[i]?.threshold as number, 1e-12);
+    });
     // Multivariate drift: unshifted hold-out rows stay inside the band; both paths agree.
     assert.equal(full.multivariate_drift.verdict, 'ok', JSON.stringify(full.multivariate_drift));
     assert.equal(incremental.multivariate_drift.rows, records.length);

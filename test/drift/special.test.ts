@@ -10,7 +10,8 @@ import {
 import { assertClose } from './helpers.ts';
 
 // Expected values: SciPy 1.17.1 (scipy.special.gammaincc / gammainc / gammaln / kolmogorov,
-// scipy.stats.chi2.sf, 2 * scipy.stats.norm.sf), printed with repr().
+// scipy.stats.chi2.sf, 2 * scipy.stats.norm.sf), printed with repr(); recomputed by
+// test/drift/reference-values/scipy_values.py.
 
 describe('logGamma', () => {
   it('matches scipy.special.gammaln', () => {

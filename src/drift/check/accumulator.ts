@@ -21,8 +21,11 @@ import {
   type FeatureQualityCounts,
   numericValue,
 } from './data-quality.ts';
+import type { HourlySums } from './estimated-performance.ts';
 import { argmax, classIndexOf, labelName } from './labels.ts';
 import type { OutcomeIndex } from './outcome-index.ts';
+
+const HOUR_MS = 3_600_000;
 
 /** Predictions of the version joined with their outcomes. */
 export interface JoinedRows {
@@ -78,6 +81,9 @@ export class VersionAccumulator {
   onPrediction:
     | ((id: string, tsMs: number, predicted: number, probabilities: ArrayLike<unknown> | undefined) => void)
     | null = null;
+
+  /** Per hour of the records' `ts`: predictions, CBPE sums, joined outcomes and correct ones. */
+  readonly #hours = new Map<number, HourlySums>();
 
   /** Multivariate drift: Σ reconstruction error and rows (tabular records, reference PCA present). */
   pcaErrorSum = 0;
@@ -170,8 +176,17 @@ export class VersionAccumulator {
       if (!Number.isFinite(predicted)) this.withoutPrediction++;
       this.scores.push(predicted);
     }
+    const hour = this.#hourOf(tsMs);
+    hour.predictions++;
     if (this.#cbpeModel !== null && this.cbpe !== null)
-      addCbpeRow(this.#cbpeModel, this.cbpe, predicted, probabilities, this.#cbpeScratch);
+      addCbpeRow(
+        this.#cbpeModel,
+        this.cbpe,
+        predicted,
+        probabilities,
+        this.#cbpeScratch,
+        hour.estimated ?? undefined,
+      );
     this.onPrediction?.(record.id, tsMs, predicted, probabilities);
 
     const row = this.#outcomes.ids.get(record.id);
@@ -183,7 +198,10 @@ export class VersionAccumulator {
     this.#outcomes.matched[row] = 1;
     const value = this.#outcomes.values[row];
     const joined = this.joined;
-    joined.actual.push(this.labels !== null ? classIndexOf(value, this.#classNames) : numberOf(value));
+    const actual = this.labels !== null ? classIndexOf(value, this.#classNames) : numberOf(value);
+    hour.joined++;
+    if (this.labels !== null && actual === predicted) hour.correct++;
+    joined.actual.push(actual);
     joined.predicted.push(predicted);
     if (joined.probabilities !== null) {
       const k = this.#classNames.length;
@@ -193,6 +211,27 @@ export class VersionAccumulator {
     const outcomeTs = this.#outcomes.ts[row] ?? Number.NaN;
     joined.delays.push((outcomeTs - tsMs) / 1000);
     if ((this.#outcomes.received[row] ?? Number.NaN) >= this.#windowEnd) joined.late++;
+  }
+
+  /** The hours with predictions, in time order (the estimated-versus-realised series). */
+  get hourly(): HourlySums[] {
+    return [...this.#hours.values()].sort((a, b) => a.hour - b.hour);
+  }
+
+  #hourOf(tsMs: number): HourlySums {
+    const key = Math.floor(tsMs / HOUR_MS) * HOUR_MS;
+    let hour = this.#hours.get(key);
+    if (hour === undefined) {
+      hour = {
+        hour: key,
+        predictions: 0,
+        estimated: this.#cbpeModel ? emptyCbpeSums(this.#cbpeModel.classes) : null,
+        joined: 0,
+        correct: 0,
+      };
+      this.#hours.set(key, hour);
+    }
+    return hour;
   }
 
   #addFeatures(inputs: CaptureRecord['inputs'] | CaptureRecord['input_stats']): void {

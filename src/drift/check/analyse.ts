@@ -16,6 +16,7 @@ import type {
 } from '../report/report-types.ts';
 import { profileFromCounts } from '../statistics/categorical-profile.ts';
 import {
+  applyCalibration,
   assessDataset,
   buildNumericProfile,
   type CategoricalProfile,
@@ -92,15 +93,14 @@ export function analyseDataDrift(version: AnalysedVersion, settings: DriftSettin
   const compared: { drift: FeatureDrift; reference: ColumnSummary; current: ColumnSummary }[] = [];
   reference.features.forEach((feature, index) => {
     const featureSettings = featureOptions(settings, feature.name);
-    compared.push(
-      compareColumn(
-        feature.name,
-        feature.profile,
-        version.numeric[index] ?? null,
-        version.categorical[index] ?? null,
-        featureSettings,
-      ),
+    const result = compareColumn(
+      feature.name,
+      feature.profile,
+      version.numeric[index] ?? null,
+      version.categorical[index] ?? null,
+      featureSettings,
     );
+    compared.push({ ...result, drift: applyCalibration(result.drift, feature.calibration, featureSettings) });
   });
   const dataset = assessDataset(
     compared.map((entry) => entry.drift),
@@ -246,6 +246,7 @@ function reportedTest(test: TestResult, adjusted?: number): ReportedTest {
     threshold: test.threshold,
     ...(test.df !== undefined ? { df: test.df } : {}),
     drifted: test.drifted,
+    ...(test.calibration !== undefined ? { calibration: test.calibration } : {}),
   };
 }
 

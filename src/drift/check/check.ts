@@ -71,7 +71,7 @@ interface CheckedVersion extends AnalysedVersion {
   readonly cbpe: CbpeSums | null;
   readonly pcaErrorSum: number;
   readonly pcaRows: number;
-  /** Per-hour sums (per-hour summaries only). */
+  /** Per-hour sums: the estimated-versus-realised series. */
   readonly hourly?: readonly HourlySums[];
 }
 
@@ -291,6 +291,7 @@ function analyseVersion(
     settings.dataQuality,
     settings.options.warningRatio,
     settings.minPredictions,
+    settings.calibration.missing,
   );
   const dataDrift = analyseDataDrift(version, settings);
   const predictionDrift = analysePredictionDrift(version, settings);
@@ -309,6 +310,9 @@ function analyseVersion(
     settings.performance.metric,
     settings.minPredictions,
     version.hourly ?? [],
+    settings.calibration.estimatedPerformance
+      ? null
+      : { maxDrop: settings.performance.maxDrop, maxRelativeDrop: settings.performance.maxRelativeDrop },
   );
   const joined = version.joined.actual.length;
   const delays = version.joined.delays.toSortedSample().values;
@@ -360,6 +364,7 @@ function analyseVersion(
       version.pcaErrorSum,
       version.pcaRows,
       settings.minPredictions,
+      settings.calibration.multivariate ? null : settings.multivariateMaxIncrease,
     ),
     predictionDrift,
     performance,

@@ -7,7 +7,7 @@
  * The counters are plain sums, so the per-hour summaries add them up exactly.
  */
 import type { FeatureProfile, ReferenceDocument } from '../profiles/reference-types.ts';
-import type { NumericProfile } from '../statistics/index.ts';
+import { calibratedShareUpper, type FeatureCalibration, type NumericProfile } from '../statistics/index.ts';
 import { type CategoryCounts, FloatColumn } from './columns.ts';
 
 /** Counters for one feature, kept while captures are read (mergeable by addition). */
@@ -114,8 +114,13 @@ export interface QualityCheck {
   name: QualityCheckName;
   count: number;
   share: number;
-  /** The share above which the check fails (for `missing`: the reference's share + the setting). */
+  /**
+   * The share above which the check fails (for `missing`: the reference's share + the setting, or
+   * with calibration the reference chunks' mean + 3σ at the window's size).
+   */
   threshold: number;
+  /** Whether `threshold` was calibrated on the reference chunks (`calibration.missing`). */
+  calibrated: boolean;
   verdict: QualityVerdict;
 }
 
@@ -166,7 +171,9 @@ export interface QualityInput {
 /**
  * The data-quality section of a version. Must run before the drift analysis, which consumes the
  * numeric columns. A check fails when its share is above the threshold and warns from
- * `warningRatio` × the threshold (a zero threshold fails on the first bad value).
+ * `warningRatio` × the threshold (a zero threshold fails on the first bad value). With
+ * `calibrateMissing`, the missing share's threshold is the reference chunks' mean + 3σ, scaled to
+ * the window (features whose reference has no calibration keep the fixed one).
  *
  * @example
  * ```ts
@@ -179,6 +186,7 @@ export function analyseDataQuality(
   thresholds: DataQualityThresholds,
   warningRatio: number,
   minPredictions: number,
+  calibrateMissing = false,
 ): DataQualitySection {
   const rows = version.predictions - version.nonTabular;
   const base = {
@@ -201,6 +209,7 @@ export function analyseDataQuality(
     featureQuality(
       feature.name,
       feature.profile,
+      calibrateMissing ? (feature.calibration ?? null) : null,
       rows,
       version.quality[index] ?? emptyQuality(),
       version.numeric[index] ?? null,
@@ -236,6 +245,7 @@ export function analyseDataQuality(
 function featureQuality(
   name: string,
   profile: FeatureProfile,
+  calibration: FeatureCalibration | null,
   rows: number,
   counts: FeatureQualityCounts,
   numeric: FloatColumn | NumericProfile | null,
@@ -247,14 +257,26 @@ function featureQuality(
   const referenceRows = profile.count + profile.missing;
   const referenceMissingShare = referenceRows > 0 ? profile.missing / referenceRows : 0;
   const share = (count: number) => (rows > 0 ? count / rows : 0);
-  const check = (checkName: QualityCheckName, count: number, threshold: number): QualityCheck => {
+  const check = (
+    checkName: QualityCheckName,
+    count: number,
+    threshold: number,
+    calibrated = false,
+  ): QualityCheck => {
     const s = share(count);
     const verdict: QualityVerdict =
       s > threshold ? 'fail' : threshold > 0 && s > warningRatio * threshold ? 'warning' : 'ok';
-    return { name: checkName, count, share: s, threshold, verdict };
+    return { name: checkName, count, share: s, threshold, calibrated, verdict };
   };
   const checks: QualityCheck[] = [
-    check('missing', missing, Math.min(1, referenceMissingShare + thresholds.missing)),
+    calibration
+      ? check(
+          'missing',
+          missing,
+          calibratedShareUpper(calibration.missingShare, calibration.chunkRows, rows),
+          true,
+        )
+      : check('missing', missing, Math.min(1, referenceMissingShare + thresholds.missing)),
     check('type_mismatch', counts.mismatched, thresholds.typeMismatch),
   ];
   let outOfRange: number | null = null;

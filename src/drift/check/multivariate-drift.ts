@@ -12,9 +12,13 @@ export interface MultivariateDriftSection {
   rows: number;
   /** Mean reconstruction error of the window's rows. */
   statistic: number | null;
-  /** Reference chunks' mean ± 3 standard deviations, scaled to the window's size. */
+  /**
+   * Calibrated: the reference chunks' mean ± 3 standard deviations, scaled to the window's size.
+   * Fixed: no lower bound, upper = reference mean × (1 + `multivariate_max_increase`).
+   */
   lower: number | null;
   upper: number | null;
+  thresholds: 'calibrated' | 'fixed';
   reference_mean: number | null;
   features: number;
   components: number;
@@ -34,6 +38,7 @@ export function analyseMultivariate(
   errorSum: number,
   rows: number,
   minPredictions: number,
+  fixedMaxIncrease: number | null = null,
 ): MultivariateDriftSection {
   const model = reference?.multivariate ?? null;
   const base = {
@@ -42,6 +47,7 @@ export function analyseMultivariate(
     statistic: null,
     lower: null,
     upper: null,
+    thresholds: fixedMaxIncrease === null ? ('calibrated' as const) : ('fixed' as const),
     reference_mean: model?.mean ?? null,
     features: model?.features.length ?? 0,
     components: model?.components.length ?? 0,
@@ -62,6 +68,11 @@ export function analyseMultivariate(
     };
   }
   const result = multivariateDrift(model, errorSum, rows);
+  if (fixedMaxIncrease !== null) {
+    const upper = model.mean * (1 + fixedMaxIncrease);
+    const statistic = result.statistic as number;
+    return { ...base, verdict: statistic > upper ? 'drift' : 'ok', statistic, lower: null, upper };
+  }
   return {
     ...base,
     verdict: result.drifted ? 'drift' : 'ok',

@@ -3,12 +3,14 @@
  */
 import type { Task } from '../../repository/model-config.ts';
 import type { ReferencePerformance } from '../profiles/reference-types.ts';
-import type { MetricValues, PerformanceSection } from '../report/report-types.ts';
+import type { MetricValues, PerformanceCurves, PerformanceSection } from '../report/report-types.ts';
 import {
   type ClassificationMetrics,
   classificationMetrics,
   type RegressionMetrics,
   regressionMetrics,
+  reliabilityCurve,
+  rocCurve,
 } from '../statistics/index.ts';
 import type { JoinedRows } from './accumulator.ts';
 import { type DriftSettings, PERFORMANCE_METRICS, type PerformanceMetricName } from './settings.ts';
@@ -94,6 +96,7 @@ export function assessPerformance(
   }
   const actual = joined.actual.toArray();
   const predicted = joined.predicted.toArray();
+  const probabilities = task === 'classification' ? (joined.probabilities?.toArray() ?? null) : null;
   const full =
     task === 'classification'
       ? {
@@ -101,7 +104,7 @@ export function assessPerformance(
             actual,
             predicted,
             classes: Math.max(1, labels.length),
-            ...(joined.probabilities ? { probabilities: joined.probabilities.toArray() } : {}),
+            ...(probabilities ? { probabilities } : {}),
           }),
         }
       : { regression: regressionMetrics(actual, predicted) };
@@ -118,9 +121,47 @@ export function assessPerformance(
     metrics,
     deltas,
     rule: rule.rule,
+    ...(probabilities ? { curves: performanceCurves(actual, probabilities, labels) } : {}),
     verdict: rule.verdict,
     ...(rule.reason ? { reason: rule.reason } : {}),
   };
+}
+
+/** Classes drawn one-vs-rest at most (a multiclass report stays readable and small). */
+export const MAX_CURVE_CLASSES = 10;
+
+/**
+ * ROC and reliability curves per class: binary, the positive class (index 1); multiclass, each
+ * class one-vs-rest. Rows whose outcome is not a known class are left out.
+ *
+ * @example
+ * ```ts
+ * performanceCurves([0, 1, 1], [0.8, 0.2, 0.3, 0.7, 0.4, 0.6], ['no', 'yes']).roc[0]?.auc; // 1
+ * ```
+ */
+export function performanceCurves(
+  actual: ArrayLike<number>,
+  probabilities: ArrayLike<number>,
+  labels: readonly string[],
+): PerformanceCurves {
+  const k = labels.length;
+  const n = actual.length;
+  const classes = k === 2 ? [1] : Array.from({ length: Math.min(k, MAX_CURVE_CLASSES) }, (_, c) => c);
+  const scores = new Float64Array(n);
+  const positive = new Uint8Array(n);
+  const curves: PerformanceCurves = { roc: [], calibration: [] };
+  if (k < 2 || probabilities.length < n * k) return curves;
+  for (const c of classes) {
+    for (let i = 0; i < n; i++) {
+      const a = actual[i] as number;
+      scores[i] = Number.isInteger(a) && a >= 0 && a < k ? (probabilities[i * k + c] as number) : Number.NaN;
+      positive[i] = a === c ? 1 : 0;
+    }
+    const name = labels[c] ?? String(c);
+    curves.roc.push({ class: name, ...rocCurve(scores, positive) });
+    curves.calibration.push({ class: name, bins: reliabilityCurve(scores, positive) });
+  }
+  return curves;
 }
 
 function degradation(

@@ -50,7 +50,33 @@ export interface DriftSettings extends DriftDefaults {
   categoricalFeatures: string[];
   /** Shares of the window's rows above which a data-quality check fails. */
   dataQuality: DataQualityThresholds;
+  /** Which thresholds come from the reference chunks (mean ± 3σ) rather than fixed values. */
+  calibration: CalibrationSettings;
+  /** Fixed multivariate threshold: the mean error may rise this much (relative) above the reference's. */
+  multivariateMaxIncrease: number;
 }
+
+/** Calibrated (true) or fixed (false) thresholds, per kind of metric. */
+export interface CalibrationSettings {
+  /** Per-feature drift statistics (a feature's `calibrated` overrides it). Default false. */
+  features: boolean;
+  /** The data-quality missing share. Default false. */
+  missing: boolean;
+  /** CBPE estimates. Default true (false: the performance rule's drop from the reference). */
+  estimatedPerformance: boolean;
+  /** PCA reconstruction error. Default true (false: `multivariate_max_increase`). */
+  multivariate: boolean;
+}
+
+export const DEFAULT_CALIBRATION: Readonly<CalibrationSettings> = {
+  features: false,
+  missing: false,
+  estimatedPerformance: true,
+  multivariate: true,
+};
+
+/** Default fixed multivariate threshold: mean reconstruction error 10 % above the reference's. */
+export const DEFAULT_MULTIVARIATE_MAX_INCREASE = 0.1;
 
 /** A mistake in a model's `drift` settings (or in the defaults given by the environment). */
 export class DriftConfigError extends Error {
@@ -96,9 +122,10 @@ const thresholdsSchema = z.partialRecord(testName, finite, {
       : `an object of test → threshold (${TESTS.join(', ')})`,
 });
 
+const flag = z.boolean({ error: 'true or false' });
 const featureOverrideSchema = closedObject(
-  { test: z.optional(testName), thresholds: z.optional(thresholdsSchema) },
-  'an object { test?, thresholds? }',
+  { test: z.optional(testName), thresholds: z.optional(thresholdsSchema), calibrated: z.optional(flag) },
+  'an object { test?, thresholds?, calibrated? }',
 );
 const metricNames = Object.keys(PERFORMANCE_METRICS) as [PerformanceMetricName, ...PerformanceMetricName[]];
 
@@ -122,7 +149,7 @@ export const driftSectionSchema = closedObject({
   test: z.optional(testName),
   features: z.optional(
     z.record(z.string(), featureOverrideSchema, {
-      error: 'an object of feature name → { test?, thresholds? }',
+      error: 'an object of feature name → { test?, thresholds?, calibrated? }',
     }),
   ),
   performance: z.optional(
@@ -135,6 +162,15 @@ export const driftSectionSchema = closedObject({
   categorical_features: z.optional(
     z.array(z.string({ error: 'a feature name' }), { error: 'an array of feature names' }),
   ),
+  calibration: z.optional(
+    closedObject({
+      features: z.optional(flag),
+      missing: z.optional(flag),
+      estimated_performance: z.optional(flag),
+      multivariate: z.optional(flag),
+    }),
+  ),
+  multivariate_max_increase: z.optional(positive),
   data_quality: z.optional(
     closedObject({
       missing: z.optional(share),
@@ -174,6 +210,7 @@ export function parseDriftSettings(
     ...(input.correction === undefined ? {} : { correction: input.correction }),
     ...(input.chisquare_method === undefined ? {} : { chiSquaredMethod: input.chisquare_method }),
     ...(input.test === undefined ? {} : { test: input.test }),
+    ...(input.calibration?.features === undefined ? {} : { calibrated: input.calibration.features }),
   };
   const options = resolve(statsInput, where, 'drift');
 
@@ -191,6 +228,7 @@ export function parseDriftSettings(
       ...statsInput,
       thresholds: { ...statsInput.thresholds, ...override.thresholds },
       ...(override.test === undefined ? {} : { test: override.test }),
+      ...(override.calibrated === undefined ? {} : { calibrated: override.calibrated }),
     };
     Object.defineProperty(features, feature, {
       value: resolve(featureInput, where, `drift.features.${feature}`),
@@ -220,6 +258,14 @@ export function parseDriftSettings(
       newCategory: input.data_quality?.new_category ?? DEFAULT_DATA_QUALITY_THRESHOLDS.newCategory,
       typeMismatch: input.data_quality?.type_mismatch ?? DEFAULT_DATA_QUALITY_THRESHOLDS.typeMismatch,
     },
+    calibration: {
+      features: input.calibration?.features ?? DEFAULT_CALIBRATION.features,
+      missing: input.calibration?.missing ?? DEFAULT_CALIBRATION.missing,
+      estimatedPerformance:
+        input.calibration?.estimated_performance ?? DEFAULT_CALIBRATION.estimatedPerformance,
+      multivariate: input.calibration?.multivariate ?? DEFAULT_CALIBRATION.multivariate,
+    },
+    multivariateMaxIncrease: input.multivariate_max_increase ?? DEFAULT_MULTIVARIATE_MAX_INCREASE,
   };
 }
 

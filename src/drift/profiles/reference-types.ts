@@ -8,6 +8,7 @@ import type {
   CategoricalProfile,
   CbpeModel,
   ClassificationMetrics,
+  FeatureCalibration,
   NumericProfile,
   PcaModel,
   RegressionMetrics,
@@ -28,6 +29,11 @@ export type FeatureProfile = NumericProfile | CategoricalProfile;
 export interface ReferenceFeature {
   name: string;
   profile: FeatureProfile;
+  /**
+   * Statistics of the reference's chunks against the whole reference, for thresholds calibrated
+   * on the reference (absent in older references, null below 100 rows).
+   */
+  calibration?: FeatureCalibration | null;
 }
 
 /**

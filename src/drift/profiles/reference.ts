@@ -8,6 +8,8 @@ import { argmax, classIndexOf, labelName } from '../check/labels.ts';
 import {
   buildCategoricalProfile,
   buildNumericProfile,
+  calibrateCategorical,
+  calibrateNumeric,
   classificationMetrics,
   fitCbpe,
   fitPca,
@@ -69,13 +71,16 @@ export async function computeReference(request: ReferenceRequest): Promise<Refer
   }
   const featureNames = featureNamesOf(request);
   const categorical = new Set(request.categoricalFeatures ?? []);
-  const features: ReferenceFeature[] = featureNames.map((name) => ({
-    name,
-    profile:
-      !categorical.has(name) && isNumericColumn(table, name)
-        ? buildNumericProfile(Float64Array.from(table.rows, (row) => numericCell(row.get(name))))
-        : buildCategoricalProfile(table.rows.map((row) => categoryCell(row.get(name)))),
-  }));
+  const features: ReferenceFeature[] = featureNames.map((name) => {
+    if (!categorical.has(name) && isNumericColumn(table, name)) {
+      const values = Float64Array.from(table.rows, (row) => numericCell(row.get(name)));
+      const profile = buildNumericProfile(values);
+      return { name, profile, calibration: calibrateNumeric(profile, values) };
+    }
+    const values = table.rows.map((row) => categoryCell(row.get(name)));
+    const profile = buildCategoricalProfile(values);
+    return { name, profile, calibration: calibrateCategorical(profile, values) };
+  });
 
   const numericIndices = features.flatMap((feature, index) =>
     feature.profile.kind === 'numeric' ? [index] : [],

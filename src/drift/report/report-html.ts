@@ -4,6 +4,7 @@
  * says so to the browser), aggregates only, every string escaped.
  */
 import { barChart, distributionOf } from './html/charts.ts';
+import { hourlyChart, performanceCurvesHtml } from './html/curves.ts';
 import { escapeHtml, formatDuration, formatNumber, formatPercent, formatPValue } from './html/format.ts';
 import type {
   ColumnDrift,
@@ -38,6 +39,10 @@ svg .axis{font-size:10px;fill:#59636e}
 ul.warnings{background:#fff8c5;border:1px solid #d4a72c;border-radius:8px;padding:10px 10px 10px 28px}
 footer{color:#59636e;font-size:12px;margin-top:32px}
 td.q-fail{color:#a40e26;font-weight:600}td.q-warning{color:#7d4e00}svg .realised{fill:#59636e}
+.legend{white-space:nowrap}.legend .key{margin-left:2px}
+ol.attention{background:#fff;border:1px solid #d1d9e0;border-radius:8px;padding:10px 10px 10px 32px}
+ol.attention li{margin:2px 0}ol.attention a{color:inherit}
+.calibrated{font-size:11px;color:#59636e}
 `;
 
 /**
@@ -50,17 +55,22 @@ td.q-fail{color:#a40e26;font-weight:600}td.q-warning{color:#7d4e00}svg .realised
  */
 export function renderDriftHtml(report: DriftReport): string {
   const title = `Drift report — ${report.model}${report.version ? ` version ${report.version}` : ''}`;
+  // The analyses whose verdict is a failure come first, then warnings, then the rest.
+  const analyses = byVerdict([
+    { verdict: report.data_drift.verdict, html: featureTable(report) },
+    { verdict: report.data_quality.verdict, html: dataQualitySection(report) },
+    { verdict: report.multivariate_drift.verdict, html: multivariateSection(report) },
+    { verdict: report.prediction_drift?.verdict ?? 'ok', html: predictionSection(report) },
+    { verdict: report.performance.verdict, html: performanceSection(report.performance) },
+    { verdict: report.estimated_performance.verdict, html: estimatedSection(report) },
+  ]).map((section) => section.html);
   const sections = [
     header(report),
     summaryCards(report),
     alerts(report),
-    featureTable(report),
-    multivariateSection(report),
-    dataQualitySection(report),
+    attentionSection(report),
+    ...analyses,
     featureCharts(report),
-    predictionSection(report),
-    performanceSection(report.performance),
-    estimatedSection(report),
     outcomeSection(report),
     otherVersions(report),
     rolloutSection(report.rollout),
@@ -132,6 +142,93 @@ function alerts(report: DriftReport): string {
   return parts.join('\n');
 }
 
+interface AttentionItem {
+  level: 'fail' | 'warning';
+  anchor: string;
+  text: string;
+}
+
+/**
+ * Everything that drifted, failed or degraded, then the warnings, each linked to its section: the
+ * first thing a reader sees under the verdict.
+ */
+function attentionSection(report: DriftReport): string {
+  const items: AttentionItem[] = [];
+  const add = (level: AttentionItem['level'], anchor: string, text: string) =>
+    items.push({ level, anchor, text });
+  for (const f of byVerdict(report.data_drift.features)) {
+    if (f.verdict !== 'drift' && f.verdict !== 'warning') continue;
+    const t = f.test;
+    const how = t
+      ? `${t.name} ${t.statistic === null ? '∞' : formatNumber(t.statistic)}${t.calibration ? ` (calibrated band up to ${formatNumber(t.calibration.upper)})` : t.adjusted_p_value !== undefined ? `, adjusted p ${formatPValue(t.adjusted_p_value)}` : ` (threshold ${formatNumber(t.threshold)})`}`
+      : '';
+    add(
+      f.verdict === 'drift' ? 'fail' : 'warning',
+      'data-drift',
+      `feature ${f.name} ${f.verdict === 'drift' ? 'drifts' : 'near drift'}: ${how}`,
+    );
+  }
+  for (const f of report.data_quality.features) {
+    if (f.verdict === 'ok') continue;
+    const checks = f.checks
+      .filter((c) => c.verdict !== 'ok')
+      .map(
+        (c) =>
+          `${c.name.replaceAll('_', ' ')} ${formatPercent(c.share)} (limit ${formatPercent(c.threshold)})`,
+      )
+      .join(', ');
+    add(f.verdict, 'data-quality', `data quality of ${f.name}: ${checks}`);
+  }
+  const m = report.multivariate_drift;
+  if (m.verdict === 'drift') {
+    add(
+      'fail',
+      'multivariate-drift',
+      `multivariate drift: mean reconstruction error ${formatNumber(m.statistic)} outside ${formatNumber(m.lower)} – ${formatNumber(m.upper)}`,
+    );
+  }
+  const p = report.prediction_drift;
+  if (p && (p.verdict === 'drift' || p.verdict === 'warning')) {
+    add(
+      p.verdict === 'drift' ? 'fail' : 'warning',
+      'prediction-drift',
+      `predicted ${p.kind === 'label' ? 'labels' : 'scores'}: ${p.verdict}`,
+    );
+  }
+  const perf = report.performance;
+  if (perf.verdict === 'degraded' || perf.verdict === 'warning') {
+    const rule = perf.rule;
+    add(
+      perf.verdict === 'degraded' ? 'fail' : 'warning',
+      'performance',
+      `performance ${perf.verdict}${rule ? `: ${rule.metric.replaceAll('_', ' ')} ${formatNumber(perf.metrics[rule.metric])} against ${formatNumber(perf.reference?.[rule.metric])} on the reference` : ''}`,
+    );
+  }
+  const e = report.estimated_performance;
+  for (const [name, metric] of Object.entries(e.metrics)) {
+    if (metric?.degraded) {
+      add(
+        'fail',
+        'estimated-performance',
+        `estimated ${name.replaceAll('_', ' ')} ${formatNumber(metric.estimate)} below its threshold ${formatNumber(metric.threshold)} (without outcomes)`,
+      );
+    }
+  }
+  if (items.length === 0) {
+    return '<p id="attention" class="attention-none">Nothing drifted, failed or degraded in this window.</p>';
+  }
+  const ordered = [...items.filter((i) => i.level === 'fail'), ...items.filter((i) => i.level === 'warning')];
+  return [
+    '<h2 id="attention">Needs attention</h2>',
+    '<ol class="attention">',
+    ...ordered.map(
+      (i) =>
+        `<li class="att-${i.level}"><span class="badge ${i.level === 'fail' ? 'v-fail' : 'v-warning'}">${i.level === 'fail' ? 'failing' : 'warning'}</span> <a href="#${i.anchor}">${escapeHtml(i.text)}</a></li>`,
+    ),
+    '</ol>',
+  ].join('\n');
+}
+
 function featureTable(report: DriftReport): string {
   const features = report.data_drift.features;
   if (features.length === 0) return '';
@@ -141,7 +238,7 @@ function featureTable(report: DriftReport): string {
       `<tr><td>${escapeHtml(f.name)}</td><td>${f.kind}</td>${testCells(f.test)}<td>${escapeHtml(formatNumber(f.psi?.statistic))}</td><td>${badge(f.verdict)}</td></tr>`,
   );
   return [
-    '<h2>Data drift by feature</h2>',
+    '<h2 id="data-drift">Data drift by feature</h2>',
     `<p>${d.drifted} of ${d.tested} features drift (share ${escapeHtml(formatPercent(d.share))}; dataset drift from ${escapeHtml(formatPercent(d.drift_share))}); p-values corrected with ${escapeHtml(d.correction)}.</p>`,
     '<table class="features"><thead><tr><th>feature</th><th>type</th><th>test</th><th>statistic</th><th>p-value</th><th>adjusted p</th><th>threshold</th><th>PSI</th><th>verdict</th></tr></thead><tbody>',
     ...rows,
@@ -177,7 +274,8 @@ function dataQualitySection(report: DriftReport): string {
     const check = f.checks.find((c) => c.name === name);
     if (check === undefined) return '<td>—</td>';
     const text = `${check.count} (${formatPercent(check.share)})`;
-    return `<td class="q-${check.verdict}" title="fails above ${escapeHtml(formatPercent(check.threshold))}">${escapeHtml(text)}</td>`;
+    const limit = `fails above ${formatPercent(check.threshold)}${check.calibrated ? ' (calibrated on the reference chunks)' : ''}`;
+    return `<td class="q-${check.verdict}" title="${escapeHtml(limit)}">${escapeHtml(text)}${check.calibrated ? ' <span class="calibrated">calibrated</span>' : ''}</td>`;
   };
   const rows = byVerdict(q.features).map((f) => {
     const notes = [
@@ -204,10 +302,13 @@ function estimatedSection(report: DriftReport): string {
     `<h2 id="estimated-performance">Estimated performance (CBPE, without outcomes): ${badge(e.verdict)}</h2>`,
   ];
   if (e.reason) parts.push(`<p>${escapeHtml(e.reason)}</p>`);
-  const names = Object.keys(e.metrics) as (keyof typeof e.metrics)[];
+  // Degraded estimates first.
+  const names = (Object.keys(e.metrics) as (keyof typeof e.metrics)[]).sort(
+    (a, b) => Number(e.metrics[b]?.degraded ?? false) - Number(e.metrics[a]?.degraded ?? false),
+  );
   if (names.length > 0) {
     parts.push(
-      `<p>${e.rows} predictions; probabilities ${e.calibrated ? 'recalibrated on the reference (isotonic)' : 'used as they are (calibrated on the reference)'}. Band: estimate ± 3 sampling errors from reference chunks of ${e.reference_chunk_size ?? '—'} rows; degraded below the threshold (watched: ${escapeHtml(e.metric.replaceAll('_', ' '))}).</p>`,
+      `<p>${e.rows} predictions; probabilities ${e.calibrated ? 'recalibrated on the reference (isotonic)' : 'used as they are (calibrated on the reference)'}. Band: estimate ± 3 sampling errors from reference chunks of ${e.reference_chunk_size ?? '—'} rows; degraded below the threshold (${e.thresholds === 'calibrated' ? 'calibrated: the reference chunks’ mean − 3 sampling errors' : 'fixed: the reference value minus the rule’s drop'}; watched: ${escapeHtml(e.metric.replaceAll('_', ' '))}).</p>`,
       '<table class="estimated"><thead><tr><th>metric</th><th>estimated</th><th>band</th><th>threshold</th><th>realised</th><th>verdict</th></tr></thead><tbody>',
       ...names.map((name) => {
         const m = e.metrics[name];
@@ -217,49 +318,24 @@ function estimatedSection(report: DriftReport): string {
       '</tbody></table>',
     );
   }
-  if (e.hourly.length > 1) parts.push(hourlyChart(e.hourly));
+  if (e.hourly.length > 1) parts.push(hourlyChart(e.hourly), hourlyTable(e.hourly));
   return parts.join('\n');
 }
 
-/** Estimated (blue line) and realised (grey dots) accuracy per hour, as inline SVG. */
-function hourlyChart(hours: DriftReport['estimated_performance']['hourly']): string {
-  const width = 640;
-  const height = 180;
-  const left = 40;
-  const bottom = 24;
-  const values = hours
-    .flatMap((h) => [h.estimated_accuracy, h.realized_accuracy])
-    .filter((v): v is number => v !== null);
-  if (values.length === 0) return '';
-  const lo = Math.max(0, Math.min(...values) - 0.05);
-  const hi = Math.min(1, Math.max(...values) + 0.05);
-  const x = (i: number) => left + ((width - left - 10) * i) / Math.max(1, hours.length - 1);
-  const y = (v: number) => 10 + (height - bottom - 10) * (1 - (v - lo) / Math.max(1e-9, hi - lo));
-  const line = hours
-    .map((h, i) =>
-      h.estimated_accuracy === null ? null : `${x(i).toFixed(1)},${y(h.estimated_accuracy).toFixed(1)}`,
-    )
-    .filter((p) => p !== null)
-    .join(' ');
-  const dots = hours
-    .map((h, i) =>
-      h.realized_accuracy === null
-        ? ''
-        : `<circle class="realised" cx="${x(i).toFixed(1)}" cy="${y(h.realized_accuracy).toFixed(1)}" r="3"></circle>`,
-    )
-    .join('');
+/** Hours shown in the estimated-versus-realised table (the most recent). */
+const RECENT_HOURS = 24;
+
+/** The most recent hours: estimated accuracy with its band and threshold beside the realised one. */
+function hourlyTable(hours: DriftReport['estimated_performance']['hourly']): string {
+  const recent = hours.slice(-RECENT_HOURS).reverse();
   return [
-    '<figure>',
-    `<svg class="hourly-chart" viewBox="0 0 ${width} ${height}" role="img" aria-label="estimated and realised accuracy per hour">`,
-    `<line class="base" x1="${left}" y1="${height - bottom}" x2="${width - 10}" y2="${height - bottom}"></line>`,
-    `<text class="axis" x="2" y="${y(hi) + 4}">${escapeHtml(formatNumber(hi))}</text><text class="axis" x="2" y="${y(lo)}">${escapeHtml(formatNumber(lo))}</text>`,
-    `<text class="axis" x="${left}" y="${height - 6}">${escapeHtml(hours[0]?.hour ?? '')}</text>`,
-    `<polyline class="estimated" fill="none" stroke="#0969da" stroke-width="2" points="${line}"></polyline>`,
-    dots,
-    '</svg>',
-    '<figcaption>Accuracy per hour: estimated without outcomes (line), realised on the outcomes joined so far (dots).</figcaption>',
-    '</figure>',
-  ].join('');
+    `<table class="hourly"><thead><tr><th>hour (UTC)</th><th>predictions</th><th>estimated accuracy</th><th>band</th><th>threshold</th><th>outcomes joined</th><th>realised accuracy</th><th>verdict</th></tr></thead><tbody>`,
+    ...recent.map(
+      (h) =>
+        `<tr><td>${escapeHtml(h.hour.slice(0, 13).replace('T', ' '))}:00</td><td>${h.predictions}</td><td>${escapeHtml(formatNumber(h.estimated_accuracy))}</td><td>${escapeHtml(`${formatNumber(h.estimated_lower)} – ${formatNumber(h.estimated_upper)}`)}</td><td>${escapeHtml(formatNumber(h.threshold))}</td><td>${h.joined}</td><td>${escapeHtml(formatNumber(h.realized_accuracy))}</td><td>${badge(h.estimated_accuracy === null ? 'not_available' : h.degraded ? 'degraded' : 'ok')}</td></tr>`,
+    ),
+    '</tbody></table>',
+  ].join('\n');
 }
 
 function testCells(test: ReportedTest | null): string {
@@ -269,7 +345,9 @@ function testCells(test: ReportedTest | null): string {
     `<td>${escapeHtml(test.statistic === null ? '∞' : formatNumber(test.statistic))}</td>`,
     `<td>${escapeHtml(formatPValue(test.p_value))}</td>`,
     `<td>${escapeHtml(formatPValue(test.adjusted_p_value))}</td>`,
-    `<td>${escapeHtml(formatNumber(test.threshold))}</td>`,
+    test.calibration
+      ? `<td title="${escapeHtml(`reference chunks: mean ${formatNumber(test.calibration.mean)}, std ${formatNumber(test.calibration.std)} over ${test.calibration.chunks} chunks of ${formatNumber(test.calibration.chunk_size)}, × ${formatNumber(test.calibration.scale)} for this window; fixed threshold ${formatNumber(test.threshold)} not used`)}">${escapeHtml(`≤ ${formatNumber(test.calibration.upper)}`)} <span class="calibrated">calibrated</span></td>`
+      : `<td>${escapeHtml(formatNumber(test.threshold))}</td>`,
   ].join('');
 }
 
@@ -310,10 +388,10 @@ function predictionSection(report: DriftReport): string {
   if (p === null) return '';
   const title = p.kind === 'label' ? 'Predicted labels' : 'Predicted scores';
   if (p.drift === null) {
-    return `<h2>${title}</h2><p>${badge(p.verdict)} ${escapeHtml(p.reason ?? '')}</p>`;
+    return `<h2 id="prediction-drift">${title}</h2><p>${badge(p.verdict)} ${escapeHtml(p.reason ?? '')}</p>`;
   }
   return [
-    `<h2>${title}: ${badge(p.verdict)}</h2>`,
+    `<h2 id="prediction-drift">${title}: ${badge(p.verdict)}</h2>`,
     '<div class="grid-charts">',
     chartFigure(p.drift, 'prediction-chart'),
     '</div>',
@@ -321,7 +399,7 @@ function predictionSection(report: DriftReport): string {
 }
 
 function performanceSection(performance: PerformanceSection): string {
-  const parts = [`<h2>Performance: ${badge(performance.verdict)}</h2>`];
+  const parts = [`<h2 id="performance">Performance: ${badge(performance.verdict)}</h2>`];
   if (performance.reason) parts.push(`<p>${escapeHtml(performance.reason)}</p>`);
   const names = new Set([...Object.keys(performance.metrics), ...Object.keys(performance.reference ?? {})]);
   if (names.size > 0) {
@@ -348,6 +426,7 @@ function performanceSection(performance: PerformanceSection): string {
       '</tbody></table>',
     );
   }
+  if (performance.curves) parts.push(performanceCurvesHtml(performance.curves));
   return parts.join('\n');
 }
 

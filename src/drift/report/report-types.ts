@@ -10,10 +10,13 @@ import type { EstimatedPerformanceSection } from '../check/estimated-performance
 import type { MultivariateDriftSection } from '../check/multivariate-drift.ts';
 import type { RolloutResult } from '../check/rollout.ts';
 import type {
+  CalibratedBand,
   ClassificationMetrics,
   Correction,
   Histogram,
   RegressionMetrics,
+  ReliabilityBin,
+  RocCurve,
   TestName,
   Verdict,
 } from '../statistics/index.ts';
@@ -41,6 +44,11 @@ export interface ReportedTest {
   /** Degrees of freedom (chisquare). */
   df?: number;
   drifted: boolean;
+  /**
+   * With calibrated thresholds (`calibration.features`): the band from the reference chunks at
+   * this window's size; the test then decides by its statistic against `upper`, not by `threshold`.
+   */
+  calibration?: CalibratedBand;
 }
 
 export interface NumericSummary {
@@ -143,6 +151,17 @@ export interface PerformanceSection {
   regression?: RegressionMetrics;
   reference_classification?: ClassificationMetrics;
   reference_regression?: RegressionMetrics;
+  /** ROC and calibration curves on the joined outcomes (classifiers with probabilities). */
+  curves?: PerformanceCurves;
+}
+
+/**
+ * Per class (binary: the positive class, index 1; multiclass: each class one-vs-rest, at most 10),
+ * the ROC curve of its probability and its reliability diagram (10 bins).
+ */
+export interface PerformanceCurves {
+  roc: ({ class: string } & RocCurve)[];
+  calibration: { class: string; bins: ReliabilityBin[] }[];
 }
 
 export interface OutcomeSection {
@@ -232,6 +251,15 @@ export interface DriftReport {
     drift_share: number;
     forced_test: TestName | null;
     feature_overrides: string[];
+    /** Which thresholds are calibrated on the reference chunks (mean ± 3σ) instead of fixed. */
+    calibration: {
+      features: boolean;
+      missing: boolean;
+      estimated_performance: boolean;
+      multivariate: boolean;
+    };
+    /** Fixed multivariate threshold (when not calibrated): relative increase of the mean error. */
+    multivariate_max_increase: number;
   };
   /** The dataset verdict (data drift). */
   verdict: DataVerdict;

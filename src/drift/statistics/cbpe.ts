@@ -19,7 +19,7 @@
  * √(chunk / n) to a window of n predictions. The band is estimate ± 3 sampling errors; the alert
  * threshold is the reference mean − 3 sampling errors (NannyML's default of mean ± 3σ).
  */
-import { classificationMetrics } from './classification.ts';
+import { classificationMetrics, OVR_MAX_CLASSES } from './classification.ts';
 
 /** A monotone map from a score to a calibrated probability: sorted knots, linear in between. */
 export interface IsotonicMap {
@@ -282,20 +282,27 @@ function realisedOf(metrics: ReturnType<typeof classificationMetrics>): Record<C
   };
 }
 
+/** Score bins kept for ROC AUC: the positive class's (binary), each class's (one-vs-rest), or none. */
+function aucBins(classes: number): number {
+  if (classes === 2) return BINS;
+  return classes <= OVR_MAX_CLASSES ? classes * BINS : 0;
+}
+
 /** Empty sums for a model with `classes` classes. */
 export function emptyCbpeSums(classes: number): CbpeSums {
   return {
     classes,
     rows: 0,
     expected: new Array(classes * classes).fill(0),
-    binRows: classes === 2 ? new Array(BINS).fill(0) : [],
-    binPositive: classes === 2 ? new Array(BINS).fill(0) : [],
+    binRows: new Array(aucBins(classes)).fill(0),
+    binPositive: new Array(aucBins(classes)).fill(0),
   };
 }
 
 /**
  * Adds one prediction: its predicted class and the model's raw probabilities. Rows whose
- * probabilities are missing or not finite are left out (and not counted in `rows`).
+ * probabilities are missing or not finite are left out (and not counted in `rows`). `also`
+ * receives the same row (e.g. its hour's sums), calibrated once.
  */
 export function addCbpeRow(
   model: CbpeModel,
@@ -303,6 +310,7 @@ export function addCbpeRow(
   predicted: number,
   scores: ArrayLike<unknown> | undefined,
   scratch: Float64Array,
+  also?: CbpeSums,
 ): boolean {
   const k = model.classes;
   if (scores === undefined || !(predicted >= 0 && predicted < k) || !Number.isInteger(predicted))
@@ -315,6 +323,18 @@ export function addCbpeRow(
     raw[c] = v;
   }
   if (!calibrate(model, raw, scratch)) return false;
+  addCalibrated(sums, k, predicted, raw, scratch);
+  if (also !== undefined) addCalibrated(also, k, predicted, raw, scratch);
+  return true;
+}
+
+function addCalibrated(
+  sums: CbpeSums,
+  k: number,
+  predicted: number,
+  raw: Float64Array,
+  scratch: Float64Array,
+): void {
   sums.rows++;
   for (let a = 0; a < k; a++)
     sums.expected[a * k + predicted] = (sums.expected[a * k + predicted] as number) + (scratch[a] as number);
@@ -322,20 +342,28 @@ export function addCbpeRow(
     const bin = Math.min(BINS - 1, Math.max(0, Math.floor((raw[1] as number) * BINS)));
     sums.binRows[bin] = (sums.binRows[bin] as number) + 1;
     sums.binPositive[bin] = (sums.binPositive[bin] as number) + (scratch[1] as number);
+  } else if (sums.binRows.length === k * BINS) {
+    // One-vs-rest: class c ranked by its raw score, expected positive by its calibrated one.
+    for (let c = 0; c < k; c++) {
+      const bin = c * BINS + Math.min(BINS - 1, Math.max(0, Math.floor((raw[c] as number) * BINS)));
+      sums.binRows[bin] = (sums.binRows[bin] as number) + 1;
+      sums.binPositive[bin] = (sums.binPositive[bin] as number) + (scratch[c] as number);
+    }
   }
-  return true;
 }
 
 let rawScratch = new Float64Array(0);
 
 /** Sum of two windows' sums. */
 export function mergeCbpeSums(a: CbpeSums, b: CbpeSums): CbpeSums {
+  // Sums kept before multiclass bins existed have none: the merged ROC AUC is then unknown.
+  const sameBins = a.binRows.length === b.binRows.length;
   return {
     classes: a.classes,
     rows: a.rows + b.rows,
     expected: a.expected.map((v, i) => v + (b.expected[i] ?? 0)),
-    binRows: a.binRows.map((v, i) => v + (b.binRows[i] ?? 0)),
-    binPositive: a.binPositive.map((v, i) => v + (b.binPositive[i] ?? 0)),
+    binRows: sameBins ? a.binRows.map((v, i) => v + (b.binRows[i] ?? 0)) : [],
+    binPositive: sameBins ? a.binPositive.map((v, i) => v + (b.binPositive[i] ?? 0)) : [],
   };
 }
 
@@ -352,14 +380,19 @@ export interface EstimatedMetric {
 }
 
 /**
- * The estimated metrics of a window from its sums.
+ * The estimated metrics of a window from its sums. Thresholds are calibrated on the reference
+ * chunks unless `fixedThresholds` gives one for the metric.
  *
  * @example
  * ```ts
  * estimateCbpe(model, sums).accuracy.estimate; // e.g. 0.91
  * ```
  */
-export function estimateCbpe(model: CbpeModel, sums: CbpeSums): Record<CbpeMetric, EstimatedMetric> {
+export function estimateCbpe(
+  model: CbpeModel,
+  sums: CbpeSums,
+  fixedThresholds?: Partial<Record<CbpeMetric, number>>,
+): Record<CbpeMetric, EstimatedMetric> {
   const k = sums.classes;
   const n = sums.rows;
   const cell = (a: number, b: number) => sums.expected[a * k + b] as number;
@@ -388,14 +421,17 @@ export function estimateCbpe(model: CbpeModel, sums: CbpeSums): Record<CbpeMetri
     precision_macro: n > 0 ? mean(precision) : null,
     recall_macro: n > 0 ? mean(recall) : null,
     f1_macro: n > 0 ? mean(f1) : null,
-    roc_auc: k === 2 && n > 0 ? binnedAuc(sums) : null,
+    roc_auc: n > 0 ? estimatedAuc(sums) : null,
   };
   const out = {} as Record<CbpeMetric, EstimatedMetric>;
   for (const metric of CBPE_METRICS) {
     const estimate = estimates[metric];
     const ref = model.reference[metric];
-    const se = ref && n > 0 ? ref.std * Math.sqrt(model.chunkSize / n) : null;
-    const threshold = ref && se !== null ? ref.mean - 3 * se : null;
+    // Chunks that all score the same (a perfect score on training rows) give no spread to
+    // calibrate on: no band, and no calibrated threshold (a fixed one still applies).
+    const se = ref && ref.std > 0 && n > 0 ? ref.std * Math.sqrt(model.chunkSize / n) : null;
+    const fixed = fixedThresholds?.[metric];
+    const threshold = fixed !== undefined ? fixed : ref && se !== null ? ref.mean - 3 * se : null;
     out[metric] = {
       estimate,
       lower: estimate !== null && se !== null ? estimate - 3 * se : null,
@@ -408,18 +444,38 @@ export function estimateCbpe(model: CbpeModel, sums: CbpeSums): Record<CbpeMetri
   return out;
 }
 
+/**
+ * Expected ROC AUC: binary, of the positive class; multiclass, the mean over classes of each
+ * class against the rest (scikit-learn's `multi_class='ovr', average='macro'`, as NannyML does).
+ * Null when the sums hold no bins (more than `OVR_MAX_CLASSES` classes).
+ */
+function estimatedAuc(sums: CbpeSums): number | null {
+  const k = sums.classes;
+  if (k === 2) return sums.binRows.length === BINS ? binnedAuc(sums, 0) : null;
+  if (sums.binRows.length !== k * BINS) return null;
+  let total = 0;
+  let counted = 0;
+  for (let c = 0; c < k; c++) {
+    const auc = binnedAuc(sums, c * BINS);
+    if (auc === null) continue;
+    total += auc;
+    counted++;
+  }
+  return counted > 0 ? total / counted : null;
+}
+
 /** Expected ROC AUC from the binned expected positives/negatives (ties within a bin count ½). */
-function binnedAuc(sums: CbpeSums): number | null {
+function binnedAuc(sums: CbpeSums, offset: number): number | null {
   let positives = 0;
   let negatives = 0;
-  for (let b = 0; b < BINS; b++) {
+  for (let b = offset; b < offset + BINS; b++) {
     positives += sums.binPositive[b] as number;
     negatives += (sums.binRows[b] as number) - (sums.binPositive[b] as number);
   }
   if (!(positives > 0 && negatives > 0)) return null;
   let area = 0;
   let negativesBelow = 0;
-  for (let b = 0; b < BINS; b++) {
+  for (let b = offset; b < offset + BINS; b++) {
     const pos = sums.binPositive[b] as number;
     const neg = (sums.binRows[b] as number) - pos;
     // Each positive here outranks the negatives in lower bins and ties half of those in its own.

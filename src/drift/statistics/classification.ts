@@ -16,7 +16,7 @@ export interface ClassificationInput {
   classes?: number;
   /** Binary only: probability (or any score, for AUC) of class 1 per row. */
   scores?: ArrayLike<number>;
-  /** Row-major n × classes probabilities, for log loss (and AUC when binary). */
+  /** Row-major n × classes probabilities, for log loss and AUC (multiclass: one-vs-rest). */
   probabilities?: ArrayLike<number>;
 }
 
@@ -153,8 +153,9 @@ function binaryAuc(
   k: number,
   reasons: ClassificationMetrics['reasons'],
 ): number | null {
+  if (k > 2) return oneVsRestAuc(input, valid, k, reasons);
   if (k !== 2) {
-    reasons.rocAuc = 'ROC AUC is computed for binary classification only';
+    reasons.rocAuc = 'ROC AUC needs at least two classes';
     return null;
   }
   const score = positiveScore(input);
@@ -173,6 +174,52 @@ function binaryAuc(
   const auc = rocAucFromGroups(Float64Array.from(positives), Float64Array.from(negatives));
   if (auc === null) reasons.rocAuc = 'the outcomes hold a single class; ROC AUC needs both';
   return auc;
+}
+
+/** Most classes for which a multiclass ROC AUC is computed (one-vs-rest). */
+export const OVR_MAX_CLASSES = 10;
+
+/**
+ * Multiclass ROC AUC as scikit-learn's `roc_auc_score(multi_class='ovr', average='macro')`: the
+ * mean over classes of the AUC of that class's probability, the class against the rest. Classes
+ * absent from the outcomes (or always present) are left out of the mean (scikit-learn raises).
+ */
+function oneVsRestAuc(
+  input: ClassificationInput,
+  valid: Uint8Array,
+  k: number,
+  reasons: ClassificationMetrics['reasons'],
+): number | null {
+  const probabilities = input.probabilities;
+  if (probabilities === undefined) {
+    reasons.rocAuc = 'no probabilities given (multiclass ROC AUC is one-vs-rest on them)';
+    return null;
+  }
+  if (k > OVR_MAX_CLASSES) {
+    reasons.rocAuc = `ROC AUC is computed for up to ${OVR_MAX_CLASSES} classes`;
+    return null;
+  }
+  let total = 0;
+  let counted = 0;
+  for (let c = 0; c < k; c++) {
+    const positives: number[] = [];
+    const negatives: number[] = [];
+    for (let i = 0; i < valid.length; i++) {
+      const s = probabilities[i * k + c] as number;
+      if (valid[i] !== 1 || !Number.isFinite(s)) continue;
+      if (input.actual[i] === c) positives.push(s);
+      else negatives.push(s);
+    }
+    const auc = rocAucFromGroups(Float64Array.from(positives), Float64Array.from(negatives));
+    if (auc === null) continue;
+    total += auc;
+    counted++;
+  }
+  if (counted === 0) {
+    reasons.rocAuc = 'the outcomes hold a single class; ROC AUC needs two';
+    return null;
+  }
+  return total / counted;
 }
 
 function clippedLogLoss(

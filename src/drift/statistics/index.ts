@@ -4,6 +4,17 @@
  */
 export { type AlignedCounts, bucketTest, nonEmpty } from './buckets.ts';
 export {
+  applyCalibration,
+  type CalibratedBand,
+  type ChunkSpread,
+  calibrateCategorical,
+  calibratedBand,
+  calibratedShareUpper,
+  calibrateNumeric,
+  type FeatureCalibration,
+  referenceChunks,
+} from './calibration.ts';
+export {
   buildCategoricalProfile,
   type CategoricalProfileOptions,
   type CategoryValue,
@@ -35,6 +46,7 @@ export {
 } from './classification.ts';
 export { alignCategories, type CategoricalInput, compareCategorical } from './compare-categorical.ts';
 export { compareNumeric, type NumericInput } from './compare-numeric.ts';
+export { type ReliabilityBin, type RocCurve, reliabilityCurve, rocCurve } from './curves.ts';
 export {
   DEFAULT_PSI_EPSILON,
   jensenShannonDistance,

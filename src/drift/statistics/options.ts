@@ -31,6 +31,11 @@ export interface DriftOptions {
    * (Evidently's, the default) or the `homogeneity` test of the 2 × k table.
    */
   chiSquaredMethod: ChiSquaredMethod;
+  /**
+   * Judge the statistic against the band calibrated on the reference chunks (mean ± 3σ, NannyML's
+   * default) instead of the fixed threshold, when the reference has one for the test.
+   */
+  calibrated: boolean;
 }
 
 export const DEFAULT_THRESHOLDS: Readonly<Record<TestName, number>> = {
@@ -49,6 +54,7 @@ export const DEFAULT_DRIFT_OPTIONS: Readonly<DriftOptions> = {
   driftShare: 0.5,
   psiEpsilon: 1e-4,
   chiSquaredMethod: 'goodness-of-fit',
+  calibrated: false,
 };
 
 /** Partial settings as they come from configuration. */
@@ -94,6 +100,7 @@ export function resolveDriftOptions(input: DriftOptionsInput = {}): DriftOptions
     driftShare: input.driftShare ?? DEFAULT_DRIFT_OPTIONS.driftShare,
     psiEpsilon: input.psiEpsilon ?? DEFAULT_DRIFT_OPTIONS.psiEpsilon,
     chiSquaredMethod: input.chiSquaredMethod ?? DEFAULT_DRIFT_OPTIONS.chiSquaredMethod,
+    calibrated: input.calibrated ?? DEFAULT_DRIFT_OPTIONS.calibrated,
   };
   if (!CHI_SQUARED_METHODS.includes(options.chiSquaredMethod)) {
     throw new RangeError(

@@ -3,6 +3,8 @@
  * test results and verdicts.
  */
 
+import type { CalibratedBand } from './calibration.ts';
+
 /** Names of the drift tests, as they appear in reports and in `config.json` overrides. */
 export type TestName = 'ks' | 'chisquare' | 'z' | 'wasserstein' | 'jensenshannon' | 'psi';
 
@@ -24,6 +26,11 @@ export interface TestResult {
    * `goodness-of-fit` or `homogeneity` for chi-squared.
    */
   method?: 'exact' | 'asymp' | 'goodness-of-fit' | 'homogeneity';
+  /**
+   * Set when the threshold is calibrated on the reference chunks: the test then decides by its
+   * statistic (|z| for z) against `calibration.upper`, and `threshold` is the fixed one not used.
+   */
+  calibration?: CalibratedBand;
 }
 
 /** Three-level verdict, for a feature, the prediction or a whole dataset. */

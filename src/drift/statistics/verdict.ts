@@ -25,7 +25,8 @@ export function isPValueTest(test: TestName): boolean {
 /**
  * Three-level verdict of one test. p-value tests: drift when p < alpha, warning when
  * p < alpha / warningRatio. Distances: drift when >= threshold, warning when >= threshold ×
- * warningRatio. `pValue` overrides the raw p-value (to judge the corrected one).
+ * warningRatio. `pValue` overrides the raw p-value (to judge the corrected one). A test with a
+ * calibrated band: drift above `calibration.upper`, warning above `calibration.warning`.
  *
  * @example
  * ```ts
@@ -33,6 +34,12 @@ export function isPValueTest(test: TestName): boolean {
  * ```
  */
 export function verdictOf(result: TestResult, warningRatio: number, pValue = result.p_value): Verdict {
+  const band = result.calibration;
+  if (band !== undefined) {
+    const statistic = Math.abs(result.statistic);
+    if (statistic > band.upper) return 'drift';
+    return statistic > band.warning ? 'warning' : 'ok';
+  }
   if (isPValueTest(result.test)) {
     const p = pValue ?? Number.NaN;
     if (p < result.threshold) return 'drift';
@@ -101,7 +108,11 @@ export function assessDataset(
 ): DatasetDrift {
   const resolved = resolveDriftOptions(options);
   const family = features
-    .map((feature, index) => ({ index, p: feature.test?.p_value }))
+    // A calibrated test decides by its statistic, not by a p-value: it is not in the family.
+    .map((feature, index) => ({
+      index,
+      p: feature.test?.calibration === undefined ? feature.test?.p_value : undefined,
+    }))
     .filter(
       (entry): entry is { index: number; p: number } => entry.p !== undefined && !Number.isNaN(entry.p),
     );
