@@ -7,12 +7,15 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { ChecksumMode, StoreConnection } from '../../config/store-config.ts';
+import { ObjectChangedError } from '../../errors.ts';
 import type {
   Listing,
   ObjectInfo,
   ObjectStream,
   ObjectWriter,
   PutOptions,
+  RangeInfo,
+  RangeRead,
   StoredObject,
   StreamingObjectStore,
   WriterOptions,
@@ -268,6 +271,37 @@ export class S3ObjectStore implements StreamingObjectStore {
     });
   }
 
+  async readRange(key: string, range: RangeRead): Promise<RangeInfo | undefined> {
+    const { start, into, ifMatch, signal } = range;
+    if (!(Number.isSafeInteger(start) && start >= 0 && into.byteLength > 0)) {
+      throw new RangeError(`readRange: start ${start} and a non-empty target are required`);
+    }
+    try {
+      return await this.#callOrMissing('GetObject', key, async () => {
+        const output = await this.#client.send(
+          new GetObjectCommand({
+            Bucket: this.#bucket,
+            Key: this.#key(key),
+            Range: `bytes=${start}-${start + into.byteLength - 1}`,
+            IfMatch: ifMatch === undefined ? undefined : `"${ifMatch}"`,
+          }),
+          { abortSignal: signal },
+        );
+        await readBodyInto(output.Body, into, output.ContentLength);
+        return { size: totalOfContentRange(output.ContentRange, key), etag: unquote(output.ETag) };
+      });
+    } catch (error) {
+      const cause = (error as { cause?: unknown }).cause ?? error;
+      if (describeStatus(cause) === 412) {
+        throw new ObjectChangedError(
+          `${key} changed while it was read in parts (ETag ${ifMatch} no longer matches); read it again`,
+          { cause },
+        );
+      }
+      throw error;
+    }
+  }
+
   createWriter(key: string, options: WriterOptions = {}): ObjectWriter {
     return new S3Writer({
       client: this.#client,
@@ -352,6 +386,43 @@ export async function readBody(body: unknown, contentLength: number | undefined)
   for await (const chunk of body) chunks.push(toBytes(chunk));
   const joined = Buffer.concat(chunks);
   return new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength);
+}
+
+/** Reads a ranged response body into `into`, which it must fill exactly. */
+async function readBodyInto(
+  body: unknown,
+  into: Uint8Array,
+  contentLength: number | undefined,
+): Promise<void> {
+  if (contentLength !== undefined && contentLength !== into.byteLength) {
+    throw new BodyLengthError(`ranged body is ${contentLength} bytes, ${into.byteLength} were asked for`);
+  }
+  if (!isAsyncIterable(body)) throw new TypeError('unsupported response body type');
+  let offset = 0;
+  for await (const chunk of body) {
+    const bytes = toBytes(chunk);
+    if (offset + bytes.byteLength > into.byteLength) {
+      throw new BodyLengthError(`ranged body is longer than the ${into.byteLength} bytes asked for`);
+    }
+    into.set(bytes, offset);
+    offset += bytes.byteLength;
+  }
+  if (offset !== into.byteLength) {
+    throw new BodyLengthError(`ranged body ended after ${offset} of ${into.byteLength} bytes`);
+  }
+}
+
+/** The whole object's size from `Content-Range: bytes a-b/size`. */
+function totalOfContentRange(header: string | undefined, key: string): number {
+  const total = Number(/\/(\d+)$/.exec(header ?? '')?.[1]);
+  if (!Number.isSafeInteger(total)) {
+    throw new BodyLengthError(`ranged read of ${key} has no usable Content-Range (got ${header ?? 'none'})`);
+  }
+  return total;
+}
+
+function describeStatus(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
 }
 
 /**
