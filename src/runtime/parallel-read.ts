@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ObjectChangedError } from '../errors.ts';
 import type { ObjectStore, StoredObject } from '../ports/object-store.ts';
 
@@ -14,7 +15,7 @@ export interface PartedReadOptions {
   thresholdBytes: number;
   /** Largest part (default 8 MiB, S3's suggested range size). */
   maxPartBytes: number;
-  /** Smallest part: a smaller object is split in fewer parts (default 1 MiB). */
+  /** Smallest part: a smaller object is split in fewer parts (default 2 MiB). */
   minPartBytes: number;
   /** Ranged requests in flight at once (default 16). */
   concurrency: number;
@@ -23,7 +24,7 @@ export interface PartedReadOptions {
 export const DEFAULT_PARTED_READ: PartedReadOptions = {
   thresholdBytes: 8 * 1024 * 1024,
   maxPartBytes: 8 * 1024 * 1024,
-  minPartBytes: 1024 * 1024,
+  minPartBytes: 2 * 1024 * 1024,
   concurrency: 16,
 };
 
@@ -34,8 +35,8 @@ export const DEFAULT_PARTED_READ: PartedReadOptions = {
  *
  * @example
  * ```ts
- * partSizeFor(100e6, DEFAULT_PARTED_READ); // 8 MiB: 12 parts, all in flight at once
- * partSizeFor(12e6, DEFAULT_PARTED_READ);  // 1 MiB: 12 parts
+ * partSizeFor(100e6, DEFAULT_PARTED_READ); // 6.25 MB: 16 parts, all in flight at once
+ * partSizeFor(12e6, DEFAULT_PARTED_READ);  // 2 MiB: 6 parts
  * ```
  */
 export function partSizeFor(size: number, options: PartedReadOptions): number {
@@ -73,6 +74,8 @@ export async function readInParts(
   const buffer = Buffer.allocUnsafeSlow(size);
   const body = new Uint8Array(buffer.buffer, buffer.byteOffset, size);
   const abort = new AbortController();
+  // Every part in flight listens to the one signal.
+  setMaxListeners(parts + 1, abort.signal);
   let etag = expected.etag;
   let missing = false;
 
