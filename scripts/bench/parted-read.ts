@@ -25,7 +25,7 @@ export const PARTED_READ_GRID: PartedReadVariant[] = [
   { label: '8 MiB × 16', partBytes: 8 * MIB, concurrency: 16 },
   { label: '4 MiB × 16', partBytes: 4 * MIB, concurrency: 16 },
   { label: '16 MiB × 8', partBytes: 16 * MIB, concurrency: 8 },
-  { label: 'defaults (size / 16, 1–8 MiB, × 16)' },
+  { label: 'defaults (size / 16 within 2–8 MiB, × 16)' },
 ];
 
 /** Times each variant reading `key` (of `size` bytes) through the proxy, in alternating rounds. */

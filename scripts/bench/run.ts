@@ -17,8 +17,10 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { arch, cpus, freemem, platform, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { createS3Client, S3ObjectStore } from '../../src/adapters/aws/s3-store.ts';
 import { buildHandlers } from '../build.ts';
 import { parseCli, runCli, UsageError } from '../lib/cli.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/s3-server.ts';
 import { batchScoring } from './batch.ts';
 import { coldStart } from './cold.ts';
 import {
@@ -36,7 +38,7 @@ import { DEFAULT_LATENCY_GOALS_MS, lambdaSizes } from './lambda-sizes.ts';
 import { partedReadRows } from './parted-read.ts';
 import { markdownTable, type Row } from './report.ts';
 import { rolloutCost } from './rollout.ts';
-import { type S3LatencyProxy, startS3LatencyProxy } from './s3-latency-proxy.ts';
+import { S3_LATENCY_PROFILE, type S3LatencyProxy, startS3LatencyProxy } from './s3-latency-proxy.ts';
 import { serverBench } from './server.ts';
 import { sessionOptionsRows } from './session-options.ts';
 import {
@@ -80,10 +82,13 @@ export interface BenchResult {
 const USAGE = `usage:
   npm run bench [-- --quick] [--out <results.json>] [--markdown <table.md>] [--only <section,section>]
                 [--lambda-memory <MB,MB,…>] [--latency-goal model=ms,…]
+                [--s3-first-byte-ms <ms>] [--s3-stream-mbps <MB/s>]
   --lambda-memory: per memory size, under a CPU quota equal to Lambda's share (root; cgroup v1 or v2)
     and with S3 latency injected: warm p50/p90/p99, cold start, batch rows/s, cost per million
-    predictions and the power-tuning table (section 10); and the session options against
-    onnxruntime's defaults (section 1b). --latency-goal: warm p99 goals for the table.
+    predictions and the power-tuning table (section 10, with any of warm, cold, batch); and the
+    session options against onnxruntime's defaults (section 1b, with payload).
+  --latency-goal: warm p99 goals (ms) for the power-tuning table.
+  --s3-first-byte-ms (20), --s3-stream-mbps (90): the S3 latency the proxy injects.
 sections: ${SECTIONS.join(', ')} (default: all)
 The bench runs the handlers in its own process against its own S3 server: nothing it sends reaches
 the local stack's captures.`;
@@ -96,6 +101,8 @@ async function main(argv: string[]): Promise<void> {
     only: { type: 'string' },
     'lambda-memory': { type: 'string' },
     'latency-goal': { type: 'string' },
+    's3-first-byte-ms': { type: 'string', default: String(S3_LATENCY_PROFILE.firstByteMs) },
+    's3-stream-mbps': { type: 'string', default: String(S3_LATENCY_PROFILE.streamBytesPerSecond / 1e6) },
   });
   const quick = values.quick === true;
   const only = new Set((values.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()));
@@ -106,6 +113,10 @@ async function main(argv: string[]): Promise<void> {
   const sizes = lambdaSizesOf(values['lambda-memory']);
   const goals = { ...DEFAULT_LATENCY_GOALS_MS, ...latencyGoalsOf(values['latency-goal']) };
   let powerTuning = '';
+  const latencyProfile = {
+    firstByteMs: positive('--s3-first-byte-ms', values['s3-first-byte-ms']),
+    streamBytesPerSecond: positive('--s3-stream-mbps', values['s3-stream-mbps']) * 1e6,
+  };
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const rows: Row[] = [];
@@ -195,7 +206,7 @@ async function main(argv: string[]): Promise<void> {
       });
       rows.push(...cold.rows);
       details.cold = cold.raw;
-      const proxy = await startS3LatencyProxy(s3.endpoint);
+      const proxy = await startS3LatencyProxy(s3.endpoint, latencyProfile);
       try {
         const latency = await coldStart(s3, models, {
           runs: quick ? 1 : 5,
@@ -296,9 +307,9 @@ async function main(argv: string[]): Promise<void> {
       rows.push(...footprint.rows);
       details.footprint = footprint.raw;
     }
-    if (sizes !== undefined) {
+    if (sizes !== undefined && (only.has('warm') || only.has('cold') || only.has('batch'))) {
       // Section 10: warm, cold and batch as Lambda runs them, per memory size, S3 latency on.
-      const proxy = await startS3LatencyProxy(s3.endpoint);
+      const proxy = await startS3LatencyProxy(s3.endpoint, latencyProfile);
       try {
         const lambda = await lambdaSizes(s3, proxy, models, {
           sizes,
@@ -320,7 +331,7 @@ async function main(argv: string[]): Promise<void> {
   } finally {
     await s3.close();
   }
-  if (sizes !== undefined) {
+  if (sizes !== undefined && only.has('payload')) {
     // Section 1b: session options under a CPU quota equal to Lambda's share for each size.
     const cpuShare = await sessionOptionsRows(sizes, quick ? 5 : 30);
     if (cpuShare.skipped !== undefined)
@@ -391,12 +402,20 @@ async function coldStartGiant(
   };
   const key = 'models/mlp-1gb/1/model.onnx';
   try {
-    // A multipart upload: one PUT of 1 GB outlasts the client's request timeout.
-    const writer = s3.store.createWriter(key);
-    for (let offset = 0; offset < model.bytes.byteLength; offset += 64 * 1024 * 1024) {
-      await writer.write(model.bytes.subarray(offset, offset + 64 * 1024 * 1024));
+    // One PUT with a long timeout (s3rver fails to assemble a 1 GB multipart upload).
+    const client = createS3Client({
+      region: LOCAL_REGION,
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { ...LOCAL_CREDENTIALS },
+      requestTimeoutMs: 600_000,
+      socketTimeoutMs: 600_000,
+    });
+    try {
+      await new S3ObjectStore({ client, bucket: s3.bucket }).put(key, model.bytes);
+    } finally {
+      client.destroy();
     }
-    await writer.complete();
     return await coldStart(
       { ...s3, env: { ...s3.env, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '10240', INFERENCE_MEMORY_MB: '8192' } },
       [model],
@@ -407,6 +426,13 @@ async function coldStartGiant(
   } finally {
     await s3.store.delete(key).catch(() => undefined);
   }
+}
+
+function positive(option: string, text: string | undefined): number {
+  const value = Number(text);
+  if (!(Number.isFinite(value) && value > 0))
+    throw new UsageError(`${option} takes a positive number, got '${text}'`);
+  return value;
 }
 
 function lambdaSizesOf(text: string | undefined): number[] | undefined {
