@@ -129,6 +129,12 @@ export class StorageUnavailableError extends ServingError {
   }
 }
 
+/**
+ * 503: an object was replaced (or its size changed) while it was read in several requests, so the
+ * parts read belong to different versions; reading it again gives a consistent copy.
+ */
+export class ObjectChangedError extends StorageUnavailableError {}
+
 export interface ErrorResponse {
   status: number;
   headers: Record<string, string>;

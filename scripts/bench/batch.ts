@@ -37,6 +37,23 @@ function* tabularModels(models: readonly BenchModel[], rows: Record<string, numb
   }
 }
 
+/**
+ * A CSV of `count` rows over `features` (header first), values with three decimals as a CSV export
+ * writes them (`-1.234`), from a fixed seed; `decimals` holds the same values row by row.
+ */
+export function syntheticCsv(
+  features: readonly string[],
+  count: number,
+): { csv: string; decimals: Float64Array } {
+  const width = features.length;
+  const next = random(99);
+  const decimals = new Float64Array(count * width);
+  for (let i = 0; i < decimals.length; i++) decimals[i] = Math.round((next() * 20 - 5) * 1000) / 1000;
+  const lines = [features.join(',')];
+  for (let r = 0; r < count; r++) lines.push(decimals.subarray(r * width, (r + 1) * width).join(','));
+  return { csv: `${lines.join('\n')}\n`, decimals };
+}
+
 export async function batchScoring(
   s3: BenchS3,
   models: readonly BenchModel[],
@@ -48,15 +65,9 @@ export async function batchScoring(
   for (const { name, count, model, features } of tabularModels(models, options.rows)) {
     progress(`batch scoring: ${name}, ${count} rows`);
     const width = features.length;
-    const next = random(99);
-    // Three decimals, as a CSV export writes them ("-1.234"); the raw baseline gets the same values
-    // as float32, which is what the batch scorer feeds the model.
-    const decimals = new Float64Array(count * width);
-    for (let i = 0; i < decimals.length; i++) decimals[i] = Math.round((next() * 20 - 5) * 1000) / 1000;
+    const { csv, decimals } = syntheticCsv(features, count);
+    // The raw baseline gets the same values as float32, which is what the batch scorer feeds the model.
     const values = Float32Array.from(decimals);
-    const lines = [features.join(',')];
-    for (let r = 0; r < count; r++) lines.push(decimals.subarray(r * width, (r + 1) * width).join(','));
-    const csv = `${lines.join('\n')}\n`;
 
     const ours: number[] = [];
     const base: number[] = [];

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BenchModel, type BenchS3, progress, ROOT, randomFloats, summarize } from './common.ts';
 import type { Row } from './report.ts';
+import type { S3LatencyProxy } from './s3-latency-proxy.ts';
 import { apiEvent, requestBody } from './warm.ts';
 
 const VARIANTS = ['floor', 'ours', 'naive'] as const;
@@ -48,8 +49,21 @@ function runChild(script: string, env: Record<string, string>, timeoutMs: number
 export async function coldStart(
   s3: BenchS3,
   models: readonly BenchModel[],
-  options: { runs: number; names: string[]; warmupRound?: boolean },
+  options: {
+    runs: number;
+    names: string[];
+    warmupRound?: boolean;
+    /** Children reach S3 through this proxy (first-byte latency, per-stream bandwidth). */
+    proxy?: S3LatencyProxy;
+    /** Row targets: naive/ours ≥ 1.3 is expected only for models of at least this size. */
+    naiveTargetFromBytes?: number;
+  },
 ): Promise<{ rows: Row[]; raw: Record<string, unknown> }> {
+  const proxy = options.proxy;
+  const latency =
+    proxy === undefined
+      ? ''
+      : `, S3 latency on (${proxy.profile.firstByteMs} ms, ${(proxy.profile.streamBytesPerSecond / 1e6).toFixed(0)} MB/s per stream)`;
   const rows: Row[] = [];
   const raw: Record<string, unknown> = {};
   const dir = await mkdtemp(join(tmpdir(), 'bench-cold-'));
@@ -69,6 +83,7 @@ export async function coldStart(
       );
       const env = {
         ...s3.env,
+        ...(proxy === undefined ? {} : { S3_ENDPOINT: proxy.endpoint }),
         BENCH_BUNDLE: pathToFileURL(join(ROOT, 'dist/http/index.mjs')).href,
         BENCH_EVENT_FILE: eventFile,
         BENCH_KEY: `models/${name}/1/model.onnx`,
@@ -78,19 +93,25 @@ export async function coldStart(
       // One unmeasured round (skipped in quick mode) warms the OS file cache for node, the SDK and onnxruntime alike.
       for (let run = options.warmupRound === false ? 0 : -1; run < options.runs; run++) {
         for (const variant of VARIANTS) {
-          const ms = await runChild(join(ROOT, 'scripts/bench/cold', `${variant}.mjs`), env, 120_000);
+          const ms = await runChild(join(ROOT, 'scripts/bench/cold', `${variant}.mjs`), env, 600_000);
           if (run >= 0) times[variant].push(ms);
         }
-        progress(`cold start ${name}: run ${run + 1}/${options.runs}`);
+        progress(`cold start ${name}${latency}: run ${run + 1}/${options.runs}`);
       }
       const floor = summarize(times.floor);
       const ours = summarize(times.ours);
       const naive = summarize(times.naive);
       const mb = (model.bytes.byteLength / 1e6).toFixed(1);
-      raw[name] = { modelBytes: model.bytes.byteLength, floor, ours, naive, samples: times };
+      raw[`${name}${proxy === undefined ? '' : '@latency'}`] = {
+        modelBytes: model.bytes.byteLength,
+        floor,
+        ours,
+        naive,
+        samples: times,
+      };
       rows.push({
         section: '3 cold start',
-        what: `${name} (${mb} MB): ours vs floor`,
+        what: `${name} (${mb} MB)${latency}: ours vs floor`,
         ours: { summary: ours, unit: 'ms' },
         baseline: { summary: floor, unit: 'ms' },
         baselineName: 'floor',
@@ -101,14 +122,15 @@ export async function coldStart(
       });
       rows.push({
         section: '3 cold start',
-        what: `${name} (${mb} MB): naive vs ours`,
+        what: `${name} (${mb} MB)${latency}: naive vs ours`,
         ours: { summary: ours, unit: 'ms' },
         baseline: { summary: naive, unit: 'ms' },
         baselineName: 'naive',
         ratioName: 'naive/ours',
         ratio: naive.median / ours.median,
-        target: '≥ 1.3',
-        met: naive.median / ours.median >= 1.3,
+        ...(model.bytes.byteLength >= (options.naiveTargetFromBytes ?? 0)
+          ? { target: '≥ 1.3', met: naive.median / ours.median >= 1.3 }
+          : {}),
       });
     }
   } finally {

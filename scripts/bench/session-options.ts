@@ -1,6 +1,6 @@
 /**
  * Session options under Lambda's CPU share: for each memory size, a child process runs inside a
- * cgroup (v1 `cpu` controller) whose CPU quota is the share Lambda gives that size (memory / 1769
+ * cgroup (v1 `cpu` controller or v2 `cpu.max`) whose CPU quota is the share Lambda gives that size (memory / 1769
  * MB vCPUs), and times the light ResNet-50 with onnxruntime's defaults, with spinning off, with
  * one thread and with the options the product chooses for that size — back to back and with a
  * pause between requests (real traffic: the spinning threads of the previous run eat the quota).
@@ -10,10 +10,8 @@
  * (root is needed to create cgroups; the sizes need not be Lambda's).
  */
 import { fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
@@ -24,11 +22,9 @@ import {
   MB_PER_VCPU,
   sessionOptionsOf,
 } from '../../src/runtime/session-options.ts';
+import { cpuQuotaSupport, createCpuQuotaGroup } from './cgroup.ts';
 import { progress, RESNET_PATH, randomFloats, summarize } from './common.ts';
 import type { Row } from './report.ts';
-
-const CGROUP_V1_CPU = '/sys/fs/cgroup/cpu';
-const PERIOD_US = 100_000;
 
 /** The variants compared, each a function of the memory size. */
 const VARIANTS: Record<string, (memoryMb: number) => InferenceSession.SessionOptions> = {
@@ -51,32 +47,17 @@ export interface SizeResult {
   variants: VariantResult[];
 }
 
-/** Whether this machine lets us create a cgroup v1 CPU quota; the reason when not. */
+/** Whether this machine lets us create a CPU quota (cgroup v1 or v2); the reason when not. */
 export async function cgroupSupport(): Promise<{ ok: true } | { ok: false; reason: string }> {
-  if (!existsSync(join(CGROUP_V1_CPU, 'cpu.cfs_quota_us'))) {
-    return { ok: false, reason: `no cgroup v1 cpu controller at ${CGROUP_V1_CPU}` };
-  }
-  const probe = join(CGROUP_V1_CPU, `onnx-serve-probe-${process.pid}`);
-  try {
-    await mkdir(probe);
-    await rmdir(probe);
-    return { ok: true };
-  } catch (error) {
-    return {
-      ok: false,
-      reason: `cannot create a cgroup under ${CGROUP_V1_CPU}: ${(error as Error).message}`,
-    };
-  }
+  const support = await cpuQuotaSupport();
+  return support.ok ? { ok: true } : support;
 }
 
 /** Runs the child for one memory size inside its own cgroup; removes the cgroup afterwards. */
 async function measureSize(memoryMb: number, runs: number): Promise<SizeResult> {
   const quotaVcpu = memoryMb / MB_PER_VCPU;
-  const group = join(CGROUP_V1_CPU, `onnx-serve-bench-${process.pid}-${memoryMb}`);
-  await mkdir(group);
+  const group = await createCpuQuotaGroup(`session-options-${memoryMb}`, quotaVcpu);
   try {
-    await writeFile(join(group, 'cpu.cfs_period_us'), String(PERIOD_US));
-    await writeFile(join(group, 'cpu.cfs_quota_us'), String(Math.round(PERIOD_US * quotaVcpu)));
     const child = fork(fileURLToPath(import.meta.url), ['--child', String(memoryMb), String(runs)], {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
@@ -87,20 +68,14 @@ async function measureSize(memoryMb: number, runs: number): Promise<SizeResult> 
       });
       child.on('exit', (code) => reject(new Error(`child for ${memoryMb} MB exited with ${code}`)));
     });
-    // In the cgroup before it creates any onnxruntime thread (cgroup v1 moves the whole process).
-    await writeFile(join(group, 'cgroup.procs'), String(child.pid));
+    // In the cgroup before it creates any onnxruntime thread (the whole process moves).
+    await group.add(child.pid ?? 0);
     child.send({ go: true });
     const variants = await result;
     child.kill();
     return { memoryMb, quotaVcpu, variants };
   } finally {
-    // A cgroup can be removed once empty; the child may take a moment to leave it.
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const procs = await readFile(join(group, 'cgroup.procs'), 'utf8').catch(() => '');
-      if (procs.trim() === '') break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    await rmdir(group).catch((error) => progress(`could not remove ${group}: ${(error as Error).message}`));
+    await group.remove();
   }
 }
 

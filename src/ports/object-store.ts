@@ -19,6 +19,34 @@ export interface ObjectStore {
   /** Every key under `prefix` (pagination handled); with `delimiter`, common prefixes too. */
   list(prefix: string, options?: { delimiter?: string }): Promise<Listing>;
   delete(key: string): Promise<void>;
+  /**
+   * Reads the bytes `start … start + into.byteLength - 1` of an object straight into `into` (no
+   * intermediate buffer); `undefined` when the object does not exist. Resolves with the object's
+   * whole size and ETag as the store reported them for this read. With `ifMatch`, a store that
+   * holds another version fails the read with `ObjectChangedError`; a body shorter or longer than
+   * `into` is a `StorageUnavailableError`. Optional: stores without ranged reads leave it out, and
+   * callers fall back to `get`. Used by `readInParts` (src/runtime/parallel-read.ts).
+   */
+  readRange?(key: string, range: RangeRead): Promise<RangeInfo | undefined>;
+}
+
+/** One ranged read (`ObjectStore.readRange`). */
+export interface RangeRead {
+  /** Offset of the first byte in the object. */
+  start: number;
+  /** Where the bytes go; its length is the length of the range (at least 1). */
+  into: Uint8Array;
+  /** The ETag (without quotes) the object must still have. */
+  ifMatch?: string;
+  /** Cancels the read (its connection is released). */
+  signal?: AbortSignal;
+}
+
+/** What a ranged read learned about the whole object. */
+export interface RangeInfo {
+  /** Size of the whole object (from `Content-Range`). */
+  size: number;
+  etag?: string;
 }
 
 /**

@@ -31,6 +31,8 @@ export interface ResolvedModel {
   key: string;
   /** ETag of the model file in the listing, so that a replaced file is reloaded. */
   etag?: string;
+  /** Size of the model file in the listing (the loader reads large files in parallel parts). */
+  size?: number;
   config: ModelConfig;
   /** Unknown fields of config.json, for a log line. */
   configWarnings: string[];
@@ -280,6 +282,7 @@ export class ModelRepository {
       version: entry.version,
       key: entry.key,
       etag: entry.etag,
+      size: entry.size,
       config: snapshot.config,
       configWarnings: snapshot.configWarnings,
       ...(choice.routedTo === undefined ? {} : { routedTo: choice.routedTo }),

@@ -1,11 +1,12 @@
 import { InferenceSession } from 'onnxruntime-node';
-import { ModelUnavailableError, NotFoundError, ServingError } from '../errors.ts';
+import { ModelUnavailableError, NotFoundError, ObjectChangedError, ServingError } from '../errors.ts';
 import { ExternalDataError, externalDataFiles } from '../onnx/external-data.ts';
 import { rewriteZipMapOutputs, type ZipMapRewrite } from '../onnx/zipmap.ts';
 import type { ObjectStore, StoredObject } from '../ports/object-store.ts';
 import type { ModelSignature } from '../types.ts';
 import { fetchExternalData, type MaterializedFolder } from './external-files.ts';
 import { LruCache } from './lru-cache.ts';
+import { DEFAULT_PARTED_READ, type PartedReadOptions, readInParts } from './parallel-read.ts';
 import {
   DEFAULT_SANDBOX_LIMITS,
   ModelSandbox,
@@ -101,6 +102,8 @@ export interface ModelRef {
   key: string;
   /** ETag seen in the listing; a different one on a later call means the file was replaced. */
   etag?: string;
+  /** Size seen in the listing: a file of at least `PartedReadOptions.thresholdBytes` is read in parallel parts. */
+  size?: number;
   /** The model's config.json; its `session` field overrides the loader's session tuning. */
   config?: { session?: SessionConfig };
 }
@@ -181,6 +184,11 @@ export interface ModelLoaderOptions {
   /** Where larger external data is written (default the OS temporary directory; /tmp on Lambda). */
   ephemeralDir?: string;
   estimateBytes?: (modelBytes: number) => number;
+  /**
+   * Model files of a known size above the threshold are read in parallel ranged requests when the
+   * store supports them (`readInParts`); `false` reads every file with one GET.
+   */
+  partedRead?: Partial<PartedReadOptions> | false;
   /** Milliseconds clock for the reported timings. */
   now?: () => number;
   /**
@@ -225,6 +233,7 @@ export class ModelLoader {
   readonly #ephemeralDir: string | undefined;
   readonly #estimateBytes: (modelBytes: number) => number;
   readonly #now: () => number;
+  readonly #partedRead: PartedReadOptions | undefined;
   #warmUp: (() => Promise<void>) | undefined;
   readonly #cache: LruCache<CacheEntry>;
   readonly #loading = new Map<string, Promise<LoadResult>>();
@@ -251,6 +260,8 @@ export class ModelLoader {
       options.estimateBytes ??
       (sandboxed ? (bytes) => estimateSessionBytes(bytes) + SANDBOX_PROCESS_BYTES : estimateSessionBytes);
     this.#now = options.now ?? (() => performance.now());
+    this.#partedRead =
+      options.partedRead === false ? undefined : { ...DEFAULT_PARTED_READ, ...options.partedRead };
     this.#warmUp =
       options.warmUp ??
       (options.isolation === 'none' && options.createSession === undefined
@@ -354,7 +365,7 @@ export class ModelLoader {
           onExit: () => this.#dropDead(ref.key, holder.sandbox),
         });
       }
-      const { object, downloaded } = await this.#download(ref.key);
+      const { object, downloaded } = await this.#download(ref);
       if (object === undefined) {
         throw new NotFoundError(
           `model '${ref.name}' version ${ref.version} not found: its model file is gone`,
@@ -426,13 +437,44 @@ export class ModelLoader {
    * time the request is normally sent (the store's client is warm: the listing went first), and
    * its failure is ignored: the model's own session creation reports any real problem.
    */
-  async #download(key: string): Promise<{ object: StoredObject | undefined; downloaded: number }> {
-    const getting = this.#store.get(key).then((object) => ({ object, downloaded: this.#now() }));
+  async #download(ref: ModelRef): Promise<{ object: StoredObject | undefined; downloaded: number }> {
+    const getting = this.#read(ref).then((object) => ({ object, downloaded: this.#now() }));
     const warmUp = this.#warmUp;
     if (warmUp === undefined) return getting;
     this.#warmUp = undefined;
     const [result] = await Promise.all([getting, warmUp().catch(() => undefined)]);
     return result;
+  }
+
+  /**
+   * The model file: in parallel parts when it is large and the store reads ranges, else one GET.
+   * Parts are read against the listing's size and ETag; when the file was replaced since the
+   * listing, one GET reads the version now stored (the cache entry records its ETag).
+   */
+  async #read(ref: ModelRef): Promise<StoredObject | undefined> {
+    const store = this.#store;
+    const parted = this.#partedRead;
+    const size = ref.size;
+    const readRange = store.readRange;
+    if (
+      parted === undefined ||
+      readRange === undefined ||
+      size === undefined ||
+      size < parted.thresholdBytes
+    ) {
+      return store.get(ref.key);
+    }
+    try {
+      return await readInParts(
+        { readRange: readRange.bind(store) },
+        ref.key,
+        { size, etag: ref.etag },
+        parted,
+      );
+    } catch (error) {
+      if (error instanceof ObjectChangedError) return store.get(ref.key);
+      throw error;
+    }
   }
 
   /**

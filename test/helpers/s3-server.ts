@@ -13,9 +13,18 @@ import { createS3Client, type S3ClientOptions, S3ObjectStore } from '../../src/a
  * - `reset`: the connection is dropped without an answer (ECONNRESET);
  * - `status503`: `503 ServiceUnavailable`; `throttle`: `503 SlowDown`;
  * - `hang`: the request is never answered (the client's timeout has to fire);
- * - `truncate`: the real response, cut off after half of its body.
+ * - `truncate`: the real response, cut off after half of its body;
+ * - `preconditionFailed`: `412 PreconditionFailed`, what S3 answers when `If-Match` does not match
+ *   (s3rver ignores `If-Match`).
  */
-export type S3Fault = 'refuse' | 'reset' | 'status503' | 'throttle' | 'hang' | 'truncate';
+export type S3Fault =
+  | 'refuse'
+  | 'reset'
+  | 'status503'
+  | 'throttle'
+  | 'hang'
+  | 'truncate'
+  | 'preconditionFailed';
 
 /** One request the S3 server was sent, as the proxy saw it. */
 export interface RecordedRequest {
@@ -26,6 +35,9 @@ export interface RecordedRequest {
   /** Decoded object key; empty for bucket-level operations. */
   key: string;
   query: string;
+  /** The `Range` and `If-Match` headers, when sent. */
+  range?: string;
+  ifMatch?: string;
 }
 
 export type ClientSettings = Pick<
@@ -101,10 +113,15 @@ export async function startS3Server(
     const active = fault?.match(recorded) ? fault.kind : null;
     if (active === 'reset') {
       req.socket.destroy();
-    } else if (active === 'status503' || active === 'throttle') {
-      const code = active === 'throttle' ? 'SlowDown' : 'ServiceUnavailable';
+    } else if (active === 'status503' || active === 'throttle' || active === 'preconditionFailed') {
+      const [status, code] =
+        active === 'throttle'
+          ? [503, 'SlowDown']
+          : active === 'preconditionFailed'
+            ? [412, 'PreconditionFailed']
+            : [503, 'ServiceUnavailable'];
       req.resume();
-      res.writeHead(503, { 'content-type': 'application/xml' });
+      res.writeHead(status, { 'content-type': 'application/xml' });
       res.end(
         `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected</Message></Error>`,
       );
@@ -257,7 +274,17 @@ function recordOf(req: IncomingMessage): RecordedRequest {
   const key = rest.map((segment) => decodeURIComponent(segment)).join('/');
   const query = url.search.replace(/^\?/, '');
   const method = req.method ?? 'GET';
-  return { method, operation: operationOf(method, key, url.searchParams), bucket, key, query };
+  const range = req.headers.range;
+  const ifMatch = req.headers['if-match'];
+  return {
+    method,
+    operation: operationOf(method, key, url.searchParams),
+    bucket,
+    key,
+    query,
+    ...(range === undefined ? {} : { range }),
+    ...(ifMatch === undefined ? {} : { ifMatch }),
+  };
 }
 
 function operationOf(method: string, key: string, query: URLSearchParams): string {

@@ -7,6 +7,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { ChecksumMode, StoreConnection } from '../../config/store-config.ts';
+import { ObjectChangedError } from '../../errors.ts';
 import type {
   ByteRange,
   ComposeSource,
@@ -15,6 +16,8 @@ import type {
   ObjectStream,
   ObjectWriter,
   PutOptions,
+  RangeInfo,
+  RangeRead,
   StoredObject,
   StreamingObjectStore,
   WriterOptions,
@@ -271,7 +274,8 @@ export class S3ObjectStore implements StreamingObjectStore {
       };
       return {
         key,
-        size: range === undefined ? (output.ContentLength ?? 0) : totalOfContentRange(output.ContentRange),
+        size:
+          range === undefined ? (output.ContentLength ?? 0) : (totalOfContentRange(output.ContentRange) ?? 0),
         etag: unquote(output.ETag),
         lastModified: output.LastModified,
         metadata: output.Metadata,
@@ -279,6 +283,43 @@ export class S3ObjectStore implements StreamingObjectStore {
         close,
       };
     });
+  }
+
+  async readRange(key: string, range: RangeRead): Promise<RangeInfo | undefined> {
+    const { start, into, ifMatch, signal } = range;
+    if (!(Number.isSafeInteger(start) && start >= 0 && into.byteLength > 0)) {
+      throw new RangeError(`readRange: start ${start} and a non-empty target are required`);
+    }
+    try {
+      return await this.#callOrMissing('GetObject', key, async () => {
+        const output = await this.#client.send(
+          new GetObjectCommand({
+            Bucket: this.#bucket,
+            Key: this.#key(key),
+            Range: `bytes=${start}-${start + into.byteLength - 1}`,
+            IfMatch: ifMatch === undefined ? undefined : `"${ifMatch}"`,
+          }),
+          { abortSignal: signal },
+        );
+        await readBodyInto(output.Body, into, output.ContentLength);
+        const size = totalOfContentRange(output.ContentRange);
+        if (size === undefined) {
+          throw new BodyLengthError(
+            `ranged read of ${key} has no usable Content-Range (got ${output.ContentRange ?? 'none'})`,
+          );
+        }
+        return { size, etag: unquote(output.ETag) };
+      });
+    } catch (error) {
+      const cause = (error as { cause?: unknown }).cause ?? error;
+      if (describeStatus(cause) === 412) {
+        throw new ObjectChangedError(
+          `${key} changed while it was read in parts (ETag ${ifMatch} no longer matches); read it again`,
+          { cause },
+        );
+      }
+      throw error;
+    }
   }
 
   createWriter(key: string, options: WriterOptions = {}): ObjectWriter {
@@ -341,10 +382,10 @@ export class S3ObjectStore implements StreamingObjectStore {
   }
 }
 
-/** The whole object's size from a `Content-Range: bytes a-b/total` header. */
-function totalOfContentRange(header: string | undefined): number {
-  const total = Number(header?.split('/')[1]);
-  return Number.isSafeInteger(total) ? total : 0;
+/** The whole object's size from a `Content-Range: bytes a-b/total` header, if it has one. */
+function totalOfContentRange(header: string | undefined): number | undefined {
+  const total = Number(/\/(\d+)$/.exec(header ?? '')?.[1]);
+  return Number.isSafeInteger(total) ? total : undefined;
 }
 
 /**
@@ -385,6 +426,34 @@ export async function readBody(body: unknown, contentLength: number | undefined)
   for await (const chunk of body) chunks.push(toBytes(chunk));
   const joined = Buffer.concat(chunks);
   return new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength);
+}
+
+/** Reads a ranged response body into `into`, which it must fill exactly. */
+async function readBodyInto(
+  body: unknown,
+  into: Uint8Array,
+  contentLength: number | undefined,
+): Promise<void> {
+  if (contentLength !== undefined && contentLength !== into.byteLength) {
+    throw new BodyLengthError(`ranged body is ${contentLength} bytes, ${into.byteLength} were asked for`);
+  }
+  if (!isAsyncIterable(body)) throw new TypeError('unsupported response body type');
+  let offset = 0;
+  for await (const chunk of body) {
+    const bytes = toBytes(chunk);
+    if (offset + bytes.byteLength > into.byteLength) {
+      throw new BodyLengthError(`ranged body is longer than the ${into.byteLength} bytes asked for`);
+    }
+    into.set(bytes, offset);
+    offset += bytes.byteLength;
+  }
+  if (offset !== into.byteLength) {
+    throw new BodyLengthError(`ranged body ended after ${offset} of ${into.byteLength} bytes`);
+  }
+}
+
+function describeStatus(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
 }
 
 /**
