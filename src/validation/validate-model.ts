@@ -11,7 +11,7 @@ import { ExternalDataError, externalDataFiles } from '../onnx/external-data.ts';
 import { type ModelInfo, NotAnOnnxModelError, readModelInfo } from '../onnx/model-info.ts';
 import { rewriteZipMapOutputs } from '../onnx/zipmap.ts';
 import type { ObjectNotification, ObjectStore } from '../ports/object-store.ts';
-import { type ModelMetadata, roundMs, summarizeLatency, VALIDATOR_VERSION } from '../repository/metadata.ts';
+import { type ModelMetadata, roundMs, summarizeLatency } from '../repository/metadata.ts';
 import { parseModelConfig } from '../repository/model-config.ts';
 import { inferModelDefaults } from '../repository/model-defaults.ts';
 import { metadataKeyOf, parseModelKey } from '../repository/model-key.ts';
@@ -182,29 +182,8 @@ async function inspect(stored: Uint8Array, subject: Subject): Promise<ModelMetad
   if (!(Number.isInteger(runs) && runs > 0))
     throw new RangeError('validateModel: runs must be a positive integer');
 
-  let metadata: ModelMetadata = {
-    status: 'valid',
-    reason: null,
-    name: subject.name,
-    version: subject.version,
-    size: subject.size,
-    sha256: subject.sha256,
-    etag: subject.etag,
-    ir_version: null,
-    opsets: null,
-    producer: null,
-    metadata_props: null,
-    inputs: null,
-    outputs: null,
-    rewrites: null,
-    inferred: null,
-    load_ms: null,
-    latency_ms: null,
-    smoke: null,
-    runtime: null,
-    validated_at: subject.validatedAt,
-    validator_version: VALIDATOR_VERSION,
-  };
+  // Every field empty but the subject's, filled in as the checks pass.
+  let metadata: ModelMetadata = { ...failedValidation(subject, ''), status: 'valid', reason: null };
   const invalid = (reason: string): ModelMetadata => ({
     ...metadata,
     status: 'invalid',
