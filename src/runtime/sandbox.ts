@@ -8,8 +8,9 @@
  * (measured: `worker.terminate()` waits for a 10⁸-trip `Loop` to finish). A child process can be
  * killed at its deadline, its address space can be capped (`ulimit -v`, so that an allocation
  * past the cap fails inside onnxruntime instead of growing the function until it is killed), and
- * its outputs are measured before they cross to the parent. Cost, measured on the benchmark's
- * MLP: about 55 µs a run for the IPC round trip (structured clone of the tensors).
+ * its outputs are measured before they cross to the parent. Cost on a quiet 2-core machine: about
+ * 0.16 ms a run for the IPC round trip (structured clone of the tensors), about 0.4 ms a request
+ * through the serving path (docs/benchmarks.md, "Isolation").
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
