@@ -179,7 +179,8 @@ export async function rolloutMain(
   });
 }
 
-async function postJson(url: string, body: unknown): Promise<unknown> {
+/** POSTs `body` as JSON and returns the parsed answer; any status but 2xx throws with its text. */
+export async function postJson(url: string, body: unknown): Promise<unknown> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

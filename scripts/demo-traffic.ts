@@ -27,7 +27,7 @@ import { DRIFT_DEFAULTS, type DriftSettings, parseDriftSettings } from '../src/d
 import type { DriftReport } from '../src/drift/report/report-types.ts';
 import type { StreamingObjectStore } from '../src/ports/object-store.ts';
 import { DEMO_MODEL_NAMES } from './demo-models.ts';
-import { rolloutMain } from './demo-rollout.ts';
+import { postJson, rolloutMain } from './demo-rollout.ts';
 import { parseCli, runCli, UsageError } from './lib/cli.ts';
 import { mulberry32 } from './lib/random.ts';
 import { openLocalStore, readStackSettings, type StackSettings } from './local/stack-settings.ts';
@@ -251,17 +251,6 @@ async function infer(context: PhaseContext, id: string, rows: number[][]): Promi
 
 async function postOutcomes(context: PhaseContext, outcomes: { id: string; value: number }[]): Promise<void> {
   await postJson(`${context.stack.apiUrl}/v2/models/${context.model}/outcomes`, { outcomes });
-}
-
-async function postJson(url: string, body: unknown): Promise<unknown> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`POST ${url}: ${response.status} ${text.slice(0, 500)}`);
-  return JSON.parse(text) as unknown;
 }
 
 /** Polls the bucket until every id is in a capture object (the local pipeline flushes on a timer). */

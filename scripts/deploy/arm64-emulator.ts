@@ -139,25 +139,22 @@ export async function emulatedArm64Runner(
   const dir = await mkdtemp(join(tmpdir(), 'onnx-serve-cpuinfo-'));
   const cpuinfo = join(dir, 'cpuinfo');
   await writeFile(cpuinfo, GRAVITON2_CPUINFO);
-  const version = spawnSync(
-    'unshare',
-    [
-      '-m',
-      '--',
-      'sh',
-      '-c',
-      'mount --bind "$0" /proc/cpuinfo && exec "$@"',
-      cpuinfo,
-      qemu,
-      '-cpu',
-      'neoverse-n1',
-      '-L',
-      ARM64_SYSROOT,
-      node,
-      '--version',
-    ],
-    { encoding: 'utf8' },
-  );
+  // The emulated Node behind a Graviton2 cpuinfo: the runner's arguments, then the command's.
+  const args = [
+    '-m',
+    '--',
+    'sh',
+    '-c',
+    'mount --bind "$0" /proc/cpuinfo && exec "$@"',
+    cpuinfo,
+    qemu,
+    '-cpu',
+    'neoverse-n1',
+    '-L',
+    ARM64_SYSROOT,
+    node,
+  ];
+  const version = spawnSync('unshare', [...args, '--version'], { encoding: 'utf8' });
   if (version.status !== 0) {
     await rm(dir, { recursive: true, force: true });
     return {
@@ -167,20 +164,7 @@ export async function emulatedArm64Runner(
   return {
     runner: {
       command: 'unshare',
-      args: [
-        '-m',
-        '--',
-        'sh',
-        '-c',
-        'mount --bind "$0" /proc/cpuinfo && exec "$@"',
-        cpuinfo,
-        qemu,
-        '-cpu',
-        'neoverse-n1',
-        '-L',
-        ARM64_SYSROOT,
-        node,
-      ],
+      args,
       label: `node ${version.stdout.trim()} (linux/arm64 under qemu, Neoverse N1)`,
       dispose: () => rm(dir, { recursive: true, force: true }),
     },

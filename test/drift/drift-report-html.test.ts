@@ -4,17 +4,17 @@
  * hostile names and holds no raw capture value. A screenshot is saved for a human to look at.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { checkModel } from '../../src/drift/check/check.ts';
 import { buildDriftReport } from '../../src/drift/report/report.ts';
 import { renderDriftHtml } from '../../src/drift/report/report-html.ts';
 import type { DriftReport } from '../../src/drift/report/report-types.ts';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 import {
   captureRecords,
@@ -26,27 +26,13 @@ import {
   shifted,
 } from './monitoring-fixtures.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /** Where the screenshot goes (printed as a test diagnostic). */
 const SCREENSHOT = join(tmpdir(), 'onnx-serve-drift-report.png');
 const END = new Date('2026-06-02T00:00:00.000Z');
 const HOUR = 3_600_000;
 
 // In CI the browser must be there; on a laptop without it, say so and skip.
-const skip =
-  !existsSync(CHROMIUM) && !process.env.CI
-    ? `${CHROMIUM} not found (install Debian's chromium); the HTML report is not checked in a browser`
-    : false;
+const skip = chromiumSkip('the HTML report');
 
 let s3: TestS3Server;
 let workDir: string;
@@ -94,12 +80,7 @@ describe('HTML drift report in headless Chromium', { skip }, () => {
       'o',
     );
     report = buildDriftReport(await checkModel('wine', { store: s3.store, end: END, now: END }), END);
-    context = await chromium.launchPersistentContext(join(workDir, 'profile'), {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-    });
+    context = await launchChromium(join(workDir, 'profile'));
   });
 
   after(async () => {

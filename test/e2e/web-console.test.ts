@@ -5,35 +5,21 @@
  * try-it form gets a 200 answer. A screenshot is saved for a human to look at.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { main as batchCli } from '../../scripts/batch-cli.ts';
 import { main as driftCli } from '../../scripts/drift-cli.ts';
 import { CONSOLE_CSP } from '../../scripts/local/web-console.ts';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { requestJson } from '../helpers/http.ts';
 import { type RunningStack, startStack } from '../helpers/local-stack.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOT = join(tmpdir(), 'onnx-serve-web-console.png');
 
-const skip =
-  !existsSync(CHROMIUM) && !process.env.CI
-    ? `${CHROMIUM} not found (install Debian's chromium); the web console is not checked in a browser`
-    : false;
+const skip = chromiumSkip('the web console');
 
 let stack: RunningStack;
 let context: BrowserContext | undefined;
@@ -59,12 +45,7 @@ describe('local web console in headless Chromium', { skip }, () => {
     );
     assert.equal(code, 0);
     profile = await mkdtemp(join(tmpdir(), 'web-console-'));
-    context = await chromium.launchPersistentContext(join(profile, 'profile'), {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-    });
+    context = await launchChromium(join(profile, 'profile'));
   });
 
   after(async () => {
