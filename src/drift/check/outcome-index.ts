@@ -68,6 +68,27 @@ export interface OutcomeRange {
   to: Date;
 }
 
+/** An index holding no outcome (`objects`: how many outcome objects were listed). */
+export function emptyOutcomeIndex(objects = 0): OutcomeIndex {
+  return {
+    ids: new Map(),
+    values: [],
+    ts: [],
+    received: [],
+    matched: new Uint8Array(0),
+    stats: {
+      objects,
+      records: 0,
+      duplicates: 0,
+      invalid: 0,
+      dropped: 0,
+      uncached: 0,
+      unreadable: [],
+      samples: [],
+    },
+  };
+}
+
 /**
  * Reads every outcome received in `range` and indexes it by id.
  *
@@ -85,23 +106,7 @@ export async function loadOutcomes(
 ): Promise<OutcomeIndex> {
   const maxOutcomes = options.maxOutcomes ?? DEFAULT_MAX_OUTCOMES;
   const infos = await outcomeObjects(store, model, range);
-  const index: OutcomeIndex = {
-    ids: new Map(),
-    values: [],
-    ts: [],
-    received: [],
-    matched: new Uint8Array(0),
-    stats: {
-      objects: infos.length,
-      records: 0,
-      duplicates: 0,
-      invalid: 0,
-      dropped: 0,
-      uncached: 0,
-      unreadable: [],
-      samples: [],
-    },
-  };
+  const index = emptyOutcomeIndex(infos.length);
   const stats = index.stats;
   const add = (id: string, value: OutcomeValue, ts: number, received: number): void => {
     stats.records++;

@@ -266,32 +266,22 @@ export function compareVersions(
     // A canary answered other requests: unpaired.
     const n1 = challenger.joined;
     const n0 = primaryStats.joined;
-    if (n1 < MIN_ROLLOUT_PAIRS || n0 < MIN_ROLLOUT_PAIRS) {
-      comparisons.push({
-        challenger: challenger.version,
-        primary: primaryStats.version,
-        kind: 'canary',
-        test: regression ? 'welch_z' : 'two_proportion_z',
-        n: n0 + n1,
-        difference: metricDifference(challenger, primaryStats, regression),
-        p_value: null,
-        verdict: 'insufficient_data',
-      });
-      continue;
-    }
-    const { p, direction } = regression
-      ? welch(errorsOf(tally, outcomeOf, absError), errorsOf(primaryTally, outcomeOf, absError))
-      : twoProportion(challenger.accuracy as number, n1, primaryStats.accuracy as number, n0);
-    comparisons.push({
+    const canary = {
       challenger: challenger.version,
       primary: primaryStats.version,
       kind: 'canary',
       test: regression ? 'welch_z' : 'two_proportion_z',
       n: n0 + n1,
       difference: metricDifference(challenger, primaryStats, regression),
-      p_value: p,
-      verdict: verdictOf(p, direction),
-    });
+    } as const;
+    if (n1 < MIN_ROLLOUT_PAIRS || n0 < MIN_ROLLOUT_PAIRS) {
+      comparisons.push({ ...canary, p_value: null, verdict: 'insufficient_data' });
+      continue;
+    }
+    const { p, direction } = regression
+      ? welch(errorsOf(tally, outcomeOf, absError), errorsOf(primaryTally, outcomeOf, absError))
+      : twoProportion(challenger.accuracy as number, n1, primaryStats.accuracy as number, n0);
+    comparisons.push({ ...canary, p_value: p, verdict: verdictOf(p, direction) });
   }
   return { model, primary, versions, comparisons, alpha: ROLLOUT_ALPHA };
 }

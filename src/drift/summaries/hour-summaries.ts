@@ -17,7 +17,7 @@ import { CategoryCounts, FloatColumn } from '../check/columns.ts';
 import { mapConcurrent } from '../check/concurrency.ts';
 import { addQuality, emptyQuality, type FeatureQualityCounts } from '../check/data-quality.ts';
 import { classIndexOf } from '../check/labels.ts';
-import type { OutcomeIndex } from '../check/outcome-index.ts';
+import { emptyOutcomeIndex, type OutcomeIndex } from '../check/outcome-index.ts';
 import { captureHourPrefixes, type TimeWindow } from '../check/window.ts';
 import type { ReferenceDocument } from '../profiles/reference-types.ts';
 import {
@@ -420,30 +420,12 @@ async function stillValid(
   return true;
 }
 
-const NO_OUTCOMES: OutcomeIndex = {
-  ids: new Map(),
-  values: [],
-  ts: [],
-  received: [],
-  matched: new Uint8Array(0),
-  stats: {
-    objects: 0,
-    records: 0,
-    duplicates: 0,
-    invalid: 0,
-    dropped: 0,
-    uncached: 0,
-    unreadable: [],
-    samples: [],
-  },
-};
-
 function newEntry(
   version: string,
   hour: number,
   ref: LoadedReference,
 ): { acc: VersionAccumulator; bucket: Partial<HourBucket> } {
-  const acc = new VersionAccumulator(version, ref.reference, NO_OUTCOMES, Number.POSITIVE_INFINITY);
+  const acc = new VersionAccumulator(version, ref.reference, emptyOutcomeIndex(), Number.POSITIVE_INFINITY);
   const prediction = ref.reference?.prediction ?? null;
   const withProbabilities = prediction?.kind === 'label' && prediction.probabilities !== null;
   const classes = acc.classNames.length;
