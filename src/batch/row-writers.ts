@@ -174,6 +174,11 @@ export class RowWriters {
  * Scores rows in micro-batches of `batchSize` and hands each batch's results on, in order.
  * `beforeBatch` runs before each batch is scored (deadline checks), `afterBatch` after its results
  * were written (progress).
+ *
+ * One batch is scored while the next is read: the model runs in its own process (or in
+ * onnxruntime's threads), so reading and parsing rows overlaps the inference instead of waiting
+ * for it. At most two batches are in hand at a time, and results are written strictly in order;
+ * the first failure (of scoring or writing) stops the run and is what this rejects with.
  */
 export async function scoreRows(
   rows: AsyncIterable<BatchRow>,
@@ -185,11 +190,22 @@ export async function scoreRows(
     afterBatch?: () => Promise<void>;
   },
 ): Promise<void> {
+  /** The batch before: scored and written once this settles. */
+  let previous: Promise<void> = Promise.resolve();
   const flush = async (batch: BatchRow[]): Promise<void> => {
     options.beforeBatch?.();
     if (batch.length === 0) return;
-    await options.write(await options.scorer.score(batch));
-    await options.afterBatch?.();
+    const scoring = options.scorer.score(batch);
+    // Handled here so that a failure while the batch before is still being written is not an
+    // unhandled rejection; it is still what `written` rejects with.
+    scoring.catch(() => {});
+    const written = previous.then(async () => {
+      await options.write(await scoring);
+      await options.afterBatch?.();
+    });
+    written.catch(() => {});
+    await previous;
+    previous = written;
   };
   let pending: BatchRow[] = [];
   for await (const row of rows) {
@@ -200,6 +216,7 @@ export async function scoreRows(
     }
   }
   await flush(pending);
+  await previous;
 }
 
 /**
