@@ -7,6 +7,7 @@ import type { ModelRepository } from '../repository/model-repository.ts';
 import { assertModelName, parseVersionSelector, type VersionSelector } from '../repository/names.ts';
 import { assertServable, type LoadedModel, type ModelLoader } from '../runtime/model-loader.ts';
 import { decodeText, newTextInputInfo, type TextInputInfo } from '../text/text-input.ts';
+import { ESTIMATE_SAMPLE_BYTES, estimateDuration, mayNeedFanOut } from './duration-estimate.ts';
 import {
   type BatchInputKey,
   type BatchOutputKeys,
@@ -236,9 +237,11 @@ class BatchFileRun {
   }
 
   /**
-   * Hands a file of at least `fanOut.minBytes` to the fan-out workflow: claims it with a `running`
-   * summary naming the run, and starts the workflow. `undefined` when the file is scored here
-   * (small, gzip — a gzip stream cannot be entered half way —, or no workflow configured).
+   * Hands a file to the fan-out workflow when it will not fit one invocation — at least
+   * `fanOut.minBytes`, or estimated from the model's validated latency to take more than half of
+   * the run's time budget — claims it with a `running` summary naming the run, and starts the
+   * workflow. `undefined` when the file is scored here (small and quick, gzip — a gzip stream
+   * cannot be entered half way —, or no workflow configured).
    */
   async #fanOut(previous: BatchSummary | undefined): Promise<BatchFileOutcome | undefined> {
     const { fanOut, store } = this.#deps;
@@ -246,7 +249,13 @@ class BatchFileRun {
     const key = this.#input.key;
     if (fanOut === undefined || bucket === undefined) return undefined;
     const info = await store.head(key);
-    if (info === undefined || info.etag === undefined || info.size < fanOut.minBytes) return undefined;
+    if (info === undefined || info.etag === undefined) return undefined;
+    const bySize = info.size >= fanOut.minBytes;
+    const latencyMs = bySize ? undefined : await this.#validatedLatency(info.metadata);
+    const budgetMs = this.#deadline === undefined ? undefined : this.#deadline.at - this.#clock();
+    const mayEstimate =
+      latencyMs !== undefined && budgetMs !== undefined && mayNeedFanOut(info.size, latencyMs, budgetMs);
+    if (!bySize && !mayEstimate) return undefined;
     if (isFinishedFor(previous, info.etag) && previous !== undefined) {
       return { status: 'skipped', key, summary: previous };
     }
@@ -259,25 +268,69 @@ class BatchFileRun {
       // The same content delivered again while its run is under way.
       return { status: 'skipped', key, summary: previous };
     }
-    const head = await store.getStream(key, { range: { start: 0, end: 2 } });
-    const magic = new Uint8Array(2);
-    let filled = 0;
-    for await (const chunk of head?.body ?? []) {
-      magic.set(chunk.subarray(0, 2 - filled), filled);
-      filled = Math.min(2, filled + chunk.byteLength);
+    const sample = await this.#readStart(key, bySize ? 2 : Math.min(info.size, ESTIMATE_SAMPLE_BYTES));
+    if (sample[0] === 0x1f && sample[1] === 0x8b) return undefined;
+    let rangeBytes: number | undefined;
+    if (!bySize && latencyMs !== undefined && budgetMs !== undefined) {
+      const estimate = estimateDuration(sample, info.size, latencyMs, budgetMs);
+      if (!estimate.fanOut) return undefined;
+      rangeBytes = estimate.rangeBytes;
+      this.#deps.log?.info('batch file fans out on its estimated duration', {
+        key,
+        estimatedRows: estimate.rows,
+        estimatedSeconds: Math.round(estimate.ms / 1000),
+        budgetSeconds: Math.round(budgetMs / 1000),
+        rangeBytes,
+      });
     }
-    if (filled === 2 && magic[0] === 0x1f && magic[1] === 0x8b) return undefined;
 
     const run = `${contentDigest(key, info.etag)}-${this.#startedAt.toString(36)}`;
     this.#summary.input = { ...this.#summary.input, etag: info.etag, size: info.size };
     this.#summary.fan_out = { run, execution: null, ranges: { total: null, done: 0 } };
     await this.#writeSummary();
     this.#claimed = true;
-    const { execution } = await fanOut.start({ bucket, key, etag: info.etag, run });
+    const { execution } = await fanOut.start({
+      bucket,
+      key,
+      etag: info.etag,
+      run,
+      range_bytes: rangeBytes ?? 0,
+    });
     this.#summary.fan_out = { run, execution, ranges: { total: null, done: 0 } };
     await this.#assertCurrent();
     await this.#writeSummary();
     return { status: 'fanned-out', key, summary: this.#summary };
+  }
+
+  /** The first `bytes` bytes of the input (fewer when it is shorter). */
+  async #readStart(key: string, bytes: number): Promise<Uint8Array> {
+    const start = new Uint8Array(bytes);
+    if (bytes === 0) return start;
+    const head = await this.#deps.store.getStream(key, { range: { start: 0, end: bytes } });
+    let filled = 0;
+    for await (const chunk of head?.body ?? []) {
+      const take = Math.min(chunk.byteLength, bytes - filled);
+      start.set(chunk.subarray(0, take), filled);
+      filled += take;
+    }
+    return start.subarray(0, filled);
+  }
+
+  /**
+   * The validated one-row latency of the version this file would be scored with; `undefined` when
+   * there is none (not validated, or the file names no servable version: the run reports that).
+   */
+  async #validatedLatency(metadata: Record<string, string> | undefined): Promise<number | undefined> {
+    try {
+      const { selector } = versionSelectorOf(this.#input, metadata);
+      const ref = await this.#deps.repository.resolve(this.#input.model, selector, {
+        routingKey: this.#input.key,
+      });
+      return ref.validatedLatencyMs;
+    } catch (error) {
+      if (error instanceof ServingError) return undefined;
+      throw error;
+    }
   }
 
   /**

@@ -176,7 +176,10 @@ export async function planFanOut(
     const { selector, from } = versionSelectorOf(input, info.metadata);
     const { model, schema, notTabular } = await loadBatchModel(deps, input, { selector, from });
 
-    const rangeBytes = Math.max(settings.rangeBytes, Math.ceil(info.size / settings.maxRanges));
+    const rangeBytes = Math.max(
+      run.range_bytes ? Math.min(settings.rangeBytes, run.range_bytes) : settings.rangeBytes,
+      Math.ceil(info.size / settings.maxRanges),
+    );
     let format = formatOfKey(run.key);
     let scanner: RecordBoundaryScanner | undefined;
     for await (const chunk of readAhead(

@@ -89,6 +89,8 @@ export interface ValidationRecord {
   reason?: string;
   /** ETag of the model file the record is about, when it says. */
   etag?: string;
+  /** Median milliseconds of validation's smoke runs (one row each), when recorded. */
+  latencyMs?: number;
 }
 
 /**
@@ -104,13 +106,15 @@ export interface ValidationRecord {
  */
 export function readValidationRecord(json: unknown): ValidationRecord | undefined {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
-  const { status, reason, etag } = json as Record<string, unknown>;
+  const { status, reason, etag, latency_ms } = json as Record<string, unknown>;
   if (status !== 'valid' && status !== 'invalid') return undefined;
   const record: ValidationRecord = { status };
   if (status === 'invalid') {
     record.reason = typeof reason === 'string' && reason.trim() !== '' ? reason : 'no reason recorded';
   }
   if (typeof etag === 'string' && etag !== '') record.etag = etag;
+  const median = (latency_ms as { median?: unknown } | null | undefined)?.median;
+  if (typeof median === 'number' && Number.isFinite(median) && median >= 0) record.latencyMs = median;
   return record;
 }
 

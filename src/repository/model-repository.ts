@@ -40,6 +40,11 @@ export interface ResolvedModel {
   routedTo?: string;
   /** Why the current config.json was refused (the previous one stays in force), for a log line and a metric. */
   configRejected?: string;
+  /**
+   * Median milliseconds of one-row runs measured by model validation, when the version has a
+   * verdict for its current file (batch scoring estimates a file's duration from it).
+   */
+  validatedLatencyMs?: number;
 }
 
 /** How a request is routed when it names no version. */
@@ -116,6 +121,14 @@ interface ModelSnapshot {
   configRejected?: string;
   /** metadata.json of the versions read so far (read on first need, not with the listing). */
   validations: Map<number, CachedValidation>;
+}
+
+/** The validated latency of `entry`, when its verdict is about its current file. */
+function latencyOf(snapshot: ModelSnapshot, entry: VersionEntry): { validatedLatencyMs?: number } {
+  const record = snapshot.validations.get(entry.version)?.record;
+  if (record?.latencyMs === undefined || record.status !== 'valid') return {};
+  if (entry.etag !== undefined && record.etag !== undefined && record.etag !== entry.etag) return {};
+  return { validatedLatencyMs: record.latencyMs };
 }
 
 /** config.json as read: parsed, or why not. */
@@ -287,6 +300,7 @@ export class ModelRepository {
       configWarnings: snapshot.configWarnings,
       ...(choice.routedTo === undefined ? {} : { routedTo: choice.routedTo }),
       ...(snapshot.configRejected === undefined ? {} : { configRejected: snapshot.configRejected }),
+      ...latencyOf(snapshot, entry),
     };
   }
 

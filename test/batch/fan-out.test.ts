@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { scoreBatchFile } from '../../src/batch/batch-job.ts';
 import {
   assembleFanOut,
   type FanOutFile,
@@ -16,6 +17,7 @@ import {
 } from '../../src/batch/fan-out.ts';
 import { BATCH_WORK_PREFIX, batchOutputKeys, parseBatchInputKey } from '../../src/batch/keys.ts';
 import type { FanOutRunInput } from '../../src/ports/batch-fan-out.ts';
+import { metadataKeyOf } from '../../src/repository/model-key.ts';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.ts';
 import {
   createTestBatch,
@@ -282,5 +284,83 @@ describe('a range that cannot finish in time', () => {
     assert.equal(summary.status, 'failed');
     assert.equal((summary.error as { kind: string }).kind, 'DeadlineExceeded');
     assert.equal((await s3.store.list('batch/work/iris/fan/slow.csv/')).objects.length, 0);
+  });
+});
+
+describe('fan-out on the estimated duration', () => {
+  /** Publishes iris as `name`, with a validation verdict saying one row takes `latencyMs`. */
+  async function publishWithLatency(name: string, latencyMs: number) {
+    await publishTestModel(s3.store, { ...iris, name } as unknown as TestModel);
+    const model = await s3.store.head(`models/${name}/1/model.onnx`);
+    await s3.store.put(
+      metadataKeyOf(name, 1),
+      JSON.stringify({
+        status: 'valid',
+        reason: null,
+        etag: model?.etag,
+        latency_ms: { median: latencyMs, p90: latencyMs },
+      }),
+    );
+  }
+
+  async function deliver(key: string, rows: number) {
+    const body = irisCsv(rows);
+    const { etag } = await s3.store.put(key, body);
+    assert.ok(etag);
+    let started: FanOutRunInput | undefined;
+    // A 10 s budget per file; only files of 1 GiB or more fan out by size.
+    const batch = createTestBatch(s3, { BATCH_FILE_BUDGET_SECONDS: '10' });
+    const outcome = await scoreBatchFile(
+      { key, etag, bucket: s3.bucket },
+      {
+        ...batch.stepDeps(s3.bucket),
+        fanOut: {
+          minBytes: 1024 ** 3,
+          start: async (input) => {
+            started = input;
+            return { execution: `local:${input.run}` };
+          },
+        },
+      },
+    );
+    return { outcome, started, batch, size: Buffer.byteLength(body) };
+  }
+
+  it('fans out a small file of a slow model, in ranges that fit the budget, scored exactly once', async () => {
+    await publishWithLatency('slow-iris', 40);
+    const key = 'batch/input/slow-iris/estimate/rows.csv';
+    // 600 rows × 40 ms = 24 s, over half of the 10 s budget.
+    const { outcome, started, batch, size } = await deliver(key, 600);
+    assert.equal(outcome.status, 'fanned-out');
+    assert.ok(started && started.range_bytes !== undefined);
+    // 5 s of 40 ms rows is 125 rows a range.
+    const rowBytes = size / 600;
+    assert.ok(
+      started.range_bytes > 100 * rowBytes && started.range_bytes < 150 * rowBytes,
+      `range of ${started.range_bytes} bytes, rows of ${rowBytes.toFixed(1)}`,
+    );
+    const { plan, summary } = await runSteps(batch, started, { rangeBytes: 64 * 1024 * 1024 });
+    assert.ok(plan.ranges.length >= 4 && plan.ranges.length <= 7, `${plan.ranges.length} ranges`);
+    // Some rows of the file are bad on purpose: 'partial', with every row counted once.
+    assert.ok('status' in summary && summary.status === 'partial', JSON.stringify(summary));
+    assert.deepEqual(summary.counts.total, 600);
+    const keys = batchOutputKeys(parseBatchInputKey(key) ?? assert.fail());
+    const lines = (await readText(s3.store, keys.output))?.split('\n').filter((line) => line !== '') ?? [];
+    // One output line per row, in input order (row ids are the line numbers or the file's own).
+    assert.equal(lines.length, 600);
+    const direct = await singleRun(createTestBatch(s3), key);
+    assert.deepEqual(withoutTimes(lines.join('\n')), withoutTimes(direct.output));
+  });
+
+  it('scores in the function a file whose estimate fits, and one of a model without a measured latency', async () => {
+    await publishWithLatency('quick-iris', 40);
+    // 50 rows × 40 ms = 2 s: within the budget.
+    const few = await deliver('batch/input/quick-iris/estimate/rows.csv', 50);
+    assert.equal(few.outcome.status, 'partial');
+    assert.equal(few.started, undefined);
+    // iris has no verdict with a latency: never fanned out below the size threshold.
+    const plain = await deliver('batch/input/iris/estimate/rows.csv', 600);
+    assert.equal(plain.outcome.status, 'partial');
+    assert.equal(plain.started, undefined);
   });
 });

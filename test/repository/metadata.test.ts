@@ -44,6 +44,13 @@ describe('validation records', () => {
       status: 'valid',
       etag: 'e2',
     });
+    assert.deepEqual(
+      readValidationRecord({ status: 'valid', etag: 'e3', latency_ms: { median: 0.125, p90: 0.2 } }),
+      { status: 'valid', etag: 'e3', latencyMs: 0.125 },
+    );
+    for (const latency_ms of [null, {}, { median: -1 }, { median: '3' }, { median: Number.NaN }]) {
+      assert.deepEqual(readValidationRecord({ status: 'valid', latency_ms }), { status: 'valid' });
+    }
     assert.deepEqual(readValidationRecord({ status: 'invalid' }), {
       status: 'invalid',
       reason: 'no reason recorded',
