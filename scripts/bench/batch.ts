@@ -127,16 +127,10 @@ export async function batchFanOutScoring(
   const batch = benchBatch(s3, options.batchSize);
   for (const { name, count, features } of tabularModels(models, options.rows)) {
     progress(`batch fan-out: ${name}, ${count} rows`);
-    const next = random(7);
-    const lines = [features.join(',')];
-    for (let r = 0; r < count; r++) {
-      lines.push(features.map(() => Math.round((next() * 20 - 5) * 1000) / 1000).join(','));
-    }
-    const csv = `${lines.join('\n')}\n`;
     const key = `batch/input/${name}/fan-out-bench.csv`;
     const summaryKey = `batch/output/${name}/fan-out-bench.csv.summary.json`;
-    const { etag } = await s3.store.put(key, csv);
-    if (etag === undefined) throw new Error('no ETag');
+    // Streamed as it is generated: the larger files exceed what one JavaScript string can hold.
+    const { etag, size } = await uploadSyntheticCsv(s3, key, features, count);
 
     await s3.store.delete(summaryKey);
     let started = performance.now();
@@ -153,7 +147,7 @@ export async function batchFanOutScoring(
         const deps = batch.stepDeps(s3.bucket);
         // Warm instances, as a busy function's are: each scores a first slice once, untimed.
         const warm = await planFanOut({ bucket: s3.bucket, key, etag, run: `warm-${n}` }, deps, {
-          rangeBytes: Math.ceil(csv.length / 10),
+          rangeBytes: Math.ceil(size / 10),
           maxRanges: 1000,
         });
         if ('superseded' in warm) throw new Error('superseded');
@@ -164,7 +158,7 @@ export async function batchFanOutScoring(
         // Claimed as the batch function claims it, so that the steps own the summary.
         await s3.store.put(summaryKey, JSON.stringify(claimedSummary(name, key, etag, run.run)));
         started = performance.now();
-        const plan = await planFanOut(run, deps, { rangeBytes: Math.ceil(csv.length / n), maxRanges: 1000 });
+        const plan = await planFanOut(run, deps, { rangeBytes: Math.ceil(size / n), maxRanges: 1000 });
         if ('superseded' in plan) throw new Error('superseded');
         await Promise.all(plan.ranges.map((range, i) => instances[i % n]?.score(plan.file, range)));
         const summary = await assembleFanOut(plan.file, deps);
@@ -175,7 +169,7 @@ export async function batchFanOutScoring(
         for (const instance of instances) instance.close();
       }
     }
-    raw[name] = { rows: count, csvBytes: csv.length, single, parallel: Object.fromEntries(rates) };
+    raw[name] = { rows: count, csvBytes: size, single, parallel: Object.fromEntries(rates) };
     const one = rates.get(1) ?? single;
     for (const [n, rate] of rates) {
       rows.push({
@@ -190,6 +184,29 @@ export async function batchFanOutScoring(
     }
   }
   return { rows, raw };
+}
+
+/** Uploads a CSV of `count` rows over `features` (values as `syntheticCsv` makes them), written as it is generated. */
+async function uploadSyntheticCsv(
+  s3: BenchS3,
+  key: string,
+  features: readonly string[],
+  count: number,
+): Promise<{ etag: string; size: number }> {
+  const next = random(7);
+  const writer = s3.store.createWriter(key);
+  let chunk = `${features.join(',')}\n`;
+  for (let r = 0; r < count; r++) {
+    chunk += `${features.map(() => Math.round((next() * 20 - 5) * 1000) / 1000).join(',')}\n`;
+    if (chunk.length >= 4 * 1024 * 1024) {
+      await writer.write(chunk);
+      chunk = '';
+    }
+  }
+  await writer.write(chunk);
+  const { etag, bytes } = await writer.complete();
+  if (etag === undefined) throw new Error('no ETag');
+  return { etag, size: bytes };
 }
 
 /** A process scoring ranges (scripts/bench/fan-out-child.ts), ready once its batch core is wired. */

@@ -5,7 +5,7 @@
  * Runs the benchmark suite on this machine and writes a JSON result file and a markdown table
  * (default `.local/bench/results.json` and `.local/bench/results.md`); the table is also printed.
  * Every comparison is measured side by side in the same run. Progress goes to stderr.
- * Sections: warm, rollout, payload, cold, runtime, batch, drift, footprint, server; with `--lambda-memory`,
+ * Sections: warm, rollout, payload, cold, runtime, batch, fan-out, drift, footprint, server; with `--lambda-memory`,
  * also warm, cold and batch as Lambda runs them for each memory size (section 10: CPU quota equal to
  * Lambda's share, S3 latency injected, cost per million predictions, power tuning) and the session
  * options the product chooses against onnxruntime's defaults (section 1b). Needs root and cgroup v1
@@ -58,6 +58,7 @@ const SECTIONS = [
   'cold',
   'runtime',
   'batch',
+  'fan-out',
   'drift',
   'footprint',
   'server',
@@ -266,8 +267,10 @@ async function main(argv: string[]): Promise<void> {
       });
       rows.push(...batch.rows);
       details.batch = batch.raw;
+    }
+    if (only.has('fan-out')) {
       const fanOut = await batchFanOutScoring(s3, models, {
-        rows: quick ? { 'breast-cancer': 20_000 } : { 'breast-cancer': 200_000, 'mlp-3m': 10_000 },
+        rows: quick ? { 'breast-cancer': 20_000 } : { 'breast-cancer': 2_000_000, 'mlp-3m': 200_000 },
         parallel: [1, 2, 4],
         batchSize: 256,
       });
