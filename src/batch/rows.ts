@@ -147,16 +147,21 @@ async function* csvRows(
     columns = csvColumns(record?.fields ?? [], record?.error, options, report);
   }
   const parser = new CsvParser({ maxRecordChars: options.maxRecordChars, firstLine: piece?.firstLine });
+  // Until a chunk holds a replaced byte, no field can: rows skip the per-field check.
+  let notUtf8Seen = false;
   const rowsOf = function* (records: ReturnType<CsvParser['push']>): Generator<BatchRow> {
     for (const record of records) {
       if (columns === undefined) {
         columns = csvColumns(record.fields, record.error, options, report);
         continue;
       }
-      yield csvRow(record, columns);
+      yield csvRow(record, columns, notUtf8Seen);
     }
   };
-  for await (const chunk of text) yield* rowsOf(parser.push(chunk));
+  for await (const chunk of text) {
+    notUtf8Seen ||= chunk.includes(NOT_UTF8);
+    yield* rowsOf(parser.push(chunk));
+  }
   yield* rowsOf(parser.end());
 }
 
@@ -224,12 +229,16 @@ function csvColumns(
 /** The error of a row holding bytes that are not UTF-8 (or a literal U+FFFD, which means the same). */
 const NOT_UTF8_LINE = 'not UTF-8 text: the line holds invalid bytes';
 
-function csvRow(record: { line: number; fields: string[]; error?: string }, columns: CsvColumns): BatchRow {
+function csvRow(
+  record: { line: number; fields: string[]; error?: string },
+  columns: CsvColumns,
+  mayHoldNotUtf8: boolean,
+): BatchRow {
   const { line, fields } = record;
   const ownId = columns.idColumn >= 0 ? fields[columns.idColumn]?.trim() : undefined;
   const id = ownId ? ownId : String(line);
   if (record.error !== undefined) return { line, id, kind: 'invalid', error: record.error };
-  if (fields.some((field) => field.includes(NOT_UTF8)))
+  if (mayHoldNotUtf8 && fields.some((field) => field.includes(NOT_UTF8)))
     return { line, id, kind: 'invalid', error: NOT_UTF8_LINE };
   if (fields.length !== columns.width) {
     return {
