@@ -61,3 +61,15 @@ it('ranges run on a Distributed Map of bounded concurrency, retried with backoff
   // A file problem found in planning is final: no retry.
   assert.deepEqual(definition.States.Plan.Retry[0], { ErrorEquals: ['BatchFileFailed'], MaxAttempts: 0 });
 });
+
+it("every Task times out only after the batch function's own timeout (not at an executor's default)", () => {
+  const serverless = readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8');
+  const batch = /\n {2}batch:\n(?: {4}.*\n)*? {4}timeout: (\d+)/.exec(serverless);
+  assert.ok(batch, 'the batch function and its timeout in serverless.yml');
+  const functionTimeout = Number(batch[1]);
+  const states = { ...definition.States, ...definition.States.ScoreRanges.ItemProcessor.States };
+  for (const name of taskStates(definition)) {
+    const timeout = states[name].TimeoutSeconds;
+    assert.ok(typeof timeout === 'number' && timeout > functionTimeout, `${name}: TimeoutSeconds ${timeout}`);
+  }
+});
