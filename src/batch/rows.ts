@@ -3,7 +3,7 @@ import { describeValue, listNames, quote } from '../codec/describe.ts';
 import { parseJsonBody } from '../codec/parse-request.ts';
 import { BadRequestError, ServingError } from '../errors.ts';
 import { CsvParser } from '../text/csv.ts';
-import type { DecimalRead } from '../text/decimal.ts';
+import { type DecimalRead, readDecimal, readDecimalField } from '../text/decimal.ts';
 import { LineSplitter } from '../text/lines.ts';
 import { NOT_UTF8 } from '../text/text-input.ts';
 import type { Datatype } from '../types.ts';
@@ -146,16 +146,26 @@ async function* csvRows(
     const [record] = [...header.push(piece.header), ...header.end()];
     columns = csvColumns(record?.fields ?? [], record?.error, options, report);
   }
-  const parser = new CsvParser({ maxRecordChars: options.maxRecordChars, firstLine: piece?.firstLine });
+  // Lines without quotes come whole: most rows are read straight from their text.
+  const parser = new CsvParser({
+    maxRecordChars: options.maxRecordChars,
+    firstLine: piece?.firstLine,
+    lines: true,
+  });
   // Until a chunk holds a replaced byte, no field can: rows skip the per-field check.
   let notUtf8Seen = false;
   const rowsOf = function* (records: ReturnType<CsvParser['push']>): Generator<BatchRow> {
     for (const record of records) {
       if (columns === undefined) {
-        columns = csvColumns(record.fields, record.error, options, report);
+        columns = csvColumns(record.text?.split(',') ?? record.fields, record.error, options, report);
         continue;
       }
-      yield csvRow(record, columns, notUtf8Seen);
+      yield (record.text !== undefined && !notUtf8Seen && numericLine(record.line, record.text, columns)) ||
+        csvRow(
+          record.text === undefined ? record : { line: record.line, fields: record.text.split(',') },
+          columns,
+          notUtf8Seen,
+        );
     }
   };
   for await (const chunk of text) {
@@ -170,6 +180,8 @@ interface CsvColumns {
   width: number;
   /** Column index of each feature, in feature order. */
   featureColumns: number[];
+  /** Per column, the feature it holds, or -1. */
+  columnFeatures: Int32Array;
   idColumn: number;
   schema: TabularSchema;
   /** Per feature, how its text is read. */
@@ -217,12 +229,68 @@ function csvColumns(
   return {
     width: names.length,
     featureColumns: schema.featureNames.map((feature) => index.get(feature) ?? -1),
+    columnFeatures: Int32Array.from(names, (name) => schema.featureNames.indexOf(name)),
     idColumn: index.get(ID_FIELD) ?? -1,
     schema,
     readings: schema.datatypes.map(textReading),
     read: { value: 0, canonical: false },
     json: new Array<string>(schema.featureNames.length).fill(''),
     capture: options.capture,
+  };
+}
+
+/**
+ * The row of a quote-free line whose features are all plain decimals (`readDecimal`), read
+ * straight from the line's text; `undefined` for anything else — a value that is not a plain
+ * decimal, a field count other than the header's — which `csvRow` then reads field by field,
+ * with the same result.
+ */
+function numericLine(line: number, text: string, columns: CsvColumns): BatchRow | undefined {
+  const { columnFeatures, readings, read, idColumn, width, capture, json } = columns;
+  const captured = capture !== undefined && capture.isCaptured(line);
+  const values = new Array<FeatureValue>(columns.featureColumns.length);
+  const length = text.length;
+  let id: string | undefined;
+  let column = 0;
+  let start = 0;
+  for (;;) {
+    if (column >= width) return undefined;
+    const feature = columnFeatures[column] as number;
+    const reading = feature >= 0 ? readings[feature] : undefined;
+    if (reading === 'other') return undefined;
+    let end: number;
+    if (reading !== undefined && !captured) {
+      // One pass over the number's characters; anything unusual goes the general way.
+      end = readDecimalField(text, start, length, read);
+      if (end < 0) return undefined;
+    } else {
+      const comma = text.indexOf(',', start);
+      end = comma === -1 ? length : comma;
+      if (reading !== undefined) {
+        // A captured row: its capture copies each value's text when that is the value's JSON.
+        if (!readDecimal(text, read, start, end)) return undefined;
+        json[feature] = read.canonical ? text.slice(start, end) : '';
+      } else if (column === idColumn) {
+        id = text.slice(start, end).trim();
+      }
+    }
+    if (reading !== undefined) {
+      if (reading === 'integer' && !Number.isInteger(read.value)) return undefined;
+      values[feature] = read.value;
+    }
+    column += 1;
+    if (end >= length) break;
+    start = end + 1;
+  }
+  if (column !== width) return undefined;
+  const rowId = id ? id : String(line);
+  if (!captured) return { line, id: rowId, kind: 'features', values };
+  return {
+    line,
+    id: rowId,
+    kind: 'features',
+    values,
+    inputsJson: featureInputsJson(capture.features, values, 0, json),
   };
 }
 

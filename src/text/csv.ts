@@ -5,6 +5,12 @@ export interface CsvRecord {
   /** 1-based line of the input where the record starts. */
   line: number;
   fields: string[];
+  /**
+   * With `lines: true`, a record holding no quote comes as its line instead (without the line
+   * break), and `fields` is empty: `text.split(',')` gives them. Callers that read most lines
+   * straight from the text skip building thousands of field strings.
+   */
+  text?: string;
   /** Set when the record is malformed (its fields are then best effort). */
   error?: string;
 }
@@ -52,13 +58,15 @@ type Parsed = { record: CsvRecord | undefined; end: number; newlines: number } |
  */
 export class CsvParser {
   readonly #maxRecordChars: number;
+  readonly #lines: boolean;
   #carry = '';
   #line = 1;
   #ended = false;
 
   /** `firstLine`: the line number of the text's first line (1; more for a piece of a larger file). */
-  constructor(options: { maxRecordChars?: number; firstLine?: number } = {}) {
+  constructor(options: { maxRecordChars?: number; firstLine?: number; lines?: boolean } = {}) {
     this.#maxRecordChars = options.maxRecordChars ?? DEFAULT_MAX_RECORD_CHARS;
+    this.#lines = options.lines ?? false;
     this.#line = options.firstLine ?? 1;
   }
 
@@ -81,7 +89,7 @@ export class CsvParser {
     let position = 0;
     let line = this.#line;
     while (position < buffer.length) {
-      const parsed = parseRecord(buffer, position, final, cursor, line);
+      const parsed = parseRecord(buffer, position, final, cursor, line, this.#lines);
       if (parsed === undefined) break;
       if (parsed.record !== undefined) records.push(parsed.record);
       line += parsed.newlines;
@@ -102,7 +110,14 @@ export class CsvParser {
  * Parses the record starting at `start`; `undefined` when it is not complete in `buffer` yet.
  * `newlines` counts every line break the record spans, its terminator included.
  */
-function parseRecord(buffer: string, start: number, final: boolean, cursor: Cursor, line: number): Parsed {
+function parseRecord(
+  buffer: string,
+  start: number,
+  final: boolean,
+  cursor: Cursor,
+  line: number,
+  lines: boolean,
+): Parsed {
   const length = buffer.length;
   let fields: string[] = [];
   let error: string | undefined;
@@ -128,6 +143,16 @@ function parseRecord(buffer: string, start: number, final: boolean, cursor: Curs
   const lineEnd = next('newline', at);
   if (lineEnd >= length && !final) return undefined;
   if (next('quote', at) > lineEnd) {
+    const end = lineEnd >= length ? length : lineEnd + 1;
+    if (lines) {
+      const cut = lineEnd > at && buffer.charCodeAt(lineEnd - 1) === CR ? lineEnd - 1 : lineEnd;
+      const text = buffer.slice(at, cut);
+      return {
+        record: text === '' ? undefined : { line, fields: [], text },
+        end,
+        newlines: end > lineEnd ? 1 : 0,
+      };
+    }
     fields = buffer.slice(at, lineEnd).split(',');
     const last = fields.length - 1;
     const tail = fields[last] as string;

@@ -18,6 +18,7 @@ const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 const MINUS = 0x2d;
 const POINT = 0x2e;
+const COMMA = 0x2c;
 /** `-0.`, five zeros and 17 digits: longer texts are never read here. */
 const MAX_LENGTH = 25;
 
@@ -35,6 +36,9 @@ const MAX_LENGTH = 25;
  * number. Up to 15 significant digits the form suffices (two decimals of 15 digits never read as
  * the same double); with 16 or 17, `isShortestDigits` checks it exactly.
  *
+ * With `start` and `end`, reads `text[start, end)` exactly as it would read
+ * `text.slice(start, end)`, without making that string.
+ *
  * @example
  * ```ts
  * const out = { value: 0, canonical: false };
@@ -44,11 +48,11 @@ const MAX_LENGTH = 25;
  * readDecimal('1e3', out);                 // false
  * ```
  */
-export function readDecimal(text: string, out: DecimalRead): boolean {
-  const length = text.length;
-  if (length === 0 || length > MAX_LENGTH) return false;
-  let index = 0;
-  if (text.charCodeAt(0) === MINUS) index = 1;
+export function readDecimal(text: string, out: DecimalRead, start = 0, end = text.length): boolean {
+  const length = end;
+  if (end - start === 0 || end - start > MAX_LENGTH) return false;
+  let index = start;
+  if (text.charCodeAt(start) === MINUS) index = start + 1;
   const firstDigit = index;
   // The significant digits: the first 15 in `mantissa` (exact), the 16th and 17th in `extra`.
   let mantissa = 0;
@@ -74,18 +78,18 @@ export function readDecimal(text: string, out: DecimalRead): boolean {
   if (digits === 0) return false;
   const decimals = point === -1 ? 0 : length - point - 1;
   if (decimals > 22) return false;
-  const negative = firstDigit === 1;
+  const negative = firstDigit === start + 1;
   if (significant <= 15) {
     const magnitude = decimals === 0 ? mantissa : mantissa / (POWERS_OF_TEN[decimals] as number);
     out.value = negative ? -magnitude : magnitude;
-    out.canonical = hasCanonicalForm(text, firstDigit, point, mantissa);
+    out.canonical = hasCanonicalForm(text, end, firstDigit, point, mantissa, negative);
     return true;
   }
   if (point === -1) return false; // 16- and 17-digit integers: left to `Number`
-  const value = Number(text);
+  const value = Number(start === 0 && end === text.length ? text : text.slice(start, end));
   out.value = value;
   out.canonical =
-    hasCanonicalForm(text, firstDigit, point, mantissa) &&
+    hasCanonicalForm(text, end, firstDigit, point, mantissa, negative) &&
     isShortestDigits(
       mantissa,
       extra,
@@ -98,16 +102,70 @@ export function readDecimal(text: string, out: DecimalRead): boolean {
 }
 
 /**
+ * Reads the plain decimal starting at `text[start]` and ending at the next comma or at `end`,
+ * into `out.value`; returns where it ended (the comma's index, or `end`), or -1 when the field is
+ * not a plain decimal of at most 15 significant digits (then `readDecimal` or `Number` must read
+ * it). The value is the one `readDecimal` gives (the same as `Number` of the field's text); one
+ * pass over the characters, with no string made: for rows of hundreds of numbers, about twice as
+ * fast as finding each comma and reading each field. `out.canonical` is not set.
+ *
+ * @example
+ * ```ts
+ * const out = { value: 0, canonical: false };
+ * readDecimalField('1.5,-2', 0, 6, out);  // 3, out.value 1.5
+ * readDecimalField('1.5,-2', 4, 6, out);  // 6, out.value -2
+ * readDecimalField('1e3,2', 0, 5, out);   // -1
+ * ```
+ */
+export function readDecimalField(text: string, start: number, end: number, out: DecimalRead): number {
+  let index = start;
+  let code = index < end ? text.charCodeAt(index) : COMMA;
+  const negative = code === MINUS;
+  if (negative) code = ++index < end ? text.charCodeAt(index) : COMMA;
+  let mantissa = 0;
+  let significant = 0;
+  let digits = 0;
+  let decimals = -1;
+  for (;;) {
+    if (code >= DIGIT_0 && code <= DIGIT_9) {
+      digits += 1;
+      if (decimals >= 0) decimals += 1;
+      if (significant > 0 || code !== DIGIT_0) {
+        if (++significant > 15) return -1;
+        mantissa = mantissa * 10 + (code - DIGIT_0);
+      }
+    } else if (code === POINT && decimals === -1) {
+      decimals = 0;
+    } else {
+      break;
+    }
+    code = ++index < end ? text.charCodeAt(index) : COMMA;
+  }
+  // Anything but the comma or the end after the number; no digits; '5.' (left to the general reader).
+  if (code !== COMMA || digits === 0 || decimals === 0 || decimals > 22 || index - start > MAX_LENGTH)
+    return -1;
+  const magnitude = decimals <= 0 ? mantissa : mantissa / (POWERS_OF_TEN[decimals] as number);
+  out.value = negative ? -magnitude : magnitude;
+  return index;
+}
+
+/**
  * Whether a plain decimal is written in JavaScript's form for its value, digits aside: no
  * leading zero but the one of `0.x`, no trailing zero after the point, not `-0`, and at most five
  * zeros after `0.` (smaller numbers print with an exponent).
  */
-function hasCanonicalForm(text: string, firstDigit: number, point: number, mantissa: number): boolean {
-  const length = text.length;
+function hasCanonicalForm(
+  text: string,
+  length: number,
+  firstDigit: number,
+  point: number,
+  mantissa: number,
+  negative: boolean,
+): boolean {
   const integerDigits = (point === -1 ? length : point) - firstDigit;
   // '.5' and '5.' read as numbers but print as '0.5' and '5'.
   if (integerDigits === 0 || point === length - 1) return false;
-  if (mantissa === 0) return length === 1; // '0' only: not '-0', '00', '0.0'
+  if (mantissa === 0) return !negative && point === -1 && integerDigits === 1; // '0' only: not '-0', '00', '0.0'
   if (point !== -1 && text.charCodeAt(length - 1) === DIGIT_0) return false;
   if (text.charCodeAt(firstDigit) !== DIGIT_0) return true;
   if (integerDigits > 1) return false; // '01'

@@ -6,7 +6,10 @@ import { CsvParser, type CsvRecord } from '../../src/text/csv.ts';
 import { csvField } from '../batch/helpers.ts';
 
 /** Parses `chunks` fed one by one, then ends. */
-function parse(chunks: readonly string[], options?: { maxRecordChars?: number }): CsvRecord[] {
+function parse(
+  chunks: readonly string[],
+  options?: { maxRecordChars?: number; lines?: boolean },
+): CsvRecord[] {
   const parser = new CsvParser(options);
   return [...chunks.flatMap((chunk) => parser.push(chunk)), ...parser.end()];
 }
@@ -109,9 +112,24 @@ describe('CsvParser', () => {
           });
 
           assert.deepEqual(parse(chunks), expected);
+          // With `lines`, quote-free records come as their line, which splits into the same fields.
+          const asLines = parse(chunks, { lines: true }).map((record) =>
+            record.text === undefined ? record : { line: record.line, fields: record.text.split(',') },
+          );
+          assert.deepEqual(asLines, expected);
         },
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('with lines, gives a quote-free record as its line (no line break, no CR) and a quoted one as fields', () => {
+    for (const chunks of splits('a,b\r\n1,"x\ny"\n\n2,3\n')) {
+      assert.deepEqual(parse(chunks, { lines: true }), [
+        { line: 1, fields: [], text: 'a,b' },
+        { line: 2, fields: ['1', 'x\ny'] },
+        { line: 5, fields: [], text: '2,3' },
+      ]);
+    }
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { type DecimalRead, readDecimal } from '../../src/text/decimal.ts';
+import { type DecimalRead, readDecimal, readDecimalField } from '../../src/text/decimal.ts';
 
 const read = (text: string): DecimalRead | undefined => {
   const out: DecimalRead = { value: 0, canonical: false };
@@ -90,6 +90,22 @@ describe('readDecimal', () => {
   it('property: any string of digits, points and signs gets the value of Number, and JSON only when it is', () => {
     const unit = fc.constantFrom('0', '1', '5', '9', '.', '-', '0', '3');
     fc.assert(fc.property(fc.string({ unit, maxLength: 24 }), assertFaithful), { numRuns: 20_000 });
+    // Read in place from a longer text, a span gives what the span's own string gives.
+    fc.assert(
+      fc.property(
+        fc.string({ unit, maxLength: 8 }),
+        fc.string({ unit, maxLength: 24 }),
+        fc.string({ unit, maxLength: 8 }),
+        (before, text, after) => {
+          const inPlace: DecimalRead = { value: 0, canonical: false };
+          const ok = readDecimal(before + text + after, inPlace, before.length, before.length + text.length);
+          const alone = read(text);
+          assert.equal(ok, alone !== undefined, `'${text}' in '${before}…${after}'`);
+          if (alone !== undefined) assert.deepEqual(inPlace, alone, `'${text}' in '${before}…${after}'`);
+        },
+      ),
+      { numRuns: 20_000 },
+    );
     // Near misses of real doubles: the last digit changed, one digit more or fewer.
     fc.assert(
       fc.property(
@@ -100,6 +116,49 @@ describe('readDecimal', () => {
           for (const near of [text.slice(0, -1) + String(digit), text + String(digit), text.slice(0, -1)]) {
             assertFaithful(near);
           }
+        },
+      ),
+      { numRuns: 20_000 },
+    );
+  });
+});
+
+describe('readDecimalField', () => {
+  it('reads one field of a line up to its comma, or refuses it', () => {
+    const out: DecimalRead = { value: 0, canonical: false };
+    assert.equal(readDecimalField('1.5,-2,x', 0, 8, out), 3);
+    assert.equal(out.value, 1.5);
+    assert.equal(readDecimalField('1.5,-2,x', 4, 8, out), 6);
+    assert.equal(out.value, -2);
+    for (const text of ['x', '', '-', '.', '5.', '1e3', ' 1', '1 ', '+1', '1.2.3', '1234567890123456']) {
+      assert.equal(readDecimalField(`${text},1`, 0, text.length + 2, out), -1, `'${text}'`);
+    }
+  });
+
+  it("property: a field read gets Number's value of its text; plain decimals of up to 15 digits are read", () => {
+    const unit = fc.constantFrom('0', '1', '5', '9', '.', '-', '0', '3', ',');
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 30 }), fc.nat(), (text, from) => {
+        const start = text.length === 0 ? 0 : from % text.length;
+        const out: DecimalRead = { value: 0, canonical: false };
+        const end = readDecimalField(text, start, text.length, out);
+        if (end < 0) return;
+        assert.ok(end === text.length || text[end] === ',', `'${text}' from ${start}: ended at ${end}`);
+        const field = text.slice(start, end);
+        assert.ok(Object.is(out.value, Number(field)), `'${field}': ${out.value} vs ${Number(field)}`);
+      }),
+      { numRuns: 20_000 },
+    );
+    fc.assert(
+      fc.property(
+        fc.double({ min: -1e9, max: 1e9, noNaN: true }),
+        fc.integer({ min: 0, max: 8 }),
+        (value, places) => {
+          const field = value.toFixed(places);
+          if (field.replace(/^-?0*\.?0*/, '').replace('.', '').length > 15) return;
+          const out: DecimalRead = { value: 0, canonical: false };
+          assert.equal(readDecimalField(`${field},7`, 0, field.length + 2, out), field.length, field);
+          assert.ok(Object.is(out.value, Number(field)), field);
         },
       ),
       { numRuns: 20_000 },
