@@ -247,7 +247,7 @@ function csvColumns(
  */
 function numericLine(line: number, text: string, columns: CsvColumns): BatchRow | undefined {
   const { columnFeatures, readings, read, idColumn, width, capture, json } = columns;
-  const captured = capture !== undefined && capture.isCaptured(line);
+  const captured = capture?.isCaptured(line) === true;
   const values = new Array<FeatureValue>(columns.featureColumns.length);
   const length = text.length;
   let id: string | undefined;
@@ -284,7 +284,7 @@ function numericLine(line: number, text: string, columns: CsvColumns): BatchRow 
   }
   if (column !== width) return undefined;
   const rowId = id ? id : String(line);
-  if (!captured) return { line, id: rowId, kind: 'features', values };
+  if (!captured || capture === undefined) return { line, id: rowId, kind: 'features', values };
   return {
     line,
     id: rowId,
