@@ -143,8 +143,8 @@ function parseRecord(
   const lineEnd = next('newline', at);
   if (lineEnd >= length && !final) return undefined;
   if (next('quote', at) > lineEnd) {
-    const end = lineEnd >= length ? length : lineEnd + 1;
     if (lines) {
+      const end = lineEnd >= length ? length : lineEnd + 1;
       const cut = lineEnd > at && buffer.charCodeAt(lineEnd - 1) === CR ? lineEnd - 1 : lineEnd;
       const text = buffer.slice(at, cut);
       return {
