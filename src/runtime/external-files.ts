@@ -77,7 +77,7 @@ async function materializeVersionFolder(
 ): Promise<MaterializedFolder> {
   const base = options.baseDir ?? tmpdir();
   await mkdir(base, { recursive: true });
-  const dir = await mkdtemp(join(base, 'onnx-model-'));
+  const dir = await privateDirectory(base);
   const folder: MaterializedFolder = {
     dir,
     modelPath: join(dir, 'model.onnx'),
@@ -124,6 +124,14 @@ async function materializeVersionFolder(
     throw error;
   }
   return folder;
+}
+
+/**
+ * A new directory of this process's own under `base` (`mkdtemp`: a name no one could predict,
+ * mode 0700), for model files on the ephemeral storage.
+ */
+export function privateDirectory(base: string): Promise<string> {
+  return mkdtemp(join(base, 'onnx-model-'));
 }
 
 function gone(label: string, location: string): ModelUnavailableError {

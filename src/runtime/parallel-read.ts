@@ -53,6 +53,10 @@ export function partSizeFor(size: number, options: PartedReadOptions): number {
  * check). The first failure cancels the parts in flight and is thrown; nothing else is retried
  * here beyond the store client's own retries.
  *
+ * `onPart`, when given, is called with each part once it passed those checks (a view of the
+ * result's buffer and its offset), e.g. to write it to a file while the other parts are still on
+ * their way; the read waits for it, and its failure fails the read like a part's.
+ *
  * @example
  * ```ts
  * const object = await readInParts(store, 'models/big/1/model.onnx', { size: 104_857_600, etag: 'abc' });
@@ -63,6 +67,7 @@ export async function readInParts(
   key: string,
   expected: { size: number; etag?: string },
   options: PartedReadOptions = DEFAULT_PARTED_READ,
+  onPart?: (part: Uint8Array, offset: number) => Promise<void>,
 ): Promise<StoredObject | undefined> {
   const { size } = expected;
   if (!(Number.isSafeInteger(size) && size > 0)) {
@@ -95,6 +100,7 @@ export async function readInParts(
           `part ${index + 1} of ${parts} found ${info.size} bytes, ETag ${info.etag ?? 'unknown'}); read it again`,
       );
     }
+    await onPart?.(into, start);
   };
 
   let next = 0;

@@ -7,6 +7,7 @@
  * Plain JavaScript on purpose: it runs under an address-space cap (`ulimit -v`), and a
  * TypeScript loader (tsx) reserves gigabytes of WebAssembly memory that the cap refuses.
  */
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 
 const { InferenceSession, Tensor } = createRequire(import.meta.url)('onnxruntime-node');
@@ -50,16 +51,30 @@ function feedTensor(wire) {
   return tensor;
 }
 
+/**
+ * The bytes of a model handed over as a file. A failure names the error code, not the path (the
+ * message reaches the client).
+ * @param {string} path
+ */
+async function readModelFile(path) {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new Error(`the model file handed to this process could not be read (${error?.code ?? 'error'})`);
+  }
+}
+
 /** @param {import('./sandbox-protocol.ts').ParentMessage} message */
 async function handle(message) {
   if (message.type === 'load') {
     try {
       const options = { ...message.options };
       if (message.externalData !== undefined) options.externalData = message.externalData;
+      const model = message.modelFile !== undefined ? await readModelFile(message.modelFile) : message.model;
       session =
         message.path !== undefined
           ? await InferenceSession.create(message.path, options)
-          : await InferenceSession.create(message.model ?? new Uint8Array(), options);
+          : await InferenceSession.create(model ?? new Uint8Array(), options);
       send({
         type: 'loaded',
         inputNames: [...session.inputNames],

@@ -11,8 +11,12 @@ export interface WireTensor {
 export type ParentMessage =
   | {
       type: 'load';
-      /** The model's bytes, or `path` to its file inside a private copy of its version folder. */
+      /**
+       * The model's bytes; or `modelFile`, a file holding them that the process reads; or `path`
+       * to its file inside a private copy of its version folder, loaded by path.
+       */
       model?: Uint8Array;
+      modelFile?: string;
       path?: string;
       /** External data files by the location the model names, when loading from bytes. */
       externalData?: { path: string; data: Uint8Array }[];

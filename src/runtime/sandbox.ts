@@ -69,9 +69,15 @@ export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
  */
 export const PROCESS_BASELINE_MB = 1536;
 
-/** What a sandbox loads: model bytes (with external data files in memory) or a file path. */
+/**
+ * What a sandbox loads: model bytes sent over IPC (with external data files in memory); a model
+ * file the process reads into memory and loads as bytes (`modelFile`: a hand-off of a large model,
+ * loaded exactly as bytes are, with the same messages); or a model loaded by its path (`path`:
+ * inside a private copy of its version folder, so that onnxruntime finds its external data).
+ */
 export type SandboxSource =
   | { model: Uint8Array; externalData?: { path: string; data: Uint8Array }[] }
+  | { modelFile: string }
   | { path: string };
 
 export interface SandboxOptions {
@@ -245,9 +251,9 @@ export class ModelSandbox implements ModelSession {
   async #load(source: SandboxSource): Promise<void> {
     const { label, limits, sessionOptions } = this.#options;
     const message: ParentMessage =
-      'path' in source
-        ? { type: 'load', path: source.path, options: sessionOptions }
-        : { type: 'load', model: source.model, externalData: source.externalData, options: sessionOptions };
+      'model' in source
+        ? { type: 'load', model: source.model, externalData: source.externalData, options: sessionOptions }
+        : { type: 'load', ...source, options: sessionOptions };
     let timer: NodeJS.Timeout | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
