@@ -10,7 +10,12 @@
  * past the cap fails inside onnxruntime instead of growing the function until it is killed), and
  * its outputs are measured before they cross to the parent. Cost on a quiet 2-core machine: about
  * 0.16 ms a run for the IPC round trip (structured clone of the tensors), about 0.4 ms a request
- * through the serving path (docs/benchmarks.md, "Isolation").
+ * through the serving path (docs/benchmarks.md, "Isolation"). Loading costs more than in-process
+ * when the model's bytes cross the IPC channel: 100 MB took about 0.29 s beyond the session's
+ * creation (serialisation, the pipe, the process's reassembly), so model files of 8 MiB or more are
+ * handed over as a file in ephemeral storage instead (`model-file.ts`: about 0.07 s to write 100 MB,
+ * while the download runs), which the process reads and loads as bytes (docs/benchmarks.md, "The
+ * cold path on S3's latency").
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
