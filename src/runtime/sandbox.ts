@@ -18,7 +18,7 @@
  * cold path on S3's latency").
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,10 +112,21 @@ export function sandboxEntry(env: NodeJS.ProcessEnv = process.env): string {
 let emptyDir: string | undefined;
 /**
  * The working directory of every model process: an empty directory of its own, so that a path
- * onnxruntime might resolve against the working directory finds nothing to read.
+ * onnxruntime might resolve against the working directory finds nothing to read. Removed when
+ * this process exits (it stays empty, so that cannot fail on its contents).
  */
 function privateWorkingDirectory(): string {
-  emptyDir ??= mkdtempSync(join(tmpdir(), 'onnx-sandbox-'));
+  if (emptyDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'onnx-sandbox-'));
+    emptyDir = dir;
+    process.once('exit', () => {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // Already gone, or a model process wrote into it: left for the OS's temporary-file cleanup.
+      }
+    });
+  }
   return emptyDir;
 }
 
