@@ -2,6 +2,8 @@
  * Shared pieces of the benchmark suite: statistics, the synthetic models (deterministic weights,
  * built with the project's own graph builder), and the local S3 server the models are served from.
  */
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +20,7 @@ import {
 import { buildDemoModels } from '../demo-models.ts';
 import { buildOnnxModel, type Initializer, type NodeSpec } from '../lib/onnx/graph-builder.ts';
 import { mulberry32 } from '../lib/random.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '../local/s3-server.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/s3-server.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -229,10 +231,14 @@ export interface BenchS3 {
   close(): Promise<void>;
 }
 
+/**
+ * The bench's S3-compatible server, in a process of its own (`s3-child.ts`): on AWS S3 is remote,
+ * so its request handling must not run on the thread of what is timed here.
+ */
 export async function startBenchS3(): Promise<BenchS3> {
   const directory = await mkdtemp(join(tmpdir(), 'bench-s3-'));
   const bucket = 'bench-bucket';
-  const s3 = await startLocalS3({ port: 0, directory, buckets: [bucket] });
+  const s3 = await startS3Process(directory, bucket);
   const client = createS3Client({
     region: LOCAL_REGION,
     endpoint: s3.endpoint,
@@ -262,6 +268,29 @@ export async function startBenchS3(): Promise<BenchS3> {
       client.destroy();
       await s3.close();
       await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startS3Process(
+  directory: string,
+  bucket: string,
+): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const child = fork(join(ROOT, 'scripts/bench/s3-child.ts'), [directory, bucket], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const endpoint = await new Promise<string>((ready, fail) => {
+    child.once('message', (message: { endpoint: string }) => ready(message.endpoint));
+    child.once('exit', (code) => fail(new Error(`the bench's S3 server exited (${code}) before listening`)));
+  });
+  return {
+    endpoint,
+    async close() {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.disconnect();
+      await exited;
     },
   };
 }
