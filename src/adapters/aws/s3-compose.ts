@@ -19,10 +19,19 @@ export const MAX_PARTS = 10_000;
 /** Largest part `UploadPartCopy` copies in one request (S3: 5 GiB). */
 export const MAX_COPY_PART_BYTES = 5 * 1024 ** 3;
 /**
- * Largest copied part planned: far below S3's 5 GiB, so that a store without `UploadPartCopy`
- * (whose parts are then read and sent) holds a bounded part in memory.
+ * Copied parts are planned at this size (or more for objects over 5,000 times it, so that the
+ * parts stay within `MAX_PARTS`): far below S3's 5 GiB, so that a store without `UploadPartCopy`,
+ * whose parts are then read and sent, holds a bounded part in memory and sends it well within a
+ * request's timeout.
  */
-const MAX_PLANNED_COPY_BYTES = 512 * 1024 * 1024;
+const COPY_PIECE_BYTES = 64 * 1024 * 1024;
+/** Copied parts at most; the rest of `MAX_PARTS` is left for the parts gathered from small sources. */
+const MAX_COPY_PARTS = 5_000;
+
+/** The size of the copied parts planned for an object of `total` bytes. */
+export function copyPieceBytes(total: number): number {
+  return Math.min(MAX_COPY_PART_BYTES, Math.max(COPY_PIECE_BYTES, Math.ceil(total / MAX_COPY_PARTS)));
+}
 /** Parts uploaded or copied at the same time. */
 const PARTS_IN_FLIGHT = 8;
 
@@ -40,11 +49,12 @@ export interface PlannedPart {
 
 /**
  * Cuts the concatenation of `sources` into multipart parts: a source (or what is left of it) of at
- * least `MIN_PART_BYTES` is copied, in pieces of at most 512 MiB that never leave a remainder under
- * 5 MiB; smaller sources are gathered with what follows until at least 5 MiB (or the end), then
+ * least `MIN_PART_BYTES` is copied, in pieces of at most `copyPieceBytes` (64 MiB up to 312 GiB
+ * in all) that never leave a remainder under 5 MiB; smaller sources are gathered with what follows until at least 5 MiB (or the end), then
  * sent. Every part but the last is at least 5 MiB.
  */
 export function planParts(sources: readonly ComposeSource[]): PlannedPart[] {
+  const pieceBytes = copyPieceBytes(sources.reduce((sum, source) => sum + source.size, 0));
   const parts: PlannedPart[] = [];
   let pending: Piece[] = [];
   let pendingBytes = 0;
@@ -53,7 +63,7 @@ export function planParts(sources: readonly ComposeSource[]): PlannedPart[] {
     while (at < source.size) {
       const left = source.size - at;
       if (pendingBytes === 0 && left >= MIN_PART_BYTES) {
-        let length = Math.min(left, MAX_PLANNED_COPY_BYTES);
+        let length = Math.min(left, pieceBytes);
         if (left - length > 0 && left - length < MIN_PART_BYTES) length = left - MIN_PART_BYTES;
         parts.push({ kind: 'copy', pieces: [{ key: source.key, start: at, end: at + length }] });
         at += length;

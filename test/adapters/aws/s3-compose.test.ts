@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import fc from 'fast-check';
-import { MAX_PARTS, planParts } from '../../../src/adapters/aws/s3-compose.ts';
+import { copyPieceBytes, MAX_PARTS, planParts } from '../../../src/adapters/aws/s3-compose.ts';
 import { MIN_PART_BYTES } from '../../../src/ports/object-store.ts';
 import { startS3Server, type TestS3Server } from '../../helpers/s3-server.ts';
 
@@ -63,6 +63,17 @@ it('a result under one part is a single PutObject of the sources', async () => {
   );
 });
 
+it('copied parts are 64 MiB until the object passes 5,000 of them, then grow to stay within 10,000 parts', () => {
+  const MiB = 1024 * 1024;
+  assert.equal(copyPieceBytes(2.3 * 1024 * MiB), 64 * MiB);
+  assert.equal(copyPieceBytes(5_000 * 64 * MiB), 64 * MiB);
+  assert.equal(copyPieceBytes(10 * 1024 ** 4), Math.ceil((10 * 1024 ** 4) / 5_000));
+  assert.equal(copyPieceBytes(100 * 1024 ** 4), 5 * 1024 ** 3, 'never past the 5 GiB of one UploadPartCopy');
+  // A 10 TiB object in 1000 ranges fits the part limit.
+  const sources = Array.from({ length: 1000 }, (_, i) => ({ key: `r${i}`, size: (10 * 1024 ** 4) / 1000 }));
+  assert.ok(planParts(sources).length <= MAX_PARTS);
+});
+
 it('planned parts cover the sources in order, every part but the last at least 5 MiB', () => {
   const MiB = 1024 * 1024;
   fc.assert(
@@ -91,7 +102,12 @@ it('planned parts cover the sources in order, every part but the last at least 5
         const bytes = (part: (typeof parts)[number]) =>
           part.pieces.reduce((sum, p) => sum + p.end - p.start, 0);
         for (const part of parts.slice(0, -1)) assert.ok(bytes(part) >= MIN_PART_BYTES);
-        for (const part of parts) if (part.kind === 'copy') assert.equal(part.pieces.length, 1);
+        const total = sources.reduce((sum, source) => sum + source.size, 0);
+        for (const part of parts) {
+          if (part.kind !== 'copy') continue;
+          assert.equal(part.pieces.length, 1);
+          assert.ok(bytes(part) <= copyPieceBytes(total), 'a copied part within the planned size');
+        }
         assert.ok(parts.length <= MAX_PARTS);
       },
     ),
