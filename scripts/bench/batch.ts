@@ -151,6 +151,8 @@ export async function batchFanOutScoring(
     const single = count / ((performance.now() - started) / 1000);
 
     const rates = new Map<number, number>();
+    /** Per N: seconds of planning, of the ranges, of the assembly. */
+    const phases = new Map<number, { plan: number; ranges: number; assemble: number }>();
     for (const n of options.parallel) {
       const instances = await Promise.all(
         Array.from({ length: n }, () => rangeInstance({ ...s3.env, BATCH_SIZE: String(options.batchSize) })),
@@ -172,21 +174,40 @@ export async function batchFanOutScoring(
         started = performance.now();
         const plan = await planFanOut(run, deps, { rangeBytes: Math.ceil(size / n), maxRanges: 1000 });
         if ('superseded' in plan) throw new Error('superseded');
+        const planned = performance.now();
         await Promise.all(plan.ranges.map((range, i) => instances[i % n]?.score(plan.file, range)));
+        const scored = performance.now();
         const summary = await assembleFanOut(plan.file, deps);
         if ('superseded' in summary || summary.counts.total !== count)
           throw new Error('fan-out bench: wrong count');
-        rates.set(n, count / ((performance.now() - started) / 1000));
+        const ended = performance.now();
+        rates.set(n, count / ((ended - started) / 1000));
+        phases.set(n, {
+          plan: (planned - started) / 1000,
+          ranges: (scored - planned) / 1000,
+          assemble: (ended - scored) / 1000,
+        });
       } finally {
         for (const instance of instances) instance.close();
       }
     }
-    raw[name] = { rows: count, csvBytes: size, single, parallel: Object.fromEntries(rates) };
+    raw[name] = {
+      rows: count,
+      csvBytes: size,
+      single,
+      parallel: Object.fromEntries(rates),
+      phasesSeconds: Object.fromEntries(phases),
+    };
     const one = rates.get(1) ?? single;
     for (const [n, rate] of rates) {
+      const phase = phases.get(n);
+      const split =
+        phase === undefined
+          ? ''
+          : `; plan ${phase.plan.toFixed(1)} s, ranges ${phase.ranges.toFixed(1)} s (${Math.round(count / phase.ranges)} rows/s), assembly ${phase.assemble.toFixed(1)} s`;
       rows.push({
         section: '5 batch fan-out',
-        what: `${name}, ${count} rows, ${n} range${n === 1 ? '' : 's'} in ${n} process${n === 1 ? '' : 'es'} <br><sub>vs N = 1: ${(rate / one).toFixed(2)}×</sub>`,
+        what: `${name}, ${count} rows, ${n} range${n === 1 ? '' : 's'} in ${n} process${n === 1 ? '' : 'es'} <br><sub>vs N = 1: ${(rate / one).toFixed(2)}×${split}</sub>`,
         ours: { summary: summarize([rate]), unit: 'rows/s' },
         baseline: { summary: summarize([single]), unit: 'rows/s' },
         baselineName: 'whole-file run',
