@@ -5,9 +5,9 @@
  * Requests and bodies pass through unchanged (SigV4 signatures stay valid: the Host header is the
  * proxy's, as the client signed it).
  *
- * The figures (docs/benchmarks.md, "The cold path on S3's latency"): first byte 20 ms, within the
- * 15–30 ms measured for GETs from within the same region; 90 MB/s per stream, the top of S3's own
- * guidance of one connection per 85–90 MB/s of wanted throughput.
+ * The figures (docs/benchmarks.md, "The cold path on S3's latency"): first byte 20 ms, the low
+ * end of what is published for S3 Standard within a region (up to 100–200 ms); 90 MB/s per stream,
+ * the top of S3's own guidance of one connection per 85–90 MB/s of wanted throughput.
  */
 import { once } from 'node:events';
 import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
