@@ -21,19 +21,23 @@ const lambda = (memoryMb: number, visibleCpus = 2): CpuEnvironment => ({
 });
 
 describe('chooseSessionTuning', () => {
-  it("on Lambda: one intra-op thread per whole vCPU of the memory's share, never spinning", () => {
+  it("on Lambda: one intra-op thread below half a vCPU, else twice the memory's share, never spinning", () => {
     const threads = (memoryMb: number, visible?: number) =>
       chooseSessionTuning(lambda(memoryMb, visible)).tuning.intraOpThreads;
 
     assert.equal(threads(128), 1);
     assert.equal(threads(512), 1);
-    assert.equal(threads(1024), 1);
-    assert.equal(threads(1769), 1);
-    assert.equal(threads(3008), 1);
+    assert.equal(threads(884), 1, 'just under half a vCPU');
+    assert.equal(threads(885), 2, 'half a vCPU');
+    assert.equal(threads(1024), 2);
+    assert.equal(threads(1769), 2);
+    assert.equal(threads(3008), 2);
+    assert.equal(threads(3008, 4), 4);
     assert.equal(threads(3538), 2);
     // Never more threads than CPUs the process can run on.
-    assert.equal(threads(10240, 6), 5);
+    assert.equal(threads(10240, 6), 6);
     assert.equal(threads(10240, 2), 2);
+    assert.equal(threads(1769, 1), 1);
     for (const memoryMb of [128, 1769, 3538, 10240]) {
       const { tuning } = chooseSessionTuning(lambda(memoryMb, 6));
       assert.equal(tuning.spinning, false, `${memoryMb} MB`);
