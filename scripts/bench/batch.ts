@@ -5,13 +5,11 @@
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
-import { STREAMING_TIMEOUTS } from '../../handlers/commons/clients.ts';
-import { createS3Client, s3StoresOf } from '../../src/adapters/aws/s3-store.ts';
+import { s3StoresOf } from '../../src/adapters/aws/s3-store.ts';
 import { createBatchScoring } from '../../src/batch/batch-scoring.ts';
 import { assembleFanOut, type FanOutFile, type FanOutRange, planFanOut } from '../../src/batch/fan-out.ts';
 import { type BatchSummary, SUMMARY_SCHEMA_VERSION } from '../../src/batch/summary.ts';
 import { readBatchConfig } from '../../src/config/batch-config.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/s3-server.ts';
 import {
   BENCH_SESSION_OPTIONS,
   type BenchModel,
@@ -29,14 +27,9 @@ import type { Row } from './report.ts';
  */
 function benchBatch(s3: BenchS3, batchSize: number) {
   const config = readBatchConfig({ ...s3.env, BATCH_SIZE: String(batchSize), CAPTURE_ENABLED: 'true' });
-  const client = createS3Client({
-    region: LOCAL_REGION,
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    credentials: { ...LOCAL_CREDENTIALS },
-    ...STREAMING_TIMEOUTS,
+  return createBatchScoring(config, {
+    storeFor: s3StoresOf(s3.streamingClient, { partBytes: config.partBytes }),
   });
-  return createBatchScoring(config, { storeFor: s3StoresOf(client, { partBytes: config.partBytes }) });
 }
 
 /** The bench models named in `rows` that have feature names (tabular), with their row counts. */

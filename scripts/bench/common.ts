@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { InferenceSession } from 'onnxruntime-node';
+import { STREAMING_TIMEOUTS } from '../../handlers/commons/clients.ts';
 import { createS3Client, S3ObjectStore } from '../../src/adapters/aws/s3-store.ts';
 import { DEFAULT_SESSION_OPTIONS } from '../../src/runtime/model-loader.ts';
 import {
@@ -225,6 +226,8 @@ export interface BenchS3 {
   endpoint: string;
   bucket: string;
   client: S3Client;
+  /** A client with the batch function's timeouts for streaming whole objects. */
+  streamingClient: S3Client;
   store: S3ObjectStore;
   /** Environment for a handler bundle served from this bucket. */
   env: Record<string, string>;
@@ -238,18 +241,29 @@ export interface BenchS3 {
 export async function startBenchS3(): Promise<BenchS3> {
   const directory = await mkdtemp(join(tmpdir(), 'bench-s3-'));
   const bucket = 'bench-bucket';
-  const s3 = await startS3Process(directory, bucket);
+  const s3 = await startS3Process(directory, bucket).catch(async (error: unknown) => {
+    await rm(directory, { recursive: true, force: true });
+    throw error;
+  });
   const client = createS3Client({
     region: LOCAL_REGION,
     endpoint: s3.endpoint,
     forcePathStyle: true,
     credentials: { ...LOCAL_CREDENTIALS },
   });
+  const streamingClient = createS3Client({
+    region: LOCAL_REGION,
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: { ...LOCAL_CREDENTIALS },
+    ...STREAMING_TIMEOUTS,
+  });
   const store = new S3ObjectStore({ client, bucket });
   return {
     endpoint: s3.endpoint,
     bucket,
     client,
+    streamingClient,
     store,
     env: {
       MODEL_BUCKET: bucket,
@@ -266,6 +280,7 @@ export async function startBenchS3(): Promise<BenchS3> {
     },
     async close() {
       client.destroy();
+      streamingClient.destroy();
       await s3.close();
       await rm(directory, { recursive: true, force: true });
     },
@@ -280,17 +295,23 @@ async function startS3Process(
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
+  const exited = once(child, 'exit');
   const endpoint = await new Promise<string>((ready, fail) => {
     child.once('message', (message: { endpoint: string }) => ready(message.endpoint));
-    child.once('exit', (code) => fail(new Error(`the bench's S3 server exited (${code}) before listening`)));
+    child.once('error', fail);
+    child.once('exit', (code, signal) =>
+      fail(new Error(`the bench's S3 server exited (${code ?? signal}) before listening`)),
+    );
   });
   return {
     endpoint,
     async close() {
-      if (child.exitCode !== null) return;
-      const exited = once(child, 'exit');
-      child.disconnect();
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (child.connected) child.disconnect();
+      // Ends on its own once disconnected; killed if it has not within 10 s.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
+      clearTimeout(timer);
     },
   };
 }

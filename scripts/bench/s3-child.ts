@@ -10,9 +10,13 @@ import { startLocalS3 } from '../local/s3-server.ts';
 const [directory, bucket] = process.argv.slice(2);
 if (directory === undefined || bucket === undefined)
   throw new Error('usage: s3-child.ts <directory> <bucket>');
+// The bench ends this process by closing its IPC channel (or by exiting): watched from the start,
+// so that a bench that died while the server started does not leave it listening.
+let stop: () => void = () => process.exit(0);
+process.on('disconnect', () => stop());
 const s3 = await startLocalS3({ port: 0, directory, buckets: [bucket] });
-process.send?.({ endpoint: s3.endpoint });
-// The bench ends this process by closing its IPC channel (or when it exits).
-process.on('disconnect', () => {
+stop = () => {
   s3.close().finally(() => process.exit(0));
-});
+};
+if (!process.connected) stop();
+else process.send?.({ endpoint: s3.endpoint });

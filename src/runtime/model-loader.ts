@@ -400,6 +400,10 @@ export class ModelLoader {
       let dataBytes = 0;
       const files = externalFilesOf(label, object.body);
       if (files.length > 0) {
+        // Loaded with its external data instead: the hand-off file would only take up the storage
+        // the data may need.
+        await file?.remove();
+        file = undefined;
         const fetched = await fetchExternalData(this.#store, ref.key, prepared.bytes, files, {
           label,
           memoryLimit: this.#externalDataMemoryBytes,
@@ -417,6 +421,9 @@ export class ModelLoader {
         const written = inParts && prepared.bytes === object.body;
         if (file !== undefined && (await file.seal(prepared.bytes, { written }))) {
           source = { modelFile: file.path };
+        } else {
+          await file?.remove();
+          file = undefined;
         }
       }
       const session = await this.#open(ref, source, holder.sandbox);

@@ -90,10 +90,11 @@ export function detectCpuEnvironment(
  *   threads (rounded up, at most the visible CPUs), and no spinning. The quota is counted per
  *   100 ms period, so a run shorter than that can use more threads than the share before it is
  *   throttled: measured with ResNet-50 under Lambda's quotas on an idle 2-core machine, two
- *   threads beat one from 0.58 vCPU (1024 MB) up — 36 against 63 ms at 1769 MB with requests
- *   150 ms apart, 34 against 59 ms back to back at 3008 MB — and lost at 0.29 vCPU (512 MB: 290
- *   against 207 ms back to back). A spinning thread spends the share the next request needs;
- *   without spinning, two threads were never slower than onnxruntime's defaults;
+ *   threads beat one from 0.58 vCPU (1024 MB) up with requests 150 ms apart (47 against 62 ms at
+ *   1024 MB, 36 against 63 ms at 1769 MB) and from 1769 MB back to back too (37 against 60 ms at
+ *   3008 MB), and lost at 0.29 vCPU (512 MB: 297 against 205 ms back to back). A spinning thread
+ *   spends the share the next request needs; without spinning, two threads stayed within the
+ *   run-to-run noise of onnxruntime's defaults (×0.81–1.05 of their median);
  * - outside Lambda, one thread per visible CPU with spinning (onnxruntime's own default);
  * - always sequential execution with one inter-op thread (parallel execution only pays on
  *   branchy graphs with idle cores), and the thread count always explicit: where the kernel's CPU

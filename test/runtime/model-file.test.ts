@@ -305,6 +305,30 @@ describe('ModelLoader handing a large model to its process through a file', () =
     }
   });
 
+  it('sends the bytes over IPC when a write to the file failed, and removes the file', async (t) => {
+    const { name, key, etag } = await upload(mlp);
+    const dir = await ephemeral();
+    // What a failed write leaves: a file that does not seal (the failure itself: 'becomes unusable').
+    const seal = ModelFile.prototype.seal;
+    t.mock.method(
+      ModelFile.prototype,
+      'seal',
+      async function (this: ModelFile, ...args: Parameters<typeof seal>) {
+        await seal.apply(this, args);
+        return false;
+      },
+    );
+    const loader = loaderOf({ ephemeralDir: dir });
+    try {
+      const { model } = await loader.get({ name, version: 1, key, etag, size: mlp.length });
+      assert.deepEqual(handedOver, ['model']);
+      assert.deepEqual(await readdir(dir), []);
+      assert.deepEqual(await outputsOf((f) => model.session.run(f)), await reference(mlp));
+    } finally {
+      loader.clear();
+    }
+  });
+
   it('hands over the version stored now when the file was replaced during the read', async () => {
     const { name, key, etag } = await upload(mlp);
     const dir = await ephemeral();

@@ -19,21 +19,19 @@ export const MAX_PARTS = 10_000;
 /** Largest part `UploadPartCopy` copies in one request (S3: 5 GiB). */
 export const MAX_COPY_PART_BYTES = 5 * 1024 ** 3;
 /**
- * Copied parts are planned at this size (or more for objects over 5,000 times it, so that the
- * parts stay within `MAX_PARTS`): far below S3's 5 GiB, so that a store without `UploadPartCopy`,
- * whose parts are then read and sent, holds a bounded part in memory and sends it well within a
- * request's timeout.
+ * Copied parts are planned at this size, doubled as often as the plan needs to stay within
+ * `MAX_PARTS` (very large objects, or thousands of sources just over a piece): far below S3's
+ * 5 GiB, so that a store without `UploadPartCopy`, whose parts are then read and sent, holds a
+ * bounded part in memory and sends it well within a request's timeout.
  */
-const COPY_PIECE_BYTES = 64 * 1024 * 1024;
-/** Copied parts at most; the rest of `MAX_PARTS` is left for the parts gathered from small sources. */
-const MAX_COPY_PARTS = 5_000;
-
-/** The size of the copied parts planned for an object of `total` bytes. */
-export function copyPieceBytes(total: number): number {
-  return Math.min(MAX_COPY_PART_BYTES, Math.max(COPY_PIECE_BYTES, Math.ceil(total / MAX_COPY_PARTS)));
-}
-/** Parts uploaded or copied at the same time. */
-const PARTS_IN_FLIGHT = 8;
+export const COPY_PIECE_BYTES = 64 * 1024 * 1024;
+/**
+ * Parts copied at the same time: a copy runs inside S3 and holds nothing here, so the assembly of
+ * a large output (thousands of parts) is bound by how many are in flight.
+ */
+const COPIES_IN_FLIGHT = 32;
+/** Parts read and sent at the same time (each held in memory while it goes). */
+const SENDS_IN_FLIGHT = 8;
 
 interface Piece {
   key: string;
@@ -49,12 +47,22 @@ export interface PlannedPart {
 
 /**
  * Cuts the concatenation of `sources` into multipart parts: a source (or what is left of it) of at
- * least `MIN_PART_BYTES` is copied, in pieces of at most `copyPieceBytes` (64 MiB up to 312 GiB
- * in all) that never leave a remainder under 5 MiB; smaller sources are gathered with what follows until at least 5 MiB (or the end), then
- * sent. Every part but the last is at least 5 MiB.
+ * least `MIN_PART_BYTES` is copied, in pieces of `COPY_PIECE_BYTES` (doubled, up to 5 GiB, until
+ * the plan has at most `MAX_PARTS` parts) that never leave a remainder under 5 MiB; smaller sources
+ * are gathered with what follows until at least 5 MiB (or the end), then sent. Every part but the
+ * last is at least 5 MiB. More than `MAX_PARTS` parts only when even 5 GiB pieces cannot avoid it
+ * (the caller refuses those).
  */
 export function planParts(sources: readonly ComposeSource[]): PlannedPart[] {
-  const pieceBytes = copyPieceBytes(sources.reduce((sum, source) => sum + source.size, 0));
+  let pieceBytes = COPY_PIECE_BYTES;
+  for (;;) {
+    const parts = planWith(sources, pieceBytes);
+    if (parts.length <= MAX_PARTS || pieceBytes >= MAX_COPY_PART_BYTES) return parts;
+    pieceBytes = Math.min(MAX_COPY_PART_BYTES, pieceBytes * 2);
+  }
+}
+
+function planWith(sources: readonly ComposeSource[], pieceBytes: number): PlannedPart[] {
   const parts: PlannedPart[] = [];
   let pending: Piece[] = [];
   let pendingBytes = 0;
@@ -98,7 +106,8 @@ export interface ComposeTarget {
  * least `MIN_PART_BYTES` becomes an `UploadPartCopy` part, copied inside S3; sources smaller than
  * that cannot be parts of their own (all parts but the last must be 5 MiB or more), so runs of
  * them are read and sent as one `UploadPart` of at least 5 MiB, topped up from the start of the
- * next source where needed (`planParts`). Several parts go up at a time; a sent part holds 5 MiB.
+ * next source where needed (`planParts`). Up to 32 parts are copied at a time, and up to 8 of them
+ * read and sent (each held in memory while it goes: 5 MiB, or a copy piece where copies are refused).
  * A store that does not implement `UploadPartCopy` (some S3-compatible servers) gets every part
  * sent instead.
  * The object appears on `CompleteMultipartUpload`, whole; any failure aborts the upload.
@@ -149,6 +158,7 @@ export async function composeObject(target: ComposeTarget): Promise<{ etag?: str
       throw new Error(`composing ${objectKey} would take ${plan.length} parts, more than ${MAX_PARTS}`);
     }
     let copyParts = true;
+    const sending = new Slots(SENDS_IN_FLIGHT);
     const upload = async (PartNumber: number, part: PlannedPart): Promise<CompletedPart> => {
       if (part.kind === 'copy' && copyParts) {
         try {
@@ -168,19 +178,30 @@ export async function composeObject(target: ComposeTarget): Promise<{ etag?: str
           copyParts = false;
         }
       }
-      const body = Buffer.concat(
-        await Promise.all(part.pieces.map((piece) => read(piece.key, piece.start, piece.end))),
-      );
-      const output = await client.send(
-        new UploadPartCommand({ Bucket: bucket, Key: objectKey, UploadId: uploadId, PartNumber, Body: body }),
-      );
-      return { PartNumber, ETag: output.ETag };
+      await sending.acquire();
+      try {
+        const body = Buffer.concat(
+          await Promise.all(part.pieces.map((piece) => read(piece.key, piece.start, piece.end))),
+        );
+        const output = await client.send(
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: objectKey,
+            UploadId: uploadId,
+            PartNumber,
+            Body: body,
+          }),
+        );
+        return { PartNumber, ETag: output.ETag };
+      } finally {
+        sending.release();
+      }
     };
-    // Parts are independent: several in flight (copies take no memory here; sent parts one each).
+    // Parts are independent: up to 32 in flight, of which 8 at most are read and sent.
     const parts = new Array<CompletedPart>(plan.length);
     let next = 0;
     await Promise.all(
-      Array.from({ length: Math.min(PARTS_IN_FLIGHT, plan.length) }, async () => {
+      Array.from({ length: Math.min(COPIES_IN_FLIGHT, plan.length) }, async () => {
         while (next < plan.length) {
           const index = next++;
           parts[index] = await upload(index + 1, plan[index] as PlannedPart);
@@ -203,5 +224,29 @@ export async function composeObject(target: ComposeTarget): Promise<{ etag?: str
         .catch(() => {});
     }
     throw storageError('UploadPartCopy', objectKey, error);
+  }
+}
+
+/** At most `size` holders at a time; the others wait in order. */
+class Slots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.#free = size;
+  }
+
+  async acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free -= 1;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next !== undefined) next();
+    else this.#free += 1;
   }
 }

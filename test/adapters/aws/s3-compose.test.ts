@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import fc from 'fast-check';
-import { copyPieceBytes, MAX_PARTS, planParts } from '../../../src/adapters/aws/s3-compose.ts';
+import {
+  COPY_PIECE_BYTES,
+  MAX_COPY_PART_BYTES,
+  MAX_PARTS,
+  planParts,
+} from '../../../src/adapters/aws/s3-compose.ts';
 import { MIN_PART_BYTES } from '../../../src/ports/object-store.ts';
 import { startS3Server, type TestS3Server } from '../../helpers/s3-server.ts';
 
@@ -63,15 +68,27 @@ it('a result under one part is a single PutObject of the sources', async () => {
   );
 });
 
-it('copied parts are 64 MiB until the object passes 5,000 of them, then grow to stay within 10,000 parts', () => {
+/** Bytes of a planned part. */
+const partBytes = (part: { pieces: { start: number; end: number }[] }) =>
+  part.pieces.reduce((sum, piece) => sum + piece.end - piece.start, 0);
+
+it('copies parts of 64 MiB, and larger only where the plan would pass 10,000 parts', () => {
   const MiB = 1024 * 1024;
-  assert.equal(copyPieceBytes(2.3 * 1024 * MiB), 64 * MiB);
-  assert.equal(copyPieceBytes(5_000 * 64 * MiB), 64 * MiB);
-  assert.equal(copyPieceBytes(10 * 1024 ** 4), Math.ceil((10 * 1024 ** 4) / 5_000));
-  assert.equal(copyPieceBytes(100 * 1024 ** 4), 5 * 1024 ** 3, 'never past the 5 GiB of one UploadPartCopy');
-  // A 10 TiB object in 1000 ranges fits the part limit.
-  const sources = Array.from({ length: 1000 }, (_, i) => ({ key: `r${i}`, size: (10 * 1024 ** 4) / 1000 }));
-  assert.ok(planParts(sources).length <= MAX_PARTS);
+  const largest = (parts: ReturnType<typeof planParts>) => Math.max(...parts.map(partBytes));
+  // 2.3 GiB of captures in 4 ranges: 64 MiB copies.
+  const small = planParts(Array.from({ length: 4 }, (_, i) => ({ key: `r${i}`, size: 600 * MiB + i })));
+  assert.equal(largest(small), COPY_PIECE_BYTES);
+  // Thousands of sources just over a piece: each would leave a remainder part at 64 MiB.
+  const uneven = Array.from({ length: 4990 }, (_, i) => ({ key: `r${i}`, size: COPY_PIECE_BYTES + 1 }));
+  uneven.push(...Array.from({ length: 30 }, (_, i) => ({ key: `s${i}`, size: 5 * MiB })));
+  const planned = planParts(uneven);
+  assert.ok(planned.length <= MAX_PARTS, `${planned.length} parts`);
+  assert.ok(largest(planned) > COPY_PIECE_BYTES);
+  // 10 TiB in 1000 uneven ranges.
+  const huge = Array.from({ length: 1000 }, (_, i) => ({ key: `h${i}`, size: 10 * 1024 ** 3 + 7 * i + 1 }));
+  const hugePlan = planParts(huge);
+  assert.ok(hugePlan.length <= MAX_PARTS, `${hugePlan.length} parts`);
+  assert.ok(largest(hugePlan) <= MAX_COPY_PART_BYTES, 'never past the 5 GiB of one UploadPartCopy');
 });
 
 it('planned parts cover the sources in order, every part but the last at least 5 MiB', () => {
@@ -102,11 +119,10 @@ it('planned parts cover the sources in order, every part but the last at least 5
         const bytes = (part: (typeof parts)[number]) =>
           part.pieces.reduce((sum, p) => sum + p.end - p.start, 0);
         for (const part of parts.slice(0, -1)) assert.ok(bytes(part) >= MIN_PART_BYTES);
-        const total = sources.reduce((sum, source) => sum + source.size, 0);
         for (const part of parts) {
           if (part.kind !== 'copy') continue;
           assert.equal(part.pieces.length, 1);
-          assert.ok(bytes(part) <= copyPieceBytes(total), 'a copied part within the planned size');
+          assert.ok(bytes(part) <= COPY_PIECE_BYTES, 'a copied part within the planned size');
         }
         assert.ok(parts.length <= MAX_PARTS);
       },
