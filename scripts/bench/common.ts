@@ -245,19 +245,16 @@ export async function startBenchS3(): Promise<BenchS3> {
     await rm(directory, { recursive: true, force: true });
     throw error;
   });
-  const client = createS3Client({
-    region: LOCAL_REGION,
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    credentials: { ...LOCAL_CREDENTIALS },
-  });
-  const streamingClient = createS3Client({
-    region: LOCAL_REGION,
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    credentials: { ...LOCAL_CREDENTIALS },
-    ...STREAMING_TIMEOUTS,
-  });
+  const clientWith = (timeouts: { requestTimeoutMs?: number; socketTimeoutMs?: number } = {}) =>
+    createS3Client({
+      region: LOCAL_REGION,
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { ...LOCAL_CREDENTIALS },
+      ...timeouts,
+    });
+  const client = clientWith();
+  const streamingClient = clientWith(STREAMING_TIMEOUTS);
   const store = new S3ObjectStore({ client, bucket });
   return {
     endpoint: s3.endpoint,
